@@ -1,0 +1,149 @@
+/**
+ * The destination contract: what every destination plugin implements, built-in or third-party.
+ *
+ * A plugin is a module whose default export is `defineDestination({...})`. Outport discovers it in `plugins/<name>/`
+ * or in an installed npm package whose package.json has `"outport": { "destination": "./path/to/entry.js" }`.
+ *
+ * Glossary
+ * - Run: one export of one model over one data interval `[start, end)`. A run may be attempted several times
+ *   (retries, a user's replay, an overlapping backfill); see "Exactly once per run" below.
+ * - Config: the user's settings for the destination, validated by `configSchema` before the plugin sees them.
+ *   Secret fields arrive decrypted; never log them.
+ *
+ * Exactly once per run (the part that matters most)
+ * Writing the same run again (same export, model and interval) must leave the destination as if it had been
+ * written once: a retry replaces what an earlier, possibly half-finished attempt wrote; it never adds to it.
+ * Overlapping backfills write the same rows again and must not duplicate them either. Typical ways:
+ * - tables: load into a per-run staging table, then in one transaction insert rows whose key is absent (events)
+ *   or merge by key with the version condition (persons, sessions); drop the stage.
+ * - files and objects: deterministic names derived from the interval, overwritten on retry, with a manifest
+ *   written last that lists the files that belong to the run (stale extra files from an earlier attempt removed).
+ */
+import type { z } from 'zod';
+import type { Model, ModelSchema, RecordBatch } from './models';
+
+/** Bumped when the contract changes incompatibly. The host refuses plugins built for another version. */
+export const CONTRACT_VERSION = 1 as const;
+
+export interface PluginLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Capabilities {
+  /** File formats the destination can write, if it writes files. */
+  formats?: readonly string[];
+  /** True when the destination merges mutable models by key and version. */
+  merge: boolean;
+  /** How many runs of this destination one worker should execute at once. Default: 1. */
+  suggestedConcurrency?: number;
+}
+
+export interface ConnectionContext {
+  signal: AbortSignal;
+  logger: PluginLogger;
+}
+
+export interface RunContext extends ConnectionContext {
+  /** Stable across attempts of the same run: use it (or the interval) to name staging objects deterministically. */
+  runId: string;
+  exportId: string;
+  teamId: number;
+  model: Model;
+  schema: ModelSchema;
+  /** `[start, end)` in UTC. */
+  interval: { start: Date; end: Date };
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** True when the run belongs to a backfill. */
+  isBackfill: boolean;
+  /** Rows the source reported for this run, when known (for progress only). */
+  expectedRows?: number;
+  /** Call as data lands; the host turns it into heartbeats and live progress. */
+  progress(update: { rows?: number; bytes?: number }): void;
+}
+
+export interface WriteResult {
+  /**
+   * Rows of this run present at the destination after the write: what reconciliation compares with rows read.
+   * Count what really landed (rows in the stage that reached the final table, lines written to files), not the
+   * number of rows handed to you.
+   */
+  rowsLanded: number;
+  /** Bytes written to the destination (encoded, after compression when the destination compresses). */
+  bytesWritten: number;
+  /** Optional details shown in the run's log (file names, table names). */
+  details?: Record<string, unknown>;
+}
+
+export interface DestinationPlugin<C = any> {
+  /** Stable identifier, lower-case (`s3`, `postgres`, `acme-warehouse`). Stored with each destination. */
+  id: string;
+  displayName: string;
+  description?: string;
+  contractVersion: typeof CONTRACT_VERSION;
+  /**
+   * A zod object. Each field's `.describe()` text is its documentation in the API's catalog and in forms;
+   * `.default()` values are the defaults users get.
+   */
+  configSchema: z.ZodType<C>;
+  /** Top-level config fields that are secrets: encrypted at rest, never returned by the API, never logged. */
+  secretFields: readonly string[];
+  models: readonly Model[];
+  capabilities: Capabilities;
+  /** Checks credentials and reachability without writing data. Throws a `DestinationError` when it fails. */
+  testConnection(config: C, ctx: ConnectionContext): Promise<void>;
+  /**
+   * Lands one run's batches. Must honour `ctx.signal` (stop and leave the destination as before the run) and
+   * the "exactly once per run" rule above. Throw `DestinationError`s; anything else is passed to `classifyError`.
+   * Never called for an empty run: the host completes those without connecting.
+   */
+  write(config: C, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult>;
+  /** Turns a foreign error into a `DestinationError`. Default: `classifyCommonError`. */
+  classifyError?(err: unknown): DestinationError;
+}
+
+export type DestinationErrorKind = 'retryable' | 'permanent' | 'config';
+
+/**
+ * The only way a plugin says how a failure should be handled:
+ * - `retryable`: transient (network, 5xx, throttling, timeouts). The host retries with backoff, honouring
+ *   `retryAfterMs` up to its own cap.
+ * - `permanent`: retrying cannot help (permission denied, missing table, schema mismatch). The run fails at once.
+ * - `config`: the user's configuration is wrong (bad credentials, unknown bucket). Fails at once; the message
+ *   should say which setting to fix.
+ * Recognised by `name`, so it works across copies of this module.
+ */
+export class DestinationError extends Error {
+  override readonly name = 'DestinationError';
+  constructor(
+    readonly kind: DestinationErrorKind,
+    message: string,
+    options: { cause?: unknown; retryAfterMs?: number; code?: string } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
+    this.code = options.code;
+  }
+  readonly retryAfterMs?: number;
+  /** A short machine-readable code (`AUTH_FAILED`, `TABLE_MISSING`), shown with the message. */
+  readonly code?: string;
+}
+
+export function isDestinationError(err: unknown): err is DestinationError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as Error).name === 'DestinationError' &&
+    ['retryable', 'permanent', 'config'].includes((err as DestinationError).kind)
+  );
+}
+
+/** Identity helper that gives plugin authors type checking and fills in the contract version. */
+export function defineDestination<C>(
+  plugin: Omit<DestinationPlugin<C>, 'contractVersion'> & { contractVersion?: typeof CONTRACT_VERSION },
+): DestinationPlugin<C> {
+  return { ...plugin, contractVersion: CONTRACT_VERSION };
+}

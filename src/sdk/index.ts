@@ -1,0 +1,4 @@
+/** `outport/sdk`: everything a destination plugin needs. Imports nothing from the server. */
+export * from './models';
+export * from './destination';
+export * from './classify';

@@ -1,0 +1,126 @@
+/**
+ * The data models Outport exports, and the exact shape of their rows.
+ *
+ * Glossary
+ * - Model: a view of the analytics store. `events` is immutable and unique by `uuid`;
+ *   `persons` and `sessions` are mutable and must be merged at the destination.
+ * - Row: one record, a plain object keyed by column name. Values are JSON-safe:
+ *   - `string`  columns: JS string (may contain NUL bytes, emoji, lone surrogates are never produced);
+ *   - `int`     columns: JS number (safe integer);
+ *   - `float`   columns: JS number;
+ *   - `bool`    columns: JS boolean;
+ *   - `timestamp` columns: ISO-8601 UTC string with microseconds, `2024-01-31T23:59:59.123456Z`;
+ *   - `json`    columns: the JSON document as TEXT, exactly as stored in the source (parse it only if you must:
+ *     keeping the text is what makes values round-trip byte for byte).
+ *   Any nullable column may be `null`.
+ * - Key: the columns that identify a row at the destination. Writing a row whose key already exists must not
+ *   add a second row.
+ * - Version columns: for mutable models, a stored row is replaced only when an incoming row has a greater value
+ *   in at least one version column (an older version never overwrites a newer one).
+ */
+export type Model = 'events' | 'persons' | 'sessions';
+
+export const MODELS: readonly Model[] = ['events', 'persons', 'sessions'];
+
+export type ColumnType = 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'json';
+
+export interface Column {
+  name: string;
+  type: ColumnType;
+  nullable: boolean;
+}
+
+export interface ModelSchema {
+  model: Model;
+  columns: readonly Column[];
+  /** Columns that identify a row at the destination. */
+  key: readonly string[];
+  /** Columns compared to decide whether an incoming row replaces a stored one. Empty for immutable models. */
+  versionColumns: readonly string[];
+  /** True when rows change after they are first exported (needs a merge, not an append). */
+  mutable: boolean;
+}
+
+export type Value = string | number | boolean | null;
+export type Row = Record<string, Value>;
+
+/** A slice of one run's rows, in source order. `sizeBytes` approximates the rows' encoded size. */
+export interface RecordBatch {
+  rows: Row[];
+  sizeBytes: number;
+}
+
+const col = (name: string, type: ColumnType, nullable = false): Column => ({ name, type, nullable });
+
+export const EVENTS_SCHEMA: ModelSchema = {
+  model: 'events',
+  columns: [
+    col('team_id', 'int'),
+    col('uuid', 'string'),
+    col('event', 'string'),
+    col('distinct_id', 'string'),
+    col('person_id', 'string', true),
+    col('timestamp', 'timestamp'),
+    col('created_at', 'timestamp'),
+    col('_inserted_at', 'timestamp'),
+    col('properties', 'json', true),
+    col('person_properties', 'json', true),
+    col('set', 'json', true),
+    col('set_once', 'json', true),
+    col('elements_chain', 'string', true),
+  ],
+  key: ['team_id', 'uuid'],
+  versionColumns: [],
+  mutable: false,
+};
+
+export const PERSONS_SCHEMA: ModelSchema = {
+  model: 'persons',
+  columns: [
+    col('team_id', 'int'),
+    col('distinct_id', 'string'),
+    col('person_id', 'string'),
+    col('properties', 'json', true),
+    col('person_version', 'int'),
+    col('person_distinct_id_version', 'int'),
+    col('is_deleted', 'bool'),
+    col('created_at', 'timestamp', true),
+    col('_inserted_at', 'timestamp'),
+  ],
+  key: ['team_id', 'distinct_id'],
+  versionColumns: ['person_version', 'person_distinct_id_version'],
+  mutable: true,
+};
+
+export const SESSIONS_SCHEMA: ModelSchema = {
+  model: 'sessions',
+  columns: [
+    col('team_id', 'int'),
+    col('session_id', 'string'),
+    col('distinct_id', 'string'),
+    col('start_timestamp', 'timestamp'),
+    col('end_timestamp', 'timestamp'),
+    col('duration_seconds', 'float'),
+    col('entry_url', 'string', true),
+    col('exit_url', 'string', true),
+    col('pageview_count', 'int'),
+    col('autocapture_count', 'int'),
+    col('is_bounce', 'bool'),
+    col('utm_source', 'string', true),
+    col('utm_medium', 'string', true),
+    col('utm_campaign', 'string', true),
+    col('utm_term', 'string', true),
+    col('utm_content', 'string', true),
+    col('session_version', 'int'),
+    col('_inserted_at', 'timestamp'),
+  ],
+  key: ['team_id', 'session_id'],
+  versionColumns: ['session_version'],
+  mutable: true,
+};
+
+export const MODEL_SCHEMAS: Record<Model, ModelSchema> = {
+  events: EVENTS_SCHEMA,
+  persons: PERSONS_SCHEMA,
+  sessions: SESSIONS_SCHEMA,
+};

@@ -1,5 +1,6 @@
-/** Creates `outport_template`, the migrated metadata database each test file clones. */
+/** Creates `outport_template`: Outport's metadata schema and graphile-worker's, migrated once; test files clone it. */
 import { Client } from 'pg';
+import { migrateMetadataStore } from '../../../src/store/migrate';
 
 export const TEMPLATE_DB = 'outport_template';
 
@@ -11,4 +12,7 @@ export async function prepareTemplateDatabase(serverUrl: string): Promise<void> 
   } finally {
     await c.end();
   }
+  const u = new URL(serverUrl);
+  u.pathname = '/' + TEMPLATE_DB;
+  await migrateMetadataStore(u.toString());
 }

@@ -1,0 +1,77 @@
+/**
+ * The one configuration object, read from environment variables and validated with zod. Every default works on a
+ * fresh machine: no DATABASE_URL starts an embedded Postgres, no CLICKHOUSE_URL an embedded ClickHouse.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const ROLES = ['api', 'scheduler', 'worker'] as const;
+
+export const ConfigSchema = z.object({
+  DATABASE_URL: z.string().url().optional().describe('Metadata Postgres. Unset: an embedded Postgres under OUTPORT_DATA_DIR.'),
+  OUTPORT_DATA_DIR: z.string().default('.outport').describe('Where embedded Postgres/ClickHouse data, the generated secret key and local exports live.'),
+  OUTPORT_SECRET_KEY: z.string().optional().describe('AES-256 key for destination secrets (64 hex chars or base64 of 32 bytes). Unset: generated into OUTPORT_DATA_DIR/secret.key (0600).'),
+  OUTPORT_ROLES: z
+    .string()
+    .default('api,scheduler,worker')
+    .transform((s, ctx) => {
+      const roles = s.split(',').map((r) => r.trim()).filter(Boolean);
+      const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+      if (bad.length || roles.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown role(s) ${bad.join(', ') || '(none)'}; use any of ${ROLES.join(', ')}` });
+        return z.NEVER;
+      }
+      return roles as (typeof ROLES)[number][];
+    })
+    .describe('Which roles this process runs: any of api, scheduler, worker.'),
+  HOST: z.string().default('127.0.0.1').describe('Interface the API listens on.'),
+  PORT: int(0, 65535).default(8000).describe('API port (HTTP and WebSocket on /graphql).'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  CLICKHOUSE_URL: z.string().url().optional().describe('Source ClickHouse HTTP URL. Unset: an embedded ClickHouse (chdb).'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().default('default'),
+  CLICKHOUSE_EVENTS_TABLE: z.string().default('events'),
+  CLICKHOUSE_PERSON_TABLE: z.string().default('person'),
+  CLICKHOUSE_PERSON_DISTINCT_ID_TABLE: z.string().default('person_distinct_id2'),
+  CLICKHOUSE_LOOKBACK_DAYS: int(0, 365).default(7).describe('Timestamp guard: events older than interval start minus this are not scanned.'),
+  CLICKHOUSE_MAX_EXECUTION_TIME: int(0).default(3600).describe('Seconds; ClickHouse setting max_execution_time for source queries.'),
+  CLICKHOUSE_MAX_MEMORY_USAGE: int(0).default(0).describe('Bytes; ClickHouse setting max_memory_usage (0 = server default).'),
+  SOURCE_BATCH_SIZE: int(1, 1_000_000).default(10_000).describe('Rows per record batch handed to a destination.'),
+  WORKER_CONCURRENCY: int(1, 64).default(2).describe('Runs one worker process executes at once.'),
+  SCHEDULER_TICK: z.string().default('*/10 * * * * *').describe('node-cron expression of the scheduler tick (with seconds).'),
+  SETTLE_DELAY_SECONDS: int(0).default(30).describe('Wait after an interval closes before exporting it (late-arriving rows).'),
+  CATCH_UP_LIMIT: int(1).default(1000).describe('Most missed intervals one export catches up on per tick.'),
+  RETRY_INITIAL_SECONDS: z.coerce.number().min(0).default(5),
+  RETRY_MAX_SECONDS: z.coerce.number().min(0).default(120),
+  RETRY_MAX_ATTEMPTS: int(1, 100).default(10).describe('Attempts before a retryable failure becomes Failed.'),
+  HEARTBEAT_SECONDS: z.coerce.number().positive().default(5),
+  HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().positive().default(60).describe('A running run without heartbeat this long is taken over by another worker.'),
+  AUTO_PAUSE_FAILURES: int(0).default(10).describe('Pause an export after this many failed runs among its last AUTO_PAUSE_WINDOW (0 disables).'),
+  AUTO_PAUSE_WINDOW: int(1).default(50),
+  PLUGIN_DIRS: z.string().default('').describe('Extra folders of destination plugins, comma separated (plugins/ is always scanned).'),
+  DEMO: bool.default(true).describe('On embedded defaults: create demo data, a local-files destination and an export on first boot.'),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & { projectRoot: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.keys(ConfigSchema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
+  );
+  const parsed = ConfigSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const projectRoot = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+  return { ...parsed.data, projectRoot, OUTPORT_DATA_DIR: path.resolve(projectRoot, parsed.data.OUTPORT_DATA_DIR) };
+}

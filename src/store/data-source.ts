@@ -1,0 +1,20 @@
+import { DataSource } from 'typeorm';
+import { ENTITIES } from './entities';
+import { Initial1764000000000 } from './migrations/1764000000000-initial';
+
+export const MIGRATIONS = [Initial1764000000000];
+
+/** The metadata store. Schema changes go through migrations only (never `synchronize`). */
+export function createDataSource(url: string, opts: { poolSize?: number; applicationName?: string } = {}): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    poolSize: opts.poolSize ?? 10,
+    applicationName: opts.applicationName ?? 'outport',
+  });
+}

@@ -1,0 +1,77 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { Model } from '../../sdk';
+import type { IntervalKind } from '../../scheduler/intervals';
+
+export interface StoredPropertyFilter {
+  key: string;
+  operator: string;
+  value?: string | number | string[] | null;
+}
+
+@Entity('batch_exports')
+export class BatchExportEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column('int', { name: 'team_id' })
+  teamId!: number;
+
+  @Column('text')
+  name!: string;
+
+  @Column('uuid', { name: 'destination_id' })
+  destinationId!: string;
+
+  @Column('text')
+  model!: Model;
+
+  @Column('text')
+  interval!: IntervalKind;
+
+  @Column('text', { default: 'UTC' })
+  timezone!: string;
+
+  @Column('int', { name: 'offset_hour', default: 0 })
+  offsetHour!: number;
+
+  @Column('int', { name: 'offset_day', default: 0 })
+  offsetDay!: number;
+
+  @Column('text', { name: 'include_events', array: true, default: '{}' })
+  includeEvents!: string[];
+
+  @Column('text', { name: 'exclude_events', array: true, default: '{}' })
+  excludeEvents!: string[];
+
+  @Column('jsonb', { default: '[]' })
+  filters!: StoredPropertyFilter[];
+
+  @Column('timestamptz', { name: 'start_at', nullable: true })
+  startAt!: Date | null;
+
+  @Column('timestamptz', { name: 'end_at', nullable: true })
+  endAt!: Date | null;
+
+  @Column('boolean', { default: false })
+  paused!: boolean;
+
+  @Column('timestamptz', { name: 'paused_at', nullable: true })
+  pausedAt!: Date | null;
+
+  /** Why the export is paused: set by auto-pause, empty when a user paused it. */
+  @Column('text', { name: 'paused_reason', nullable: true })
+  pausedReason!: string | null;
+
+  /** End of the last interval the scheduler created a run for: where the next tick resumes (catch-up after downtime). */
+  @Column('timestamptz', { name: 'scheduled_until', nullable: true })
+  scheduledUntil!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+
+  @Column('timestamptz', { name: 'deleted_at', nullable: true })
+  deletedAt!: Date | null;
+}

@@ -1,0 +1,192 @@
+/**
+ * Wires the services for a configuration and starts the requested roles. main.ts calls it for `npm start`;
+ * integration tests call it to run real roles in-process (with an injected clock and tighter timings).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createClient } from '@clickhouse/client';
+import type { DependencyContainer } from 'tsyringe';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { startApiServer } from './api/server';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { pluginLogger } from './logger';
+import { discoverPlugins, PluginRegistry } from './plugins';
+import { startScheduler } from './scheduler/scheduler';
+import { ClickHouseSource, sourceConfigFromEnv, startEmbeddedClickHouse } from './source';
+import { createDataSource } from './store/data-source';
+import { startEmbeddedPostgres } from './store/embedded-postgres';
+import { ChangeListener } from './store/event-bus';
+import { migrateMetadataStore } from './store/migrate';
+import { parseSecretKey, SecretBox } from './store/secrets';
+import { createFirstTeam } from './store/first-boot';
+import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX, SOURCE, systemClock, type Clock } from './tokens';
+import { reapStaleRuns } from './worker/reaper';
+import { startWorker } from './worker/worker';
+import { setUpDemo } from './demo';
+
+export interface BootedApp {
+  apiUrl?: string;
+  databaseUrl: string;
+  clickhouseUrl: string;
+  /** Printed once on first boot; only its hash is stored. */
+  firstToken?: string;
+  dataSource: DataSource;
+  stop(): Promise<void>;
+}
+
+export interface BootOverrides {
+  clock?: Clock;
+  /** Skip first-boot team/token creation and demo data (tests seed their own). */
+  skipFirstBoot?: boolean;
+  pluginDirs?: string[];
+  secretKey?: Buffer;
+}
+
+type Stop = () => Promise<unknown>;
+
+export async function boot(config: Config, log: Logger, c: DependencyContainer, overrides: BootOverrides = {}): Promise<BootedApp> {
+  const stops: Stop[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => log.warn({ err: String(err) }, 'stop failed'));
+  };
+  try {
+    fs.mkdirSync(config.OUTPORT_DATA_DIR, { recursive: true });
+    const embeddedStore = !config.DATABASE_URL;
+    const databaseUrl = config.DATABASE_URL ?? (await embeddedDatabase(config, log, stops));
+    const secretKey = overrides.secretKey ?? loadSecretKey(config, embeddedStore);
+
+    await migrateMetadataStore(databaseUrl);
+    const ds = createDataSource(databaseUrl, { poolSize: 20 });
+    await ds.initialize();
+    stops.push(() => ds.destroy());
+
+    const clickhouseUrl = config.CLICKHOUSE_URL ?? (await embeddedClickHouse(config, stops));
+    const chClient = createClient({
+      url: clickhouseUrl,
+      username: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      database: config.CLICKHOUSE_DATABASE,
+      request_timeout: config.CLICKHOUSE_MAX_EXECUTION_TIME * 1000 + 30_000,
+    });
+    stops.push(() => chClient.close());
+    const source = new ClickHouseSource(chClient, sourceConfigFromEnv(config));
+
+    const registry = await discoverPlugins({
+      dirs: [path.join(__dirname, '..', 'plugins'), ...config.PLUGIN_DIRS.split(',').filter(Boolean), ...(overrides.pluginDirs ?? [])],
+      packageRoots: [path.join(config.projectRoot, 'node_modules')],
+      logger: pluginLogger(log.child({ component: 'plugins' })),
+    });
+    const clock = overrides.clock ?? systemClock;
+    c.register(CONFIG, { useValue: config });
+    c.register(LOGGER, { useValue: log });
+    c.register(DATA_SOURCE, { useValue: ds });
+    c.register(SECRET_BOX, { useValue: new SecretBox(secretKey) });
+    c.register(SOURCE, { useValue: source });
+    c.register(CLOCK, { useValue: clock });
+    c.register(PluginRegistry, { useValue: registry });
+
+    let firstToken: string | undefined;
+    if (!overrides.skipFirstBoot) {
+      const first = await createFirstTeam(ds);
+      firstToken = first?.token;
+      if (first && config.DEMO && !config.CLICKHOUSE_URL) {
+        await setUpDemo({ ds, source, chClient, config, box: new SecretBox(secretKey), teamId: first.teamId, log });
+      }
+    }
+
+    const app: BootedApp = { databaseUrl, clickhouseUrl, firstToken, dataSource: ds, stop: stopAll };
+    const roles = new Set(config.OUTPORT_ROLES);
+    if (roles.has('worker')) {
+      const worker = await startWorker({
+        ds,
+        log: log.child({ role: 'worker' }),
+        registry,
+        source,
+        secrets: new SecretBox(secretKey),
+        databaseUrl,
+        concurrency: config.WORKER_CONCURRENCY,
+        options: {
+          backoff: { initialMs: config.RETRY_INITIAL_SECONDS * 1000, maxMs: config.RETRY_MAX_SECONDS * 1000 },
+          maxAttempts: config.RETRY_MAX_ATTEMPTS,
+          heartbeatMs: config.HEARTBEAT_SECONDS * 1000,
+          batchSize: config.SOURCE_BATCH_SIZE,
+          autoPause: { failures: config.AUTO_PAUSE_FAILURES, window: config.AUTO_PAUSE_WINDOW },
+        },
+      });
+      stops.push(() => worker.stop());
+      const reaper = setInterval(() => {
+        reapStaleRuns(ds, log, config.HEARTBEAT_TIMEOUT_SECONDS).catch((err) => log.warn({ err: String(err) }, 'reaper failed'));
+      }, Math.max(1000, Math.min(15_000, (config.HEARTBEAT_TIMEOUT_SECONDS * 1000) / 4)));
+      stops.push(async () => clearInterval(reaper));
+    }
+    if (roles.has('scheduler')) {
+      const scheduler = startScheduler(ds, log.child({ role: 'scheduler' }), clock, config.SCHEDULER_TICK, {
+        settleMs: config.SETTLE_DELAY_SECONDS * 1000,
+        catchUpLimit: config.CATCH_UP_LIMIT,
+      });
+      stops.push(() => scheduler.stop());
+    }
+    if (roles.has('api')) {
+      const listener = new ChangeListener(databaseUrl, (err) => log.warn({ err: String(err) }, 'change listener error'));
+      await listener.start();
+      stops.push(() => listener.stop());
+      const staticDir = path.join(config.projectRoot, 'dashboard', 'dist');
+      const api = await startApiServer({
+        container: c,
+        config,
+        logger: log.child({ role: 'api' }),
+        listener,
+        host: config.HOST,
+        port: config.PORT,
+        staticDir: fs.existsSync(staticDir) ? staticDir : undefined,
+      });
+      stops.push(() => api.stop());
+      app.apiUrl = api.url;
+    }
+    return app;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function embeddedDatabase(config: Config, log: Logger, stops: Stop[]): Promise<string> {
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(config.OUTPORT_DATA_DIR, 'postgres'),
+    onLog: (line) => log.debug({ component: 'embedded-postgres' }, line),
+  });
+  stops.push(() => pg.stop());
+  const admin = new Client(pg.url);
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'outport'`);
+    if (!rowCount) await admin.query('CREATE DATABASE outport');
+  } finally {
+    await admin.end();
+  }
+  log.info({ dataDir: pg.dataDir, port: pg.port }, 'embedded Postgres started (no DATABASE_URL set)');
+  return pg.url.replace(/\/postgres$/, '/outport');
+}
+
+async function embeddedClickHouse(config: Config, stops: Stop[]): Promise<string> {
+  const ch = await startEmbeddedClickHouse({ dataDir: path.join(config.OUTPORT_DATA_DIR, 'clickhouse') });
+  stops.push(() => ch.stop());
+  return ch.url;
+}
+
+/**
+ * With an external DATABASE_URL the key must be given: several processes share the store and must share the key.
+ * On embedded defaults one is generated into the data folder, readable only by the owner.
+ */
+function loadSecretKey(config: Config, embeddedStore: boolean): Buffer {
+  if (config.OUTPORT_SECRET_KEY) return parseSecretKey(config.OUTPORT_SECRET_KEY);
+  if (!embeddedStore) {
+    throw new Error('OUTPORT_SECRET_KEY is required with DATABASE_URL (generate one with: openssl rand -hex 32)');
+  }
+  const file = path.join(config.OUTPORT_DATA_DIR, 'secret.key');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  return parseSecretKey(fs.readFileSync(file, 'utf8'));
+}

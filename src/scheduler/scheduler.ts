@@ -1,0 +1,26 @@
+/** The scheduler role: a node-cron tick. Safe to run in several processes at once (see tick.ts). */
+import cron from 'node-cron';
+import type { DataSource } from 'typeorm';
+import type { Logger } from '../logger';
+import type { Clock } from '../tokens';
+import { schedulerTick, type TickOptions } from './tick';
+
+export function startScheduler(ds: DataSource, log: Logger, clock: Clock, expression: string, opts: TickOptions): { stop(): Promise<void> } {
+  let running: Promise<unknown> | undefined;
+  const task = cron.schedule(expression, () => {
+    if (running) return; // a slow tick is never overlapped by the next one
+    const started = Date.now();
+    running = schedulerTick(ds, clock, opts)
+      .then((r) => {
+        if (r.runsCreated > 0) log.info({ ...r, ms: Date.now() - started }, 'scheduler tick created runs');
+      })
+      .catch((err) => log.error({ err: String(err) }, 'scheduler tick failed'))
+      .finally(() => (running = undefined));
+  });
+  return {
+    async stop() {
+      await task.stop();
+      await running;
+    },
+  };
+}

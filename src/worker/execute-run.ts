@@ -1,0 +1,281 @@
+/**
+ * One attempt of one run: source -> destination plugin -> reconciled run state.
+ *
+ * Every write to the run row is conditioned on the attempt number this executor claimed, so a worker that was
+ * presumed dead (stale heartbeat) and comes back cannot overwrite the state of the attempt that replaced it.
+ */
+import type { DataSource } from 'typeorm';
+import type { Logger } from '../logger';
+import { pluginLogger } from '../logger';
+import type { PluginRegistry } from '../plugins';
+import { classifyCommonError, DestinationError, isDestinationError, MODEL_SCHEMAS, type Model, type RecordBatch } from '../sdk';
+import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
+import { FINISHED_RUN_STATUSES } from '../store/entities';
+import type { SecretBox } from '../store/secrets';
+import { autoPauseIfFailing, notifyWebhook, type AutoPausePolicy } from './alerts';
+import { retryDelayMs, type BackoffPolicy } from './backoff';
+import { resolveDestinationConfig } from './destination-config';
+import { enqueueRun, publishRun } from './run-queue';
+import { runLog, type RunLog } from './run-log';
+import { finishBackfillIfDone, markBackfillRunning } from './backfill-progress';
+
+export interface RunSourceQuery {
+  teamId: number;
+  model: Model;
+  interval: { start: Date; end: Date };
+  includeEvents?: string[];
+  excludeEvents?: string[];
+  filters?: unknown[];
+  fullSnapshot?: boolean;
+}
+
+/** What the executor needs from the source (ClickHouseSource implements it). */
+export interface RunSource {
+  count(q: RunSourceQuery, signal?: AbortSignal): Promise<number>;
+  stream(q: RunSourceQuery, opts: { signal: AbortSignal; batchSize?: number }): AsyncIterable<RecordBatch>;
+}
+
+export interface ExecutorOptions {
+  backoff: BackoffPolicy;
+  maxAttempts: number;
+  heartbeatMs: number;
+  batchSize: number;
+  autoPause: AutoPausePolicy;
+  /** A run longer than this is stopped as TimedOut. Default: twice the interval, at least 30 minutes. */
+  timeoutMs?: (run: RunEntity) => number;
+}
+
+export interface ExecutorDeps {
+  ds: DataSource;
+  log: Logger;
+  registry: PluginRegistry;
+  source: RunSource;
+  secrets: SecretBox;
+  options: ExecutorOptions;
+}
+
+type Outcome =
+  | { status: 'Completed'; message: string }
+  | { status: 'Failed' | 'TimedOut' | 'Cancelled'; error: string; kind?: string }
+  | { status: 'FailedRetryable'; error: string; kind: string; retryInMs: number };
+
+class StopSignal extends Error {
+  constructor(readonly reason: 'cancelled' | 'timeout' | 'deleted') {
+    super(reason);
+  }
+}
+
+export async function executeRun(deps: ExecutorDeps, runId: string, workerId: string, shutdown?: AbortSignal): Promise<void> {
+  const { ds } = deps;
+  const run = await ds.getRepository<RunEntity>('RunEntity').findOneBy({ id: runId });
+  if (!run || FINISHED_RUN_STATUSES.includes(run.status)) return;
+  const exp = await ds.getRepository<BatchExportEntity>('BatchExportEntity').findOneBy({ id: run.batchExportId });
+  const log = runLog(ds, deps.log, run);
+  if (!exp || exp.deletedAt || run.cancelRequestedAt) {
+    await finish(deps, run, run.attempt, { status: 'Cancelled', error: exp?.deletedAt ? 'Export deleted' : 'Cancelled by user' }, log);
+    return;
+  }
+  if (await waitForEarlierRun(deps, run)) return;
+
+  const attempt = run.attempt + 1;
+  const claimed = await ds.query(
+    `UPDATE runs SET status = 'Running', attempt = $2, started_at = COALESCE(started_at, now()), heartbeat_at = now(),
+       worker_id = $3, next_attempt_at = NULL, records_read = 0, records_completed = 0, bytes_exported = 0
+     WHERE id = $1 AND attempt = $4 AND status NOT IN ('Completed', 'Failed', 'Cancelled', 'TimedOut') RETURNING *`,
+    [run.id, attempt, workerId, run.attempt],
+  );
+  if (claimed[1] === 0) return;
+  Object.assign(run, { status: 'Running', attempt, heartbeatAt: new Date(), workerId, recordsRead: 0, recordsCompleted: 0, bytesExported: 0 });
+  await publishRun(ds, run);
+  if (run.backfillId) await markBackfillRunning(ds, run);
+  await log.info(
+    `Attempt ${attempt} started for ${run.intervalStart.toISOString()} – ${run.intervalEnd.toISOString()} (${exp.model}, trigger ${run.trigger}).`,
+  );
+
+  const outcome = await attemptExport(deps, run, exp, log, shutdown);
+  await finish(deps, run, attempt, outcome, log, exp);
+}
+
+/** Keeps an export's runs in interval order: a later run waits while an earlier one is still pending or retrying. */
+async function waitForEarlierRun(deps: ExecutorDeps, run: RunEntity): Promise<boolean> {
+  const [blocker] = await deps.ds.query(
+    `SELECT r.id, r.next_attempt_at FROM runs r
+     WHERE r.batch_export_id = $1 AND r.id <> $2 AND r.interval_start < $3 AND r.status IN ('Starting', 'FailedRetryable')
+       AND EXISTS (SELECT 1 FROM graphile_worker.jobs j WHERE j.key = 'run:' || r.id)
+     ORDER BY r.interval_start LIMIT 1`,
+    [run.batchExportId, run.id, run.intervalStart],
+  );
+  if (!blocker) return false;
+  const after = new Date(Math.max(Date.now(), blocker.next_attempt_at ? new Date(blocker.next_attempt_at).getTime() : 0) + 1000);
+  await enqueueRun(deps.ds, run, after);
+  return true;
+}
+
+async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExportEntity, log: RunLog, shutdown?: AbortSignal): Promise<Outcome> {
+  const { ds, source, options } = deps;
+  const controller = new AbortController();
+  let stop: StopSignal | undefined;
+  const abort = (s: StopSignal) => {
+    if (!stop) {
+      stop = s;
+      controller.abort(s);
+    }
+  };
+  const onShutdown = () => controller.abort(new Error('worker shutting down'));
+  shutdown?.addEventListener('abort', onShutdown, { once: true });
+  const timeoutMs = options.timeoutMs?.(run) ?? Math.max(2 * (run.intervalEnd.getTime() - run.intervalStart.getTime()), 30 * 60_000);
+  const timer = setTimeout(() => abort(new StopSignal('timeout')), timeoutMs);
+  let rowsRead = 0;
+  let bytes = 0;
+  const heartbeat = setInterval(() => {
+    void beat().catch((err) => deps.log.warn({ err: String(err), runId: run.id }, 'heartbeat failed'));
+  }, options.heartbeatMs);
+  async function beat() {
+    const [row] = await ds.query(
+      `UPDATE runs SET heartbeat_at = now(), records_read = $3, bytes_exported = $4 WHERE id = $1 AND attempt = $2
+       RETURNING cancel_requested_at, (SELECT deleted_at FROM batch_exports WHERE id = runs.batch_export_id) AS deleted_at`,
+      [run.id, run.attempt, rowsRead, bytes],
+    );
+    Object.assign(run, { recordsRead: rowsRead, bytesExported: bytes, heartbeatAt: new Date() });
+    await publishRun(ds, run);
+    if (row?.[0]?.cancel_requested_at) abort(new StopSignal('cancelled'));
+    else if (row?.[0]?.deleted_at) abort(new StopSignal('deleted'));
+  }
+
+  const query: RunSourceQuery = {
+    teamId: run.teamId,
+    model: exp.model,
+    interval: { start: run.intervalStart, end: run.intervalEnd },
+    includeEvents: exp.includeEvents,
+    excludeEvents: exp.excludeEvents,
+    filters: exp.filters,
+    fullSnapshot: exp.model === 'persons' && run.backfillId !== null && (await isFirstRunOfBackfill(ds, run)),
+  };
+  try {
+    const total = await source.count(query, controller.signal);
+    run.recordsTotalCount = total;
+    await ds.query(`UPDATE runs SET records_total_count = $3 WHERE id = $1 AND attempt = $2`, [run.id, run.attempt, total]);
+    if (total === 0) {
+      return { status: 'Completed', message: 'Interval is empty: completed without contacting the destination.' };
+    }
+    const dest = await ds.getRepository<DestinationEntity>('DestinationEntity').findOneBy({ id: exp.destinationId });
+    if (!dest || dest.deletedAt) throw new DestinationError('config', 'The export\'s destination was deleted: point the export at another destination.');
+    const plugin = deps.registry.get(dest.type);
+    if (!plugin) throw new DestinationError('config', `Destination plugin "${dest.type}" is not installed on this worker.`);
+    const config = resolveDestinationConfig(plugin, dest, deps.secrets);
+    await log.info(`Exporting ${total} rows to ${plugin.displayName} destination "${dest.name}".`);
+
+    async function* counted(): AsyncIterable<RecordBatch> {
+      for await (const batch of source.stream(query, { signal: controller.signal, batchSize: options.batchSize })) {
+        rowsRead += batch.rows.length;
+        if (batch.rows.length) yield batch;
+      }
+    }
+    const result = await plugin.write(
+      config,
+      {
+        runId: run.id,
+        exportId: exp.id,
+        teamId: run.teamId,
+        model: exp.model,
+        schema: MODEL_SCHEMAS[exp.model],
+        interval: { start: run.intervalStart, end: run.intervalEnd },
+        attempt: run.attempt,
+        isBackfill: run.backfillId !== null,
+        expectedRows: total,
+        signal: controller.signal,
+        logger: pluginLogger(deps.log.child({ runId: run.id, plugin: plugin.id })),
+        progress: (u) => {
+          if (u.bytes) bytes = Math.max(bytes, u.bytes);
+        },
+      },
+      counted(),
+    );
+    if (stop) throw stop;
+    bytes = result.bytesWritten;
+    run.recordsRead = rowsRead;
+    run.recordsCompleted = result.rowsLanded;
+    run.bytesExported = bytes;
+    if (result.rowsLanded !== rowsRead) {
+      return {
+        status: 'Failed',
+        kind: 'reconciliation',
+        error: `Reconciliation failed: read ${rowsRead} rows from the source but the destination confirmed ${result.rowsLanded}. The run was not marked complete; retry it after checking the destination.`,
+      };
+    }
+    return { status: 'Completed', message: `Completed: ${rowsRead} rows read, ${result.rowsLanded} landed, ${bytes} bytes.${result.details ? ' ' + JSON.stringify(result.details) : ''}` };
+  } catch (err) {
+    run.recordsRead = rowsRead;
+    run.bytesExported = bytes;
+    if (stop?.reason === 'cancelled') return { status: 'Cancelled', error: 'Cancelled by user' };
+    if (stop?.reason === 'deleted') return { status: 'Cancelled', error: 'Export deleted' };
+    if (stop?.reason === 'timeout') return { status: 'TimedOut', error: `Run exceeded its time limit of ${Math.round(timeoutMs / 1000)} s`, kind: 'timeout' };
+    if (shutdown?.aborted) {
+      return { status: 'FailedRetryable', kind: 'retryable', error: 'Worker shut down during the run; it will be retried.', retryInMs: 0 };
+    }
+    const plugin = await pluginFor(deps, exp);
+    const classified = isDestinationError(err) ? err : (plugin?.classifyError ?? classifyCommonError)(err);
+    const message = classified.code ? `[${classified.code}] ${classified.message}` : classified.message;
+    if (classified.kind === 'retryable' && run.attempt < options.maxAttempts) {
+      return { status: 'FailedRetryable', kind: 'retryable', error: message, retryInMs: retryDelayMs(run.attempt, options.backoff, classified.retryAfterMs) };
+    }
+    const suffix = classified.kind === 'retryable' ? ` (gave up after ${run.attempt} attempts)` : '';
+    return { status: 'Failed', kind: classified.kind, error: message + suffix };
+  } finally {
+    clearTimeout(timer);
+    clearInterval(heartbeat);
+    shutdown?.removeEventListener('abort', onShutdown);
+  }
+}
+
+async function pluginFor(deps: ExecutorDeps, exp: BatchExportEntity) {
+  const [d] = await deps.ds.query(`SELECT type FROM destinations WHERE id = $1`, [exp.destinationId]);
+  return d ? deps.registry.get(d.type) : undefined;
+}
+
+async function isFirstRunOfBackfill(ds: DataSource, run: RunEntity): Promise<boolean> {
+  const [first] = await ds.query(`SELECT id FROM runs WHERE backfill_id = $1 ORDER BY interval_start LIMIT 1`, [run.backfillId]);
+  return first?.id === run.id;
+}
+
+async function finish(deps: ExecutorDeps, run: RunEntity, attempt: number, outcome: Outcome, log: RunLog, exp?: BatchExportEntity): Promise<void> {
+  const { ds } = deps;
+  const final = outcome.status !== 'FailedRetryable';
+  const error = outcome.status === 'Completed' ? null : outcome.error;
+  const kind = outcome.status === 'Completed' ? null : (outcome.kind ?? null);
+  const nextAt = outcome.status === 'FailedRetryable' ? new Date(Date.now() + outcome.retryInMs) : null;
+  const res = await ds.query(
+    `UPDATE runs SET status = $3, latest_error = $4, error_kind = $5, finished_at = CASE WHEN $6 THEN now() ELSE NULL END,
+       next_attempt_at = $7, records_read = $8, records_completed = $9, bytes_exported = $10, heartbeat_at = now()
+     WHERE id = $1 AND attempt = $2 RETURNING id`,
+    [run.id, attempt, outcome.status, error, kind, final, nextAt, run.recordsRead, run.recordsCompleted, run.bytesExported],
+  );
+  if (res[1] === 0) return; // another attempt took over
+  Object.assign(run, { status: outcome.status as RunStatus, latestError: error, errorKind: kind, finishedAt: final ? new Date() : null, nextAttemptAt: nextAt });
+  if (outcome.status === 'FailedRetryable') {
+    await enqueueRun(ds, run, nextAt!);
+    await log.warn(`Attempt ${attempt} failed with a retryable error: ${outcome.error}. Retrying in ${Math.round(outcome.retryInMs / 1000)} s.`);
+  } else if (outcome.status === 'Completed') {
+    await log.info(outcome.message);
+  } else if (outcome.status === 'Cancelled') {
+    await log.warn(`${outcome.error}: the run stopped and the destination was left as before the run.`);
+  } else {
+    await log.error(`Run ${outcome.status === 'TimedOut' ? 'timed out' : 'failed'} (${outcome.kind ?? 'error'}): ${outcome.error}`);
+  }
+  await publishRun(ds, run);
+  if (run.backfillId && final) await finishBackfillIfDone(ds, run.backfillId);
+  if ((outcome.status === 'Failed' || outcome.status === 'TimedOut') && exp) {
+    const notice = {
+      teamId: run.teamId,
+      batchExportId: run.batchExportId,
+      batchExportName: exp.name,
+      runId: run.id,
+      intervalStart: run.intervalStart.toISOString(),
+      intervalEnd: run.intervalEnd.toISOString(),
+      error,
+    };
+    await notifyWebhook(ds, deps.log, { event: 'run_failed', ...notice });
+    const reason = await autoPauseIfFailing(ds, run, deps.options.autoPause);
+    if (reason) await notifyWebhook(ds, deps.log, { event: 'export_auto_paused', ...notice, reason });
+  }
+}

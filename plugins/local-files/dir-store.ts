@@ -1,0 +1,109 @@
+/** `FileStore` over a local directory: files appear atomically (written to a temporary name, fsynced, renamed). */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { FileSink, FileStore } from '../../src/sdk/files';
+
+function isMissing(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'ENOENT';
+}
+
+export class DirectoryStore implements FileStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  /** Maps a `/`-separated key to a path inside the root; keys that would escape it are refused. */
+  pathOf(key: string): string {
+    const full = path.resolve(this.root, ...key.split('/'));
+    if (full !== this.root && !full.startsWith(this.root + path.sep)) throw new Error(`key escapes the directory: ${key}`);
+    return full;
+  }
+
+  private tempPathOf(full: string): string {
+    // The suffix keeps the run's name in front, so a crashed attempt's temp files are found and removed by the next.
+    return `${full}.${randomBytes(6).toString('hex')}.tmp`;
+  }
+
+  async create(key: string): Promise<FileSink> {
+    const full = this.pathOf(key);
+    await fs.mkdir(path.dirname(full), { recursive: true });
+    const temp = this.tempPathOf(full);
+    const handle = await fs.open(temp, 'w');
+    let closed = false;
+    return {
+      write: async (chunk) => {
+        await handle.write(chunk);
+      },
+      close: async () => {
+        await handle.datasync();
+        await handle.close();
+        closed = true;
+        await fs.rename(temp, full);
+      },
+      abort: async () => {
+        if (!closed) await handle.close().catch(() => undefined);
+        await fs.rm(temp, { force: true }).catch(() => undefined);
+      },
+    };
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    const full = this.pathOf(key);
+    await fs.mkdir(path.dirname(full), { recursive: true });
+    const temp = this.tempPathOf(full);
+    try {
+      const handle = await fs.open(temp, 'w');
+      try {
+        await handle.writeFile(body);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(temp, full);
+    } catch (err) {
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return await fs.readFile(this.pathOf(key));
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash === -1 ? '' : prefix.slice(0, slash);
+    const out: string[] = [];
+    const walk = async (key: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fs.readdir(this.pathOf(key), { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw err;
+      }
+      for (const e of entries) {
+        const child = key ? `${key}/${e.name}` : e.name;
+        if (e.isDirectory()) {
+          if (prefix.startsWith(child + '/') || (child + '/').startsWith(prefix) || child.startsWith(prefix)) await walk(child);
+        } else if (child.startsWith(prefix)) {
+          out.push(child);
+        }
+      }
+    };
+    await walk(dirKey);
+    return out.sort();
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) await fs.rm(this.pathOf(key), { force: true });
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Local files: each run written as JSON Lines or Parquet files in a directory, with a manifest written last.
+ * The default destination for a first run: nothing to set up but a path.
+ *
+ * File destinations deliver per-interval snapshots: a retried run replaces its own files; persons and sessions
+ * are not merged in place, each interval's changed rows land in that interval's files and readers keep, per key,
+ * the row with the greatest version columns (see `mergeLatestVersions` in `outport/sdk` files).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { classifyCommonError, defineDestination, DestinationError, isDestinationError, MODELS } from '../../src/sdk';
+import {
+  checkFileOutput, fileEncodingOf, fileExtensionOf, fileOutputFields, renderPrefix, runLayout, writeRunFiles,
+} from '../../src/sdk/files';
+import { DirectoryStore } from './dir-store';
+
+export const localFilesConfigSchema = z
+  .object({
+    path: z.string().min(1).default('./outport-exports')
+      .describe('Directory the files are written to (created if missing). A relative path is resolved against the server\'s working directory.'),
+    ...fileOutputFields(),
+  })
+  .superRefine(checkFileOutput);
+
+export type LocalFilesConfig = z.infer<typeof localFilesConfigSchema>;
+
+const CONFIG_CODES: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'a file name is taken by a directory',
+};
+
+function classifyLocalError(err: unknown): DestinationError {
+  if (isDestinationError(err)) return err;
+  const code = (err as { code?: string })?.code;
+  if (code && CONFIG_CODES[code]) {
+    return new DestinationError('config', `Cannot write to the directory (${code}: ${CONFIG_CODES[code]}): ${(err as Error).message}. Check the path setting and its permissions.`, { cause: err, code });
+  }
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new DestinationError('retryable', `The disk is full (${code}): ${(err as Error).message}`, { cause: err, code });
+  }
+  return classifyCommonError(err);
+}
+
+export default defineDestination<LocalFilesConfig>({
+  id: 'local-files',
+  displayName: 'Local files',
+  description: 'Writes each run as JSON Lines or Parquet files in a local directory, with a manifest listing them.',
+  configSchema: localFilesConfigSchema as unknown as z.ZodType<LocalFilesConfig>,
+  secretFields: [],
+  models: MODELS,
+  capabilities: { formats: ['JSONLines', 'Parquet'], merge: false, suggestedConcurrency: 2 },
+
+  async testConnection(config) {
+    const dir = path.resolve(config.path);
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      const probe = path.join(dir, `.outport-probe-${process.pid}-${Date.now()}`);
+      await fs.writeFile(probe, 'ok');
+      await fs.rm(probe, { force: true });
+    } catch (err) {
+      throw classifyLocalError(err);
+    }
+  },
+
+  async write(config, ctx, batches) {
+    const store = new DirectoryStore(config.path);
+    const encoding = fileEncodingOf(config);
+    const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId });
+    const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0);
+    try {
+      const { manifest, manifestKey, staleDeleted } = await writeRunFiles({
+        store, layout, encoding, batches, schema: ctx.schema,
+        maxFileBytes: config.max_file_size_mb * 1024 * 1024,
+        run: { runId: ctx.runId, attempt: ctx.attempt, interval: ctx.interval },
+        signal: ctx.signal,
+        progress: (u) => ctx.progress(u),
+      });
+      if (manifest.invalid_json_values > 0) {
+        ctx.logger.warn('json values that were not valid JSON were written as strings', { count: manifest.invalid_json_values });
+      }
+      return {
+        rowsLanded: manifest.rows,
+        bytesWritten: manifest.bytes,
+        details: { directory: store.root, files: manifest.files.map((f) => f.key), manifest: manifestKey, staleDeleted, invalidJsonValues: manifest.invalid_json_values },
+      };
+    } catch (err) {
+      throw classifyLocalError(err);
+    }
+  },
+
+  classifyError: classifyLocalError,
+});

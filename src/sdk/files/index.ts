@@ -1,0 +1,14 @@
+/**
+ * `outport/sdk` file toolkit: streaming JSON Lines and Parquet encoders, key templates, and the exactly-once run
+ * writer (files + stale cleanup + manifest) that the built-in local-files and S3 destinations use. A third-party
+ * object-store destination implements `FileStore` and calls `writeRunFiles`.
+ */
+export * from './compression';
+export * from './jsonl';
+export * from './parquet';
+export * from './timestamps';
+export * from './keys';
+export * from './store';
+export * from './run-writer';
+export * from './read';
+export * from './options';

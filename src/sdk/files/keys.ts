@@ -1,0 +1,95 @@
+/**
+ * Where a run's files go. Keys are derived only from the config and the run's interval, so a retry of the same
+ * run writes the same keys and overwrites what an earlier attempt left.
+ *
+ * Key: `{prefix}/{start}-{end}[-{n}].{jsonl|parquet}[.gz|.br|.zst]` and `{prefix}/{start}-{end}_manifest.json`,
+ * where `{start}`/`{end}` are the interval bounds in compact UTC ISO form (`20240131T230000Z`: no colons, which
+ * Hadoop-style paths and Windows reject). `-{n}` (from 0) appears when `max_file_size_mb` is set, even when the
+ * run fits in one file, so the names do not depend on the data.
+ */
+import type { Model } from '../models';
+
+export const PREFIX_PLACEHOLDERS = [
+  'year', 'month', 'day', 'hour', 'minute', 'second',
+  'data_interval_start', 'data_interval_end', 'table', 'team_id', 'export_id',
+] as const;
+
+export interface PrefixVars {
+  model: Model;
+  interval: { start: Date; end: Date };
+  teamId: number;
+  exportId: string;
+}
+
+/** `2024-01-31T23:00:00.000Z` -> `20240131T230000Z` (milliseconds kept only when not zero). */
+export function compactUtc(d: Date): string {
+  const iso = d.toISOString().replace(/[-:]/g, '');
+  return iso.endsWith('.000Z') ? iso.slice(0, -5) + 'Z' : iso;
+}
+
+/** Problems with a prefix template, as messages (empty when valid). */
+export function prefixTemplateProblems(template: string): string[] {
+  const problems: string[] = [];
+  for (const m of template.matchAll(/\{([^{}]*)\}/g)) {
+    if (!(PREFIX_PLACEHOLDERS as readonly string[]).includes(m[1])) {
+      problems.push(`unknown placeholder {${m[1]}}; use ${PREFIX_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`);
+    }
+  }
+  if (!template.includes('{table}')) {
+    problems.push('must contain {table}, so the files of different models never overwrite or delete each other');
+  }
+  if (template.split('/').some((seg) => seg === '..' || seg === '.')) problems.push("must not contain '.' or '..' segments");
+  if (/[\u0000-\u001f\\]/.test(template)) problems.push('must not contain control characters or backslashes');
+  return problems;
+}
+
+/** Fills a prefix template from the interval start (UTC); leading/trailing/double slashes are dropped. */
+export function renderPrefix(template: string, vars: PrefixVars): string {
+  const s = vars.interval.start;
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  const values: Record<string, string> = {
+    year: pad(s.getUTCFullYear(), 4),
+    month: pad(s.getUTCMonth() + 1),
+    day: pad(s.getUTCDate()),
+    hour: pad(s.getUTCHours()),
+    minute: pad(s.getUTCMinutes()),
+    second: pad(s.getUTCSeconds()),
+    data_interval_start: compactUtc(vars.interval.start),
+    data_interval_end: compactUtc(vars.interval.end),
+    table: vars.model,
+    team_id: String(vars.teamId),
+    export_id: vars.exportId,
+  };
+  const rendered = template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
+  return rendered.split('/').filter(Boolean).join('/');
+}
+
+export type FileFormat = 'jsonl' | 'parquet';
+
+/** The names of one run's files. */
+export interface RunLayout {
+  /** `{prefix}/{start}-{end}`: every file of the run starts with it. */
+  base: string;
+  /** File name extension including compression, e.g. `.jsonl.gz`. */
+  extension: string;
+  numbered: boolean;
+  fileKey(n: number): string;
+  manifestKey: string;
+  /** True for keys this layout's runs produce (any format or numbering), used to find stale files. */
+  ownsKey(key: string): boolean;
+}
+
+const RUN_FILE_SUFFIX = /^(-\d+)?\.(jsonl|parquet)(\.[A-Za-z0-9]+)*$/;
+
+export function runLayout(prefix: string, interval: { start: Date; end: Date }, extension: string, numbered: boolean): RunLayout {
+  const name = `${compactUtc(interval.start)}-${compactUtc(interval.end)}`;
+  const base = prefix ? `${prefix}/${name}` : name;
+  return {
+    base,
+    extension,
+    numbered,
+    fileKey: (n) => (numbered ? `${base}-${n}${extension}` : `${base}${extension}`),
+    manifestKey: `${base}_manifest.json`,
+    ownsKey: (key) => key.startsWith(base) && RUN_FILE_SUFFIX.test(key.slice(base.length)),
+  };
+}

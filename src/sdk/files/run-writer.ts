@@ -1,0 +1,165 @@
+/**
+ * Writes one run as files, exactly once per run:
+ * 1. delete the run's manifest, so readers see the run as incomplete while it is rewritten;
+ * 2. stream the batches into files with deterministic names (overwriting an earlier attempt's), starting a new
+ *    numbered file when the current one reaches `maxFileBytes` (checked between batches, so a file may exceed it
+ *    by about one batch);
+ * 3. delete files of this run's interval that this attempt did not write (an earlier attempt's extra parts,
+ *    another format, temporary files of a crashed attempt);
+ * 4. write the manifest last. A run is complete exactly when its manifest exists; the manifest lists its files.
+ *
+ * Mutable models (persons, sessions): each file holds the rows changed in its interval, a snapshot per interval.
+ * Readers merge across intervals by the model's key, keeping the row with the greatest version columns
+ * (`mergeLatestVersions`); the manifest's `written_at` orders runs.
+ */
+import type { Model, ModelSchema, RecordBatch } from '../models';
+import type { JsonlCompression, ParquetCompression } from './compression';
+import { encodeJsonl, newEncodeStats, type EncodeStats } from './jsonl';
+import type { RunLayout } from './keys';
+import { encodeParquet } from './parquet';
+import type { FileStore } from './store';
+
+export type FileEncoding =
+  | { format: 'jsonl'; compression: JsonlCompression }
+  | { format: 'parquet'; compression: ParquetCompression };
+
+export interface ManifestFile {
+  key: string;
+  rows: number;
+  bytes: number;
+}
+
+/** The JSON document written last at `RunLayout.manifestKey`. */
+export interface RunManifest {
+  version: 1;
+  model: Model;
+  data_interval_start: string;
+  data_interval_end: string;
+  run_id: string;
+  attempt: number;
+  format: 'jsonl' | 'parquet';
+  compression: string;
+  files: ManifestFile[];
+  rows: number;
+  bytes: number;
+  /** json values whose text was not valid JSON, embedded as strings (JSON Lines only). */
+  invalid_json_values: number;
+  written_at: string;
+}
+
+export interface WriteRunOptions {
+  store: FileStore;
+  layout: RunLayout;
+  schema: ModelSchema;
+  encoding: FileEncoding;
+  batches: AsyncIterable<RecordBatch>;
+  /** Start a new file once the current one holds this many bytes. Ignored unless `layout.numbered`. */
+  maxFileBytes?: number;
+  run: { runId: string; attempt: number; interval: { start: Date; end: Date } };
+  signal?: AbortSignal;
+  progress?(update: { rows?: number; bytes?: number }): void;
+}
+
+export interface WriteRunOutcome {
+  manifest: RunManifest;
+  manifestKey: string;
+  staleDeleted: string[];
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+}
+
+function encoderFor(encoding: FileEncoding, schema: ModelSchema, maxFileBytes: number | undefined) {
+  return (batches: AsyncIterable<RecordBatch>, stats: EncodeStats) =>
+    encoding.format === 'jsonl'
+      ? encodeJsonl(batches, schema, encoding.compression, stats)
+      : encodeParquet(batches, schema, {
+          compression: encoding.compression,
+          // A row group is emitted whole, so keep it below the file limit for the split to track the limit.
+          rowGroupBytes: Math.min(64 * 1024 * 1024, maxFileBytes ?? Infinity),
+        }, stats);
+}
+
+export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome> {
+  const { store, layout, signal } = o;
+  const maxFileBytes = layout.numbered && o.maxFileBytes && o.maxFileBytes > 0 ? o.maxFileBytes : undefined;
+  const encode = encoderFor(o.encoding, o.schema, maxFileBytes);
+  await store.delete([layout.manifestKey]);
+
+  const source = o.batches[Symbol.asyncIterator]();
+  let peeked: RecordBatch | undefined;
+  let exhausted = false;
+  const nextNonEmpty = async (): Promise<RecordBatch | undefined> => {
+    while (!exhausted) {
+      throwIfAborted(signal);
+      const r = await source.next();
+      if (r.done) exhausted = true;
+      else if (r.value.rows.length > 0) return r.value;
+    }
+    return undefined;
+  };
+
+  const files: ManifestFile[] = [];
+  const stats = newEncodeStats();
+  try {
+    peeked = await nextNonEmpty();
+    while (peeked) {
+      const key = layout.fileKey(files.length);
+      let fileBytes = 0;
+      const rowsBefore = stats.rows;
+      async function* fileBatches(): AsyncGenerator<RecordBatch> {
+        let first = true;
+        while (peeked) {
+          if (!first && maxFileBytes !== undefined && fileBytes >= maxFileBytes) return;
+          const batch = peeked;
+          peeked = undefined;
+          yield batch;
+          first = false;
+          o.progress?.({ rows: batch.rows.length });
+          peeked = await nextNonEmpty();
+        }
+      }
+      const sink = await store.create(key);
+      try {
+        for await (const chunk of encode(fileBatches(), stats)) {
+          throwIfAborted(signal);
+          fileBytes += chunk.byteLength;
+          await sink.write(chunk);
+          o.progress?.({ bytes: chunk.byteLength });
+        }
+        throwIfAborted(signal);
+        await sink.close();
+      } catch (err) {
+        await sink.abort(err);
+        throw err;
+      }
+      files.push({ key, rows: stats.rows - rowsBefore, bytes: fileBytes });
+    }
+  } finally {
+    if (!exhausted) await source.return?.().catch(() => undefined);
+  }
+
+  const written = new Set(files.map((f) => f.key));
+  const stale = (await store.list(layout.base)).filter((k) => layout.ownsKey(k) && !written.has(k));
+  await store.delete(stale);
+
+  const manifest: RunManifest = {
+    version: 1,
+    model: o.schema.model,
+    data_interval_start: o.run.interval.start.toISOString(),
+    data_interval_end: o.run.interval.end.toISOString(),
+    run_id: o.run.runId,
+    attempt: o.run.attempt,
+    format: o.encoding.format,
+    compression: o.encoding.compression,
+    files,
+    rows: files.reduce((n, f) => n + f.rows, 0),
+    bytes: files.reduce((n, f) => n + f.bytes, 0),
+    invalid_json_values: stats.invalidJson,
+    written_at: new Date().toISOString(),
+  };
+  throwIfAborted(signal);
+  await store.put(layout.manifestKey, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 'application/json');
+  return { manifest, manifestKey: layout.manifestKey, staleDeleted: stale };
+}

@@ -1,0 +1,61 @@
+import type { DestinationPlugin } from '../destination';
+import type { Column, Model, Row, Value } from '../models';
+
+/**
+ * The checks every destination must pass, unless its fixture lists the check in `skip` with a reason.
+ * - `connection`: `testConnection` succeeds on `config()`.
+ * - `config-validation`: `config()` passes `configSchema`; every `invalidConfigs` entry fails it at its path.
+ * - `events-roundtrip`: every generated event (hostile values included) lands once, value for value.
+ * - `persons-merge` / `sessions-merge`: a later run merges by key and version (older versions never win).
+ * - `empty-run`: a run with zero batches succeeds and lands nothing.
+ * - `retry-no-duplicates`: an attempt aborted mid-stream leaves nothing; attempts 2 and 3 and a re-export of
+ *   the same interval by another run each leave every row exactly once.
+ * - `overlap-no-duplicates`: a run over an interval that overlaps an earlier run's leaves no duplicates.
+ * - `permanent-error`: `brokenConfig` fails as 'config' or 'permanent', never 'retryable'.
+ * - `outage-retryable`: `unreachableConfig` fails as 'retryable'.
+ */
+export type ConformanceCheck =
+  | 'connection'
+  | 'config-validation'
+  | 'events-roundtrip'
+  | 'persons-merge'
+  | 'sessions-merge'
+  | 'empty-run'
+  | 'retry-no-duplicates'
+  | 'overlap-no-duplicates'
+  | 'permanent-error'
+  | 'outage-retryable';
+
+export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
+  'connection',
+  'config-validation',
+  'events-roundtrip',
+  'persons-merge',
+  'sessions-merge',
+  'empty-run',
+  'retry-no-duplicates',
+  'overlap-no-duplicates',
+  'permanent-error',
+  'outage-retryable',
+];
+
+export interface ConformanceFixture<C = any> {
+  plugin: DestinationPlugin<C>;
+  /** A valid config pointing at a FRESH place (new table / prefix / directory) each call. */
+  config(): Promise<C> | C;
+  /** Configs that must fail `plugin.configSchema.safeParse`, with the path of an expected issue (e.g. ['port']). */
+  invalidConfigs: { config: unknown; path: (string | number)[] }[];
+  /** Reads back every row of `model` that landed for `config`, as Rows (same shapes as src/sdk/models.ts). */
+  readBack(config: C, model: Model): Promise<Row[]>;
+  /** A config whose testConnection/write fails with a 'config' or 'permanent' DestinationError (wrong password, missing bucket). */
+  brokenConfig?(config: C): C | Promise<C>;
+  /** A config pointing at a destination that is down (closed port): write must fail 'retryable'. */
+  unreachableConfig?(config: C): C | Promise<C>;
+  /** Documented lossy rules of this destination, applied to expected values before comparing (e.g. Postgres
+   *  cannot store U+0000). Return the value the destination is expected to hold. */
+  expectedValue?(column: Column, value: Value, model: Model): Value;
+  /** Checks that do not apply, each with the reason; the suite prints them aloud (`it.skip` titled with the reason). */
+  skip?: { check: ConformanceCheck; reason: string }[];
+  /** Called after the suite (drop schemas, stop fakes). */
+  teardown?(): Promise<void>;
+}

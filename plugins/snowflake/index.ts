@@ -1,0 +1,134 @@
+/**
+ * Snowflake destination. A run streams its rows into gzip JSON Lines part files, PUTs each to the table stage of
+ * a per-run staging table, COPYs them in, then merges into the destination table in one statement (events:
+ * insert absent keys; persons/sessions: merge by key with the version condition). Stage files and the staging
+ * table are removed whatever happens, so a retried run replaces nothing and adds nothing twice.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { defineDestination, DestinationError, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
+import { snowflakeConfigSchema, tableFor, type SnowflakeConfig } from './config';
+import { SnowflakeSession } from './connection';
+import { classifySnowflakeError } from './errors';
+import { qualified, quoteIdent, resolveName } from './identifiers';
+import { PartWriter } from './parts';
+import * as sql from './sql';
+
+/** Uncompressed bytes per staged file: Snowflake loads best from files of 100-250 MB compressed. */
+export const MAX_PART_BYTES = 256 * 1024 * 1024;
+
+/** Long enough for a big backfill interval, short enough that a stuck COPY/MERGE is retried the same day. */
+export function statementTimeoutSeconds(interval: { start: Date; end: Date }): number {
+  const seconds = (interval.end.getTime() - interval.start.getTime()) / 1000;
+  return Math.min(6 * 3600, Math.max(600, Math.ceil(seconds * 2)));
+}
+
+/** Deterministic per run (a retry replaces what a crashed attempt left), short, and a plain identifier. */
+export function stageTableName(ctx: Pick<RunContext, 'runId' | 'model'>): string {
+  return `OUTPORT_STAGE_${ctx.model.toUpperCase()}_${createHash('sha256').update(ctx.runId).digest('hex').slice(0, 16).toUpperCase()}`;
+}
+
+async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult> {
+  const target = qualified(config.database, config.schema, tableFor(config, ctx.model));
+  const stageName = stageTableName(ctx);
+  const stage = qualified(config.database, config.schema, quoteIdent(stageName));
+  const namespace = [config.database, config.schema].map((n) => quoteIdent(resolveName(n))).join('.');
+  const stageLocation = `${namespace}.%${quoteIdent(stageName)}/attempt-${ctx.attempt}/`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'outport-snowflake-'));
+  const session = await SnowflakeSession.open(config, ctx.signal);
+  let stageCreated = false;
+  try {
+    await session.query(sql.statementTimeout(statementTimeoutSeconds(ctx.interval)), ctx.signal);
+    await session.query(sql.createTarget(target, ctx.schema), ctx.signal);
+    await session.query(sql.createStage(stage, ctx.schema), ctx.signal);
+    stageCreated = true;
+
+    let rowsStaged = 0;
+    let bytesWritten = 0;
+    const parts = new PartWriter(tmp, MAX_PART_BYTES, async (part) => {
+      await session.query(sql.put(part.file, stageLocation), ctx.signal);
+      rowsStaged += part.rows;
+      bytesWritten += part.bytes;
+      ctx.progress({ rows: part.rows, bytes: part.bytes });
+    });
+    try {
+      for await (const batch of batches) {
+        ctx.signal.throwIfAborted();
+        for (const row of batch.rows) await parts.write(row);
+      }
+      await parts.finish();
+    } finally {
+      parts.abort();
+    }
+    if (rowsStaged === 0) return { rowsLanded: 0, bytesWritten: 0, details: { table: target } };
+
+    const loaded = await session.query(sql.copy(stage, stageLocation), ctx.signal);
+    const rowsLoaded = loaded.reduce((n, r) => n + Number(r.rows_loaded ?? r.ROWS_LOADED ?? 0), 0);
+    if (rowsLoaded !== rowsStaged) {
+      throw new DestinationError('retryable', `COPY INTO loaded ${rowsLoaded} rows but ${rowsStaged} were staged (files: ${loaded.length})`);
+    }
+    await session.query(sql.merge(target, stage, ctx.schema), ctx.signal);
+    const [landed] = await session.query(sql.countLanded(target, stage, ctx.schema), ctx.signal);
+    return {
+      rowsLanded: Number(landed?.LANDED ?? 0),
+      bytesWritten,
+      details: { table: target, stagedFiles: loaded.length, rowsStaged },
+    };
+  } finally {
+    await cleanup(session, ctx, stageCreated ? [sql.removeStage(stageLocation)] : [], sql.dropTable(stage));
+    await session.close().catch(() => undefined);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Best effort and never under the run's signal: an aborted run must still clean up. */
+async function cleanup(session: SnowflakeSession, ctx: RunContext, statements: string[], drop: string): Promise<void> {
+  for (const statement of [...statements, drop]) {
+    try {
+      await session.query(statement);
+    } catch (err) {
+      ctx.logger.warn('Snowflake clean-up statement failed; the next attempt of this run replaces what is left', {
+        statement,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+}
+
+export default defineDestination<SnowflakeConfig>({
+  id: 'snowflake',
+  displayName: 'Snowflake',
+  description: 'Loads each run through a table stage (gzip JSON Lines) and merges it into a Snowflake table, exactly once.',
+  configSchema: snowflakeConfigSchema,
+  secretFields: ['password', 'private_key', 'private_key_passphrase'],
+  models: ['events', 'persons', 'sessions'],
+  capabilities: { merge: true, formats: ['jsonl'], suggestedConcurrency: 2 },
+  async testConnection(config, ctx) {
+    let session: SnowflakeSession | undefined;
+    try {
+      session = await SnowflakeSession.open(config, ctx.signal);
+      const [row] = await session.query('SELECT CURRENT_WAREHOUSE()', ctx.signal);
+      if (!row || Object.values(row)[0] == null) {
+        throw new DestinationError('config', `Warehouse ${config.warehouse} does not exist or the role cannot use it: check \`warehouse\` and \`role\`.`, {
+          code: 'WAREHOUSE_MISSING',
+        });
+      }
+      const namespace = [config.database, config.schema].map((n) => quoteIdent(resolveName(n))).join('.');
+      await session.query(`DESCRIBE SCHEMA ${namespace}`, ctx.signal);
+    } catch (err) {
+      throw classifySnowflakeError(err);
+    } finally {
+      await session?.close().catch(() => undefined);
+    }
+  },
+  async write(config, ctx, batches) {
+    try {
+      return await write(config, ctx, batches);
+    } catch (err) {
+      throw classifySnowflakeError(err);
+    }
+  },
+  classifyError: classifySnowflakeError,
+});

@@ -1,0 +1,69 @@
+/** The Snowflake statements of one run. Every identifier is quoted; column names are the model's, in upper case. */
+import type { Column, ColumnType, ModelSchema } from '../../src/sdk';
+import { quoteIdent } from './identifiers';
+
+const TYPES: Record<ColumnType, string> = {
+  string: 'VARCHAR',
+  int: 'NUMBER(38,0)',
+  float: 'FLOAT',
+  bool: 'BOOLEAN',
+  timestamp: 'TIMESTAMP_TZ(6)',
+  json: 'VARIANT',
+};
+
+export const col = (c: Column | string) => quoteIdent((typeof c === 'string' ? c : c.name).toUpperCase());
+
+function columnDefs(schema: ModelSchema, jsonAs: 'VARIANT' | 'VARCHAR'): string {
+  return schema.columns
+    .map((c) => `${col(c)} ${c.type === 'json' ? jsonAs : TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`)
+    .join(', ');
+}
+
+export const createTarget = (table: string, schema: ModelSchema) => `CREATE TABLE IF NOT EXISTS ${table} (${columnDefs(schema, 'VARIANT')})`;
+
+/** JSON columns stay text in the stage (exactly the source's JSON); PARSE_JSON turns them into VARIANT on merge. */
+export const createStage = (stage: string, schema: ModelSchema) => `CREATE OR REPLACE TRANSIENT TABLE ${stage} (${columnDefs(schema, 'VARCHAR')})`;
+
+export const put = (localFile: string, stageLocation: string) =>
+  `PUT '${'file://' + localFile.replace(/'/g, "\\'")}' @${stageLocation} AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE PARALLEL = 4`;
+
+export const copy = (stage: string, stageLocation: string) =>
+  `COPY INTO ${stage} FROM @${stageLocation} FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP) ` +
+  'MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT';
+
+export const removeStage = (stageLocation: string) => `REMOVE @${stageLocation}`;
+export const dropTable = (table: string) => `DROP TABLE IF EXISTS ${table}`;
+export const statementTimeout = (seconds: number) => `ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = ${Math.floor(seconds)}`;
+
+const sourceValue = (c: Column) => (c.type === 'json' ? `PARSE_JSON(s.${col(c)})` : `s.${col(c)}`);
+const keyMatch = (schema: ModelSchema, a: string, b: string) => schema.key.map((k) => `${a}.${col(k)} = ${b}.${col(k)}`).join(' AND ');
+
+/**
+ * One atomic statement. Events: insert keys that are absent (a retry or an overlapping run adds nothing).
+ * Mutable models: insert new keys, replace a stored row only when an incoming version column is greater.
+ * The stage is first reduced to one row per key (the highest versions), as MERGE refuses duplicate matches.
+ */
+export function merge(target: string, stage: string, schema: ModelSchema): string {
+  const order = [...schema.versionColumns.map((v) => `${col(v)} DESC`), `${col('_inserted_at')} DESC`].join(', ');
+  const deduped =
+    `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${schema.key.map(col).join(', ')} ORDER BY ${order}) AS "OUTPORT_RN" ` +
+    `FROM ${stage}) WHERE "OUTPORT_RN" = 1`;
+  const insert =
+    `WHEN NOT MATCHED THEN INSERT (${schema.columns.map(col).join(', ')}) ` +
+    `VALUES (${schema.columns.map(sourceValue).join(', ')})`;
+  let update = '';
+  if (schema.mutable && schema.versionColumns.length > 0) {
+    const newer = schema.versionColumns.map((v) => `s.${col(v)} > t.${col(v)}`).join(' OR ');
+    const sets = schema.columns.filter((c) => !schema.key.includes(c.name)).map((c) => `${col(c)} = ${sourceValue(c)}`);
+    update = `WHEN MATCHED AND (${newer}) THEN UPDATE SET ${sets.join(', ')} `;
+  }
+  return `MERGE INTO ${target} AS t USING (${deduped}) AS s ON ${keyMatch(schema, 't', 's')} ${update}${insert}`;
+}
+
+/** Distinct stage keys present in the target after the merge: what reconciliation compares with rows read. */
+export function countLanded(target: string, stage: string, schema: ModelSchema): string {
+  return (
+    `SELECT COUNT(*) AS "LANDED" FROM (SELECT DISTINCT ${schema.key.map(col).join(', ')} FROM ${stage}) AS s ` +
+    `WHERE EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch(schema, 't', 's')})`
+  );
+}

@@ -1,0 +1,123 @@
+import { Readable } from 'node:stream';
+import { BigQuery } from '@google-cloud/bigquery';
+import type { Dataset, Table } from '@google-cloud/bigquery';
+import { DestinationError } from '../../src/sdk';
+import { ServiceAccountTokens } from './auth';
+import { parseServiceAccountKey } from './config';
+import type { BigQueryConfig } from './config';
+import { bigQueryReasons } from './errors';
+import type { BigQueryField } from './schema';
+
+/** Per HTTP request. Load uploads are bounded by the chunk size, so a minute is generous. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+const isNotFound = (err: unknown) =>
+  (err as { code?: number }).code === 404 || bigQueryReasons(err).includes('notFound');
+
+/** The few BigQuery operations the plugin needs, over the official SDK. */
+export class BigQueryClient {
+  readonly bq: BigQuery;
+  readonly dataset: Dataset;
+
+  constructor(
+    readonly config: BigQueryConfig,
+    signal?: AbortSignal,
+  ) {
+    const key = parseServiceAccountKey(config.credentials_json);
+    if (typeof key === 'string') throw new DestinationError('config', key, { code: 'BAD_CREDENTIALS' });
+    this.bq = new BigQuery({
+      projectId: config.project_id,
+      location: config.location,
+      apiEndpoint: config.api_endpoint,
+      // The SDK accepts any object with getRequestHeaders(); see ServiceAccountTokens for why we bring our own.
+      authClient: new ServiceAccountTokens(key, signal) as never,
+      // Retries belong to the host: a run is idempotent, and the host's backoff and attempt cap apply to all of it.
+      autoRetry: false,
+      timeout: REQUEST_TIMEOUT_MS,
+    } as ConstructorParameters<typeof BigQuery>[0]);
+    this.dataset = this.bq.dataset(config.dataset_id, { location: config.location });
+  }
+
+  /** Fails with a config error naming the dataset when it is missing. */
+  async checkDataset(): Promise<void> {
+    try {
+      await this.dataset.getMetadata();
+    } catch (err) {
+      if (isNotFound(err)) {
+        throw new DestinationError(
+          'config',
+          `BigQuery dataset ${this.config.project_id}:${this.config.dataset_id} not found. Create it, or fix ` +
+            'dataset_id, project_id and location (Outport does not create datasets).',
+          { cause: err, code: 'DATASET_MISSING' },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** The table's fields, or undefined when it does not exist. */
+  async tableFields(tableId: string): Promise<BigQueryField[] | undefined> {
+    try {
+      const [meta] = await this.dataset.table(tableId).getMetadata();
+      return (meta.schema?.fields ?? []) as BigQueryField[];
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async createTable(
+    tableId: string,
+    fields: BigQueryField[],
+    options: { partitionField?: string; clusterBy?: string[]; expiresInMs?: number } = {},
+  ): Promise<'created' | 'exists'> {
+    try {
+      await this.dataset.createTable(tableId, {
+        schema: { fields },
+        timePartitioning: options.partitionField ? { type: 'DAY', field: options.partitionField } : undefined,
+        clustering: options.clusterBy ? { fields: options.clusterBy } : undefined,
+        expirationTime: options.expiresInMs ? String(Date.now() + options.expiresInMs) : undefined,
+      });
+      return 'created';
+    } catch (err) {
+      // Another run created it first.
+      if ((err as { code?: number }).code === 409 || bigQueryReasons(err).includes('duplicate')) return 'exists';
+      throw err;
+    }
+  }
+
+  async dropTable(tableId: string): Promise<void> {
+    try {
+      await this.dataset.table(tableId).delete();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** One load job appending newline-delimited JSON to an existing table; resolves when the job is done. */
+  async load(table: Table, chunks: Buffer[], signal: AbortSignal): Promise<void> {
+    const sink = table.createWriteStream({
+      sourceFormat: 'NEWLINE_DELIMITED_JSON',
+      writeDisposition: 'WRITE_APPEND',
+      createDisposition: 'CREATE_NEVER',
+    });
+    const onAbort = () => sink.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        sink.on('complete', () => resolve());
+        sink.on('error', reject);
+        Readable.from(chunks).on('error', reject).pipe(sink);
+      });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Runs a GoogleSQL statement as a query job and returns its rows (empty for DML). */
+  async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    const [job] = await this.bq.createQueryJob({ query: sql, useLegacySql: false, location: this.config.location });
+    const [rows] = await job.getQueryResults();
+    return rows as T[];
+  }
+}

@@ -1,0 +1,121 @@
+import { DestinationError } from '../../src/sdk';
+import type { Column, ModelSchema, Row } from '../../src/sdk';
+
+/** A field of a BigQuery table schema, as the REST API spells it. */
+export interface BigQueryField {
+  name: string;
+  type: string;
+  mode: 'NULLABLE' | 'REQUIRED';
+}
+
+export function bigQueryType(column: Column, useJsonType: boolean): string {
+  switch (column.type) {
+    case 'string':
+      return 'STRING';
+    case 'int':
+      return 'INT64';
+    case 'float':
+      return 'FLOAT64';
+    case 'bool':
+      return 'BOOL';
+    case 'timestamp':
+      return 'TIMESTAMP';
+    case 'json':
+      return useJsonType ? 'JSON' : 'STRING';
+  }
+}
+
+export function bigQueryFields(schema: ModelSchema, useJsonType: boolean): BigQueryField[] {
+  return schema.columns.map((c) => ({
+    name: c.name,
+    type: bigQueryType(c, useJsonType),
+    mode: c.nullable ? 'NULLABLE' : 'REQUIRED',
+  }));
+}
+
+// The API answers with legacy names (INTEGER, FLOAT, BOOLEAN) whatever the table was created with.
+const LEGACY: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL' };
+const canonicalType = (t: string) => LEGACY[t.toUpperCase()] ?? t.toUpperCase();
+
+/**
+ * Checks that an existing table can take the model's rows; returns what is wrong, in words a user can act on.
+ * Extra NULLABLE columns are fine (users add their own); names compare case-insensitively, as BigQuery does.
+ */
+export function schemaProblems(existing: BigQueryField[], wanted: BigQueryField[]): string[] {
+  const byName = new Map(existing.map((f) => [f.name.toLowerCase(), f]));
+  const problems: string[] = [];
+  for (const w of wanted) {
+    const e = byName.get(w.name.toLowerCase());
+    if (!e) problems.push(`column ${w.name} ${w.type} is missing`);
+    else if (canonicalType(e.type) !== w.type) problems.push(`column ${w.name} is ${e.type}, expected ${w.type}`);
+    else if (e.mode === 'REQUIRED' && w.mode !== 'REQUIRED') problems.push(`column ${w.name} is REQUIRED but can be null`);
+    byName.delete(w.name.toLowerCase());
+  }
+  for (const extra of byName.values()) {
+    if (extra.mode === 'REQUIRED') problems.push(`extra column ${extra.name} is REQUIRED and Outport cannot fill it`);
+  }
+  return problems;
+}
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+/**
+ * Encodes rows as newline-delimited JSON for a load job. JSON columns stored as STRING are sent as JSON strings
+ * (the text is kept byte for byte); stored as JSON they are sent as the document itself, which BigQuery
+ * normalises (key order, whitespace, number spelling). Line breaks between JSON tokens are only whitespace,
+ * so replacing them keeps the document and the one-row-per-line framing.
+ */
+export class NdjsonEncoder {
+  constructor(
+    private readonly schema: ModelSchema,
+    private readonly useJsonType: boolean,
+  ) {}
+
+  line(row: Row): string {
+    const parts: string[] = [];
+    for (const c of this.schema.columns) {
+      const v = row[c.name];
+      parts.push(`${JSON.stringify(c.name)}:${this.value(c, v ?? null, row)}`);
+    }
+    return `{${parts.join(',')}}\n`;
+  }
+
+  private value(c: Column, v: string | number | boolean | null, row: Row): string {
+    if (v === null) {
+      if (!c.nullable) throw this.bad(c, row, 'is null but the column is required');
+      return 'null';
+    }
+    switch (c.type) {
+      case 'timestamp':
+        if (typeof v !== 'string' || !ISO_UTC.test(v)) throw this.bad(c, row, `is not an ISO-8601 UTC timestamp: ${String(v).slice(0, 40)}`);
+        return JSON.stringify(v);
+      case 'json':
+        if (typeof v !== 'string') throw this.bad(c, row, 'is not JSON text');
+        if (!this.useJsonType) return JSON.stringify(v);
+        try {
+          JSON.parse(v);
+        } catch {
+          throw this.bad(c, row, 'is not valid JSON, which a BigQuery JSON column requires (set use_json_type to false to keep it as text)');
+        }
+        return v.replace(/[\r\n]/g, ' ');
+      case 'int':
+      case 'float':
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw this.bad(c, row, `is not a finite number: ${String(v)}`);
+        return JSON.stringify(v);
+      default:
+        return JSON.stringify(v);
+    }
+  }
+
+  private bad(c: Column, row: Row, what: string): DestinationError {
+    const key = this.schema.key.map((k) => `${k}=${JSON.stringify(row[k])}`).join(', ');
+    return new DestinationError('permanent', `Row (${key}): column ${c.name} ${what}`, { code: 'BAD_ROW' });
+  }
+}
+
+/** The timestamp with exactly six fractional digits, so that such strings order as the instants they name. */
+export function sortableTimestamp(iso: string): string {
+  const m = /^(.{19})(?:\.(\d{1,6}))?Z$/.exec(iso);
+  if (!m) throw new DestinationError('permanent', `Not an ISO-8601 UTC timestamp: ${iso.slice(0, 40)}`, { code: 'BAD_ROW' });
+  return `${m[1]}.${(m[2] ?? '').padEnd(6, '0')}Z`;
+}

@@ -1,0 +1,102 @@
+/**
+ * Streams a run's batches into the staging table with COPY (text format). Memory stays bounded: the source is
+ * pulled one batch at a time, only when the socket has drained (stream backpressure), and rows are sent in
+ * chunks of about CHUNK_BYTES.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Column, RecordBatch, Row, Value } from '../../src/sdk';
+import { quoteIdent } from './identifiers';
+import type { Sanitizer } from './sanitize';
+
+const CHUNK_BYTES = 256 * 1024;
+
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const COPY_SPECIAL = /[\\\n\r\t]/g;
+
+/** COPY text format: backslash, tab (the delimiter), newline and carriage return are escaped; `\N` is NULL. */
+export function copyEscape(s: string): string {
+  return s.replace(COPY_SPECIAL, (ch) => COPY_ESCAPES[ch]);
+}
+
+function encodeValue(column: Column, value: Value | undefined, sanitizer: Sanitizer): string {
+  if (value === null || value === undefined) return '\\N';
+  switch (column.type) {
+    case 'string':
+      return copyEscape(sanitizer.text(String(value), column.name));
+    case 'json':
+      return copyEscape(sanitizer.json(String(value), column.name));
+    case 'bool':
+      return value === true || value === 't' || value === 'true' ? 't' : 'f';
+    case 'int':
+    case 'float':
+      // String(NaN) / String(Infinity) are spelled the way Postgres reads them for DOUBLE PRECISION.
+      return String(value);
+    case 'timestamp':
+      return copyEscape(String(value));
+  }
+}
+
+export function encodeRow(row: Row, columns: readonly Column[], sanitizer: Sanitizer): string {
+  let line = '';
+  for (let i = 0; i < columns.length; i++) {
+    if (i > 0) line += '\t';
+    line += encodeValue(columns[i], row[columns[i].name], sanitizer);
+  }
+  return line + '\n';
+}
+
+export interface CopyResult {
+  rows: number;
+  bytes: number;
+}
+
+export async function copyBatches(opts: {
+  client: Client;
+  table: string;
+  columns: readonly Column[];
+  batches: AsyncIterable<RecordBatch>;
+  sanitizer: Sanitizer;
+  signal: AbortSignal;
+  onBatch(rows: number, bytes: number): void;
+}): Promise<CopyResult> {
+  const { columns, sanitizer } = opts;
+  const columnList = columns.map((c) => quoteIdent(c.name)).join(', ');
+  const copy = opts.client.query(copyFrom(`COPY ${opts.table} (${columnList}) FROM STDIN`));
+  let bytes = 0;
+  let rows = 0;
+
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let pending = '';
+    for await (const batch of opts.batches) {
+      opts.signal.throwIfAborted();
+      let batchBytes = 0;
+      for (const row of batch.rows) {
+        pending += encodeRow(row, columns, sanitizer);
+        if (pending.length >= CHUNK_BYTES) {
+          const buf = Buffer.from(pending, 'utf8');
+          batchBytes += buf.length;
+          pending = '';
+          yield buf;
+        }
+      }
+      rows += batch.rows.length;
+      bytes += batchBytes;
+      opts.onBatch(batch.rows.length, batchBytes);
+    }
+    if (pending) {
+      const buf = Buffer.from(pending, 'utf8');
+      bytes += buf.length;
+      opts.onBatch(0, buf.length);
+      yield buf;
+    }
+  }
+
+  await pipeline(Readable.from(chunks(), { objectMode: false, highWaterMark: 4 * CHUNK_BYTES }), copy, { signal: opts.signal });
+  if (copy.rowCount !== rows) {
+    throw new Error(`COPY reported ${copy.rowCount} rows but ${rows} were sent`);
+  }
+  return { rows, bytes };
+}

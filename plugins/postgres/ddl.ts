@@ -1,0 +1,120 @@
+/**
+ * The destination table: its documented schema (README.md, "Tables"), creation when missing, and the checks on a
+ * table the user created: every model column present, and a unique index on exactly the model's key (what
+ * `ON CONFLICT (key)` needs).
+ */
+import type { Client } from 'pg';
+import { DestinationError, type Column, type ColumnType, type ModelSchema } from '../../src/sdk';
+import { displayName, qualified, quoteIdent } from './identifiers';
+
+export const PG_TYPES: Record<ColumnType, string> = {
+  string: 'TEXT',
+  int: 'BIGINT',
+  float: 'DOUBLE PRECISION',
+  bool: 'BOOLEAN',
+  timestamp: 'TIMESTAMPTZ',
+  json: 'JSONB',
+};
+
+export function columnDefinition(column: Column, withNullability: boolean): string {
+  const notNull = withNullability && !column.nullable ? ' NOT NULL' : '';
+  return `${quoteIdent(column.name)} ${PG_TYPES[column.type]}${notNull}`;
+}
+
+export function createTableSql(schemaName: string, table: string, model: ModelSchema): string {
+  const columns = model.columns.map((c) => columnDefinition(c, true));
+  const key = model.key.map(quoteIdent).join(', ');
+  return `CREATE TABLE IF NOT EXISTS ${qualified(schemaName, table)} (\n  ${columns.join(',\n  ')},\n  PRIMARY KEY (${key})\n)`;
+}
+
+export interface TableInfo {
+  oid: number;
+  kind: string;
+  columns: Map<string, { attnum: number; type: string }>;
+  /** Column sets of the usable unique indexes (valid, not partial, no expressions), key columns only. */
+  uniqueKeys: string[][];
+}
+
+export async function schemaExists(client: Client, schemaName: string): Promise<boolean> {
+  const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schemaName]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function inspectTable(client: Client, schemaName: string, table: string): Promise<TableInfo | undefined> {
+  const rel = await client.query<{ oid: number; relkind: string }>(
+    `SELECT c.oid, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2`,
+    [schemaName, table],
+  );
+  if (rel.rowCount === 0) return undefined;
+  const { oid, relkind } = rel.rows[0];
+  const cols = await client.query<{ attname: string; attnum: number; type: string }>(
+    `SELECT attname, attnum, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+      WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped`,
+    [oid],
+  );
+  const idx = await client.query<{ keys: number[]; nkeys: number }>(
+    `SELECT indkey::int2[] AS keys, indnkeyatts AS nkeys FROM pg_index
+      WHERE indrelid = $1 AND indisunique AND indisvalid AND indpred IS NULL AND indexprs IS NULL`,
+    [oid],
+  );
+  const byNum = new Map(cols.rows.map((c) => [c.attnum, c.attname]));
+  return {
+    oid,
+    kind: relkind,
+    columns: new Map(cols.rows.map((c) => [c.attname, { attnum: c.attnum, type: c.type }])),
+    uniqueKeys: idx.rows.map((r) => r.keys.slice(0, r.nkeys).map((n) => byNum.get(n) ?? `#${n}`)),
+  };
+}
+
+/** Throws a permanent DestinationError naming what is wrong with an existing table, and how to fix it. */
+export function checkExistingTable(info: TableInfo, schemaName: string, table: string, model: ModelSchema): void {
+  const name = displayName(schemaName, table);
+  if (info.kind !== 'r' && info.kind !== 'p') {
+    throw new DestinationError('permanent', `${name} exists but is not a table (relkind ${info.kind}); choose another table_name.`, {
+      code: 'NOT_A_TABLE',
+    });
+  }
+  const missing = model.columns.filter((c) => !info.columns.has(c.name));
+  if (missing.length > 0) {
+    const list = missing.map((c) => quoteIdent(c.name)).join(', ');
+    const fix = `ALTER TABLE ${qualified(schemaName, table)} ${missing.map((c) => `ADD COLUMN ${columnDefinition(c, false)}`).join(', ')};`;
+    throw new DestinationError(
+      'permanent',
+      `Table ${name} is missing column(s) ${list} that the ${model.model} model writes. Add them: ${fix}`,
+      { code: 'COLUMNS_MISSING' },
+    );
+  }
+  const wanted = [...model.key].sort().join('\u0000');
+  const covered = info.uniqueKeys.some((cols) => [...cols].sort().join('\u0000') === wanted);
+  if (!covered) {
+    const key = model.key.map(quoteIdent).join(', ');
+    throw new DestinationError(
+      'permanent',
+      `Table ${name} has no primary key or unique constraint on exactly (${key}), which Outport needs to merge without ` +
+        `duplicates. Remove duplicate rows if any, then run: ALTER TABLE ${qualified(schemaName, table)} ADD UNIQUE (${key});`,
+      { code: 'KEY_CONSTRAINT_MISSING' },
+    );
+  }
+}
+
+/** Creates the table when missing, or checks the one that exists. */
+export async function ensureTable(client: Client, schemaName: string, table: string, model: ModelSchema): Promise<'created' | 'existing'> {
+  if (!(await schemaExists(client, schemaName))) {
+    throw new DestinationError('config', `Schema ${quoteIdent(schemaName)} does not exist in the database; create it or fix the schema setting.`, {
+      code: 'SCHEMA_MISSING',
+    });
+  }
+  const info = await inspectTable(client, schemaName, table);
+  if (info) {
+    checkExistingTable(info, schemaName, table, model);
+    return 'existing';
+  }
+  try {
+    await client.query(createTableSql(schemaName, table, model));
+  } catch (err) {
+    // Two runs creating the same table at once: the loser sees a catalog unique violation; the table exists now.
+    if ((err as { code?: string }).code !== '23505') throw err;
+  }
+  return 'created';
+}

@@ -1,0 +1,212 @@
+/**
+ * The documented lossy rule for values Postgres cannot store (see README.md, "Values Postgres cannot store").
+ *
+ * - U+0000 (NUL) is replaced with U+FFFD in text columns and in JSON (raw, or as the `\u0000` escape), because
+ *   TEXT and JSONB reject it.
+ * - Unpaired UTF-16 surrogates (raw, or as `\uD800`-style escapes in JSON) are replaced with U+FFFD, because
+ *   UTF-8 cannot encode them and JSONB rejects the escapes.
+ * - A json value that is not valid JSON, nests deeper than MAX_JSON_DEPTH, or holds a number outside Postgres'
+ *   numeric range is stored as a JSON string holding the original text (after the replacements above).
+ * Every replacement is counted; the counts are logged as a warning at the end of the run.
+ */
+
+/** Well inside what JSONB parses with the default 2 MB max_stack_depth (about 10,000 levels on Postgres 18). */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Postgres numeric: at most 131072 digits before the decimal point and 16383 after (a margin is kept). */
+const MAX_INTEGER_DIGITS = 131_000;
+const MAX_FRACTION_DIGITS = 16_000;
+
+const REPLACEMENT = '\uFFFD';
+const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
+
+export interface SanitizeCounts {
+  /** NUL characters replaced in text columns. */
+  textNul: number;
+  /** Unpaired surrogates replaced in text columns. */
+  textSurrogates: number;
+  /** NUL characters (raw or `\u0000`) replaced in json columns. */
+  jsonNul: number;
+  /** Unpaired surrogates (raw or escaped) replaced in json columns. */
+  jsonSurrogates: number;
+  /** json values that were not valid JSON, stored as JSON strings. */
+  jsonInvalid: number;
+  /** json values nested deeper than MAX_JSON_DEPTH, stored as JSON strings. */
+  jsonTooDeep: number;
+  /** json values with a number Postgres numeric cannot hold, stored as JSON strings. */
+  jsonNumberOutOfRange: number;
+}
+
+export class Sanitizer {
+  readonly counts: SanitizeCounts = {
+    textNul: 0, textSurrogates: 0, jsonNul: 0, jsonSurrogates: 0, jsonInvalid: 0, jsonTooDeep: 0, jsonNumberOutOfRange: 0,
+  };
+  /** Columns in which at least one value was changed, with how many values. */
+  readonly columns = new Map<string, number>();
+
+  get total(): number {
+    return Object.values(this.counts).reduce((a, b) => a + b, 0);
+  }
+
+  text(value: string, column: string): string {
+    let out = value;
+    let changed = false;
+    if (out.includes('\u0000')) {
+      this.counts.textNul += countChar(out, '\u0000');
+      out = out.replaceAll('\u0000', REPLACEMENT);
+      changed = true;
+    }
+    const lone = countLoneSurrogates(out);
+    if (lone > 0) {
+      this.counts.textSurrogates += lone;
+      out = out.replace(LONE_SURROGATES, REPLACEMENT);
+      changed = true;
+    }
+    if (changed) this.noteColumn(column);
+    return out;
+  }
+
+  json(value: string, column: string): string {
+    let text = value;
+    let changed = false;
+    if (text.includes('\u0000')) {
+      this.counts.jsonNul += countChar(text, '\u0000');
+      text = text.replaceAll('\u0000', REPLACEMENT);
+      changed = true;
+    }
+    const lone = countLoneSurrogates(text);
+    if (lone > 0) {
+      this.counts.jsonSurrogates += lone;
+      text = text.replace(LONE_SURROGATES, REPLACEMENT);
+      changed = true;
+    }
+    let fallback: keyof SanitizeCounts | undefined;
+    try {
+      JSON.parse(text);
+    } catch {
+      fallback = 'jsonInvalid';
+    }
+    if (!fallback) {
+      const scan = scanJson(text);
+      if (scan.maxDepth > MAX_JSON_DEPTH) fallback = 'jsonTooDeep';
+      else if (scan.numberOutOfRange) fallback = 'jsonNumberOutOfRange';
+      else if (scan.fixes.length > 0) {
+        this.counts.jsonNul += scan.nulEscapes;
+        this.counts.jsonSurrogates += scan.fixes.length - scan.nulEscapes;
+        text = applyFixes(text, scan.fixes);
+        changed = true;
+      }
+    }
+    if (fallback) {
+      this.counts[fallback]++;
+      this.noteColumn(column);
+      return JSON.stringify(text);
+    }
+    if (changed) this.noteColumn(column);
+    return text;
+  }
+
+  private noteColumn(column: string): void {
+    this.columns.set(column, (this.columns.get(column) ?? 0) + 1);
+  }
+}
+
+function countChar(s: string, ch: string): number {
+  let n = 0;
+  for (let i = s.indexOf(ch); i !== -1; i = s.indexOf(ch, i + 1)) n++;
+  return n;
+}
+
+function countLoneSurrogates(s: string): number {
+  // Fast path: most strings have no surrogate code unit at all.
+  if (!/[\uD800-\uDFFF]/.test(s)) return 0;
+  return s.match(LONE_SURROGATES)?.length ?? 0;
+}
+
+interface JsonScan {
+  maxDepth: number;
+  numberOutOfRange: boolean;
+  /** Start offsets of 6-character `\uXXXX` escapes to replace with `\ufffd`. */
+  fixes: number[];
+  nulEscapes: number;
+}
+
+const HEX = /^[0-9a-fA-F]{4}$/;
+
+function escapeAt(text: string, i: number): number | undefined {
+  if (text.charCodeAt(i) !== 92 || text.charCodeAt(i + 1) !== 117) return undefined;
+  const hex = text.slice(i + 2, i + 6);
+  return HEX.test(hex) ? parseInt(hex, 16) : undefined;
+}
+
+/** One pass over VALID JSON text (checked by JSON.parse first): nesting depth, out-of-range numbers, bad escapes. */
+export function scanJson(text: string): JsonScan {
+  const scan: JsonScan = { maxDepth: 0, numberOutOfRange: false, fixes: [], nulEscapes: 0 };
+  let depth = 0;
+  let inString = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 34) inString = false;
+      else if (c === 92) {
+        const code = escapeAt(text, i);
+        if (code === undefined) {
+          i++; // a two-character escape such as \" or \\
+          continue;
+        }
+        if (code === 0) {
+          scan.fixes.push(i);
+          scan.nulEscapes++;
+        } else if (code >= 0xd800 && code <= 0xdbff) {
+          const low = escapeAt(text, i + 6);
+          if (low !== undefined && low >= 0xdc00 && low <= 0xdfff) {
+            i += 6; // a valid pair: skip the low half too
+          } else {
+            scan.fixes.push(i);
+          }
+        } else if (code >= 0xdc00 && code <= 0xdfff) {
+          scan.fixes.push(i);
+        }
+        i += 5;
+      }
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > scan.maxDepth) scan.maxDepth = depth;
+    } else if (c === 125 || c === 93) depth--;
+    else if (c === 45 || (c >= 48 && c <= 57)) {
+      let j = i + 1;
+      let exponent = false;
+      for (let d = text.charCodeAt(j); j < n && isNumberChar(d); d = text.charCodeAt(++j)) {
+        if (d === 101 || d === 69) exponent = true;
+      }
+      // Without an exponent only a token longer than MAX_FRACTION_DIGITS can be out of range.
+      if ((exponent || j - i > MAX_FRACTION_DIGITS) && numberOutOfRange(text.slice(i, j))) scan.numberOutOfRange = true;
+      i = j - 1;
+    }
+  }
+  return scan;
+}
+
+function isNumberChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
+}
+
+function numberOutOfRange(token: string): boolean {
+  const m = /^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(token);
+  if (!m) return true;
+  const exponent = m[3] ? Number(m[3]) : 0;
+  const integerDigits = m[1].replace(/^0+/, '').length;
+  const fractionDigits = m[2]?.length ?? 0;
+  return integerDigits + exponent > MAX_INTEGER_DIGITS || fractionDigits - exponent > MAX_FRACTION_DIGITS;
+}
+
+function applyFixes(text: string, fixes: number[]): string {
+  let out = '';
+  let from = 0;
+  for (const at of fixes) {
+    out += text.slice(from, at) + '\\ufffd';
+    from = at + 6;
+  }
+  return out + text.slice(from);
+}

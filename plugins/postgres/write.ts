@@ -1,0 +1,148 @@
+/** One run: stage by COPY, merge in one transaction, reconcile, clean up (also on failure and abort). */
+import type { Client } from 'pg';
+import { DestinationError, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
+import { tableFor, type PostgresConfig } from './config';
+import { cancelRunning, connect } from './connection';
+import { copyBatches } from './copy';
+import { ensureTable } from './ddl';
+import { toDestinationError } from './errors';
+import { displayName, qualified } from './identifiers';
+import { landedSql, mergeSql } from './merge';
+import { Sanitizer } from './sanitize';
+import { dropStage, lockRun, recreateStage, stageTableName, unlockRun } from './stage';
+
+type Phase = 'setup' | 'copy' | 'merge' | 'done';
+
+export async function writeRun(config: PostgresConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult> {
+  const model = ctx.schema;
+  const table = tableFor(config, ctx.model);
+  const finalName = qualified(config.schema, table);
+  const stage = stageTableName(ctx.runId);
+  const stageName = qualified(config.schema, stage);
+  const sanitizer = new Sanitizer();
+
+  const client = await connect(config, ctx.signal);
+  let phase: Phase = 'setup';
+  let cancelling: Promise<void> | undefined;
+  // COPY is stopped by its pipeline's signal; a running SQL statement needs a cancel request.
+  const onAbort = () => {
+    if (phase === 'merge' || phase === 'setup') cancelling = cancelRunning(config, client);
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  let locked = false;
+  let inTransaction = false;
+  try {
+    await lockRun(client, ctx.runId);
+    locked = true;
+    const created = await ensureTable(client, config.schema, table, model);
+    if (created === 'created') ctx.logger.info(`Created table ${displayName(config.schema, table)}`);
+    if (await recreateStage(client, config.schema, stage, model)) {
+      ctx.logger.info(`Dropped the staging table ${stage} left by an earlier attempt of this run`);
+    }
+    ctx.signal.throwIfAborted();
+
+    phase = 'copy';
+    const copied = await copyBatches({
+      client,
+      table: stageName,
+      columns: model.columns,
+      batches,
+      sanitizer,
+      signal: ctx.signal,
+      onBatch: (rows, bytes) => ctx.progress({ rows, bytes }),
+    });
+    ctx.signal.throwIfAborted();
+
+    phase = 'merge';
+    await client.query('BEGIN');
+    inTransaction = true;
+    const merged = await client.query(mergeSql(finalName, stageName, model));
+    const landed = await client.query<{ n: string }>(landedSql(finalName, stageName, model));
+    await dropStage(client, config.schema, stage);
+    ctx.signal.throwIfAborted();
+    await client.query('COMMIT');
+    inTransaction = false;
+    phase = 'done';
+
+    const rowsLanded = Number(landed.rows[0].n);
+    reportReplacements(ctx, sanitizer);
+    return {
+      rowsLanded,
+      bytesWritten: copied.bytes,
+      details: {
+        table: displayName(config.schema, table),
+        rowsStaged: copied.rows,
+        rowsInsertedOrUpdated: merged.rowCount ?? 0,
+        ...(sanitizer.total > 0 ? { replacements: { ...sanitizer.counts } } : {}),
+      },
+    };
+  } catch (err) {
+    if (cancelling) await cancelling;
+    if (ctx.signal.aborted) {
+      throw new DestinationError('retryable', `Run aborted; nothing was written to ${displayName(config.schema, table)}.`, {
+        cause: ctx.signal.reason,
+        code: 'ABORTED',
+      });
+    }
+    throw toDestinationError(err, `Writing to ${displayName(config.schema, table)}`);
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    if (cancelling) await cancelling;
+    await cleanUp(client, { config, stage, runId: ctx.runId, inTransaction, locked, logger: ctx.logger });
+  }
+}
+
+/** Rolls back, drops the stage and releases the run lock; a broken session gets a fresh one for the drop. */
+async function cleanUp(
+  client: Client,
+  o: { config: PostgresConfig; stage: string; runId: string; inTransaction: boolean; locked: boolean; logger: RunContext['logger'] },
+): Promise<void> {
+  const attempt = async (c: Client) => {
+    if (o.inTransaction) await c.query('ROLLBACK');
+    await dropStage(c, o.config.schema, o.stage);
+  };
+  try {
+    try {
+      await attempt(client);
+    } catch (err) {
+      // A cancel request that arrived late hits the next statement: try once more.
+      if ((err as { code?: string }).code !== '57014') throw err;
+      await attempt(client);
+    }
+    if (o.locked) await unlockRun(client, o.runId);
+    await client.end();
+  } catch {
+    await client.end().catch(() => undefined);
+    try {
+      const fresh = await connect(o.config, new AbortController().signal);
+      try {
+        await dropStage(fresh, o.config.schema, o.stage);
+      } finally {
+        await fresh.end().catch(() => undefined);
+      }
+    } catch (err) {
+      // The next attempt of the run drops it; say so rather than fail the run for it.
+      o.logger.warn(`Could not drop the staging table ${o.stage}; the next attempt of this run replaces it`, {
+        error: (err as Error).message,
+      });
+    }
+  }
+}
+
+function reportReplacements(ctx: RunContext, sanitizer: Sanitizer): void {
+  if (sanitizer.total === 0) return;
+  const c = sanitizer.counts;
+  const parts = [
+    c.textNul && `${c.textNul} NUL character(s) in text`,
+    c.textSurrogates && `${c.textSurrogates} unpaired surrogate(s) in text`,
+    c.jsonNul && `${c.jsonNul} NUL character(s) in JSON`,
+    c.jsonSurrogates && `${c.jsonSurrogates} unpaired surrogate escape(s) in JSON`,
+    c.jsonInvalid && `${c.jsonInvalid} invalid JSON value(s) stored as JSON strings`,
+    c.jsonTooDeep && `${c.jsonTooDeep} JSON value(s) nested too deep for JSONB stored as JSON strings`,
+    c.jsonNumberOutOfRange && `${c.jsonNumberOutOfRange} JSON value(s) with numbers outside Postgres numeric range stored as JSON strings`,
+  ].filter(Boolean);
+  ctx.logger.warn(`Postgres cannot store some values as given; replaced them by the documented rule: ${parts.join('; ')}`, {
+    counts: { ...c },
+    columns: Object.fromEntries(sanitizer.columns),
+  });
+}

@@ -41,7 +41,7 @@ const rows = eventRows(interval, 0, 400);
 
 describe('local-files destination', () => {
   it('renders the prefix template into directories and splits a run into numbered files listed by the manifest', async () => {
-    const config = plugin.configSchema.parse({ path: root, prefix: 'team={team_id}/{table}/{year}/{month}/{day}/{hour}', max_file_size_mb: 0.05 });
+    const config = plugin.configSchema.parse({ path: root, prefix: 'team={team_id}/{table}/{year}/{month}/{day}/{hour}', max_file_size_mb: 0.01 });
     const result = await plugin.write(config, ctx(), batches(rows, 20));
     const dir = 'team=9/events/2024/03/01/10';
     const files = listFiles(root);
@@ -63,7 +63,7 @@ describe('local-files destination', () => {
   });
 
   it("a retry overwrites the run's files and deletes the ones it did not write (extra parts, other formats, temp files)", async () => {
-    const base = { path: root, prefix: '{table}', max_file_size_mb: 0.05 };
+    const base = { path: root, prefix: '{table}', max_file_size_mb: 0.01 };
     await plugin.write(plugin.configSchema.parse(base), ctx(), batches(rows, 20));
     const before = listFiles(root);
     expect(before.length).toBeGreaterThan(3);
@@ -81,8 +81,8 @@ describe('local-files destination', () => {
     expect(manifest.attempt).toBe(2);
     expect(after).toEqual([...manifest.files.map((f) => f.key), `events/${RUN}_manifest.json`, 'events/20240301T110000Z-20240301T120000Z.jsonl.gz'].sort());
     expect(after.length).toBeLessThan(before.length + 1);
-    const back = await readModelRows(new DirectoryStore(root), 'events/2024', EVENTS_SCHEMA);
-    expect(back).toEqual([]);
+    const back = await readModelRows(new DirectoryStore(root), '', EVENTS_SCHEMA);
+    expect(back.map((r) => r.uuid)).toEqual(fewer.map((r) => r.uuid));
   });
 
   it('an aborted write leaves no files, no temporary files and no manifest', async () => {

@@ -1,0 +1,124 @@
+import { ArrayMaxSize, IsOptional, Length, MaxLength, ValidateNested } from 'class-validator';
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { IntervalEnum, ModelEnum } from './enums';
+import { JSON } from './scalars';
+
+export const NAME_MAX = 200;
+export const EVENT_LIST_MAX = 1000;
+export const FILTERS_MAX = 100;
+
+@InputType()
+export class PropertyFilterInput {
+  @Field({ description: 'Property name, e.g. `$browser` (person properties: `person.<name>`).' })
+  @Length(1, 400)
+  key!: string;
+
+  @Field({ description: 'One of: exact, is_not, icontains, not_icontains, regex, not_regex, gt, gte, lt, lte, is_set, is_not_set.' })
+  operator!: string;
+
+  @Field(() => JSON, { nullable: true, description: 'A string, number or list of strings; omitted for is_set / is_not_set.' })
+  value?: unknown;
+}
+
+@InputType()
+export class CreateBatchExportInput {
+  @Field()
+  @Length(1, NAME_MAX)
+  name!: string;
+
+  @Field(() => ID)
+  destinationId!: string;
+
+  @Field(() => ModelEnum, { defaultValue: ModelEnum.EVENTS })
+  model!: ModelEnum;
+
+  @Field(() => IntervalEnum)
+  interval!: IntervalEnum;
+
+  @Field({ defaultValue: 'UTC' })
+  timezone!: string;
+
+  @Field(() => Int, { nullable: true, description: 'DAY and WEEK only: hour of the local day (0-23). Default: 0.' })
+  offsetHour?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'WEEK only: weekday, 0 = Sunday. Default: 0.' })
+  offsetDay?: number | null;
+
+  @Field(() => [String], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(EVENT_LIST_MAX)
+  @MaxLength(400, { each: true })
+  includeEvents?: string[] | null;
+
+  @Field(() => [String], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(EVENT_LIST_MAX)
+  @MaxLength(400, { each: true })
+  excludeEvents?: string[] | null;
+
+  @Field(() => [PropertyFilterInput], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(FILTERS_MAX)
+  @ValidateNested({ each: true })
+  filters?: PropertyFilterInput[] | null;
+
+  @Field(() => Date, { nullable: true })
+  startAt?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  endAt?: Date | null;
+
+  @Field({ defaultValue: false })
+  paused!: boolean;
+}
+
+/** Patch: omitted fields keep their value; includeEvents/excludeEvents/filters, when given, replace the lists. */
+@InputType()
+export class UpdateBatchExportInput {
+  @Field({ nullable: true })
+  @IsOptional()
+  @Length(1, NAME_MAX)
+  name?: string;
+
+  @Field(() => ID, { nullable: true })
+  destinationId?: string;
+
+  @Field(() => ModelEnum, { nullable: true })
+  model?: ModelEnum;
+
+  @Field(() => IntervalEnum, { nullable: true })
+  interval?: IntervalEnum;
+
+  @Field({ nullable: true })
+  timezone?: string;
+
+  @Field(() => Int, { nullable: true })
+  offsetHour?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  offsetDay?: number | null;
+
+  @Field(() => [String], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(EVENT_LIST_MAX)
+  @MaxLength(400, { each: true })
+  includeEvents?: string[];
+
+  @Field(() => [String], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(EVENT_LIST_MAX)
+  @MaxLength(400, { each: true })
+  excludeEvents?: string[];
+
+  @Field(() => [PropertyFilterInput], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(FILTERS_MAX)
+  @ValidateNested({ each: true })
+  filters?: PropertyFilterInput[];
+
+  @Field(() => Date, { nullable: true, description: 'Send null to clear.' })
+  startAt?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'Send null to clear.' })
+  endAt?: Date | null;
+}

@@ -1,0 +1,86 @@
+import { inject, injectable } from 'tsyringe';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { BatchExportEntity } from '../store/entities';
+import { BatchExportConnection, BatchExport } from './batch-export.type';
+import { CreateBatchExportInput, UpdateBatchExportInput } from './batch-export.input';
+import { BatchExportService } from './batch-export.service';
+import type { ApiContext } from './context';
+import { Destination } from './destination.type';
+import { DestinationService } from './destination.service';
+import { Run } from './run.type';
+import { RunService } from './run.service';
+
+@injectable()
+@Resolver(() => BatchExport)
+export class BatchExportResolver {
+  constructor(
+    @inject(BatchExportService) private readonly exportService: BatchExportService,
+    @inject(DestinationService) private readonly destinationService: DestinationService,
+    @inject(RunService) private readonly runService: RunService,
+  ) {}
+
+  @Query(() => BatchExportConnection, { description: "The team's live exports, newest first." })
+  batchExports(
+    @Ctx() ctx: ApiContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('paused', () => Boolean, { nullable: true }) paused?: boolean,
+  ) {
+    return this.exportService.list(ctx.teamId, first, after, paused);
+  }
+
+  @Query(() => BatchExport)
+  batchExport(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+    return this.exportService.get(ctx.teamId, id);
+  }
+
+  @FieldResolver(() => Destination)
+  destination(@Root() e: BatchExportEntity) {
+    return this.destinationService.get(e.teamId, e.destinationId);
+  }
+
+  @FieldResolver(() => [Run], { description: 'The most recent runs by interval, newest first (at most 100).' })
+  latestRuns(@Root() e: BatchExportEntity, @Arg('limit', () => Int, { defaultValue: 10 }) limit: number) {
+    return this.runService.latest(e.teamId, e.id, limit);
+  }
+
+  @Authorized('write')
+  @Mutation(() => BatchExport, { description: 'The first run covers the interval in progress now, executed once it closes.' })
+  createBatchExport(@Ctx() ctx: ApiContext, @Arg('input', () => CreateBatchExportInput) input: CreateBatchExportInput) {
+    return this.exportService.create(ctx.teamId, input);
+  }
+
+  @Authorized('write')
+  @Mutation(() => BatchExport, { description: 'Patch: omitted fields keep their values; lists, when given, replace.' })
+  updateBatchExport(
+    @Ctx() ctx: ApiContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateBatchExportInput) input: UpdateBatchExportInput,
+  ) {
+    return this.exportService.update(ctx.teamId, id, input);
+  }
+
+  @Authorized('write')
+  @Mutation(() => BatchExport, { description: 'Soft delete; cancels queued runs and backfills and asks running runs to stop.' })
+  deleteBatchExport(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+    return this.exportService.delete(ctx.teamId, id);
+  }
+
+  @Authorized('write')
+  @Mutation(() => BatchExport)
+  pauseBatchExport(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+    return this.exportService.pause(ctx.teamId, id);
+  }
+
+  @Authorized('write')
+  @Mutation(() => BatchExport, {
+    description: 'Resumes at the interval in progress now. backfillPausedGap: true backfills the intervals that closed while paused; otherwise they are skipped.',
+  })
+  unpauseBatchExport(
+    @Ctx() ctx: ApiContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('backfillPausedGap', () => Boolean, { defaultValue: false }) backfillPausedGap: boolean,
+  ) {
+    return this.exportService.unpause(ctx.teamId, id, backfillPausedGap);
+  }
+}

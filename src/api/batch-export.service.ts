@@ -1,0 +1,210 @@
+/**
+ * Batch exports: create, patch, pause/unpause, soft delete. Every write is one transaction; change
+ * notifications for runs and backfills it touched go out after commit.
+ */
+import { inject, injectable } from 'tsyringe';
+import type { DataSource, EntityManager } from 'typeorm';
+import { firstInterval, intervalContaining } from '../scheduler/intervals';
+import { BatchExportEntity, type BackfillEntity, type StoredPropertyFilter } from '../store/entities';
+import { CLOCK, DATA_SOURCE, type Clock } from '../tokens';
+import { publishTouched, type Touched } from './publish';
+import type { CreateBatchExportInput, UpdateBatchExportInput } from './batch-export.input';
+import { NAME_MAX } from './batch-export.input';
+import { BackfillService } from './backfill.service';
+import { DestinationService } from './destination.service';
+import { badInput } from './errors';
+import { validateFilters } from './filters';
+import { loadDestination, loadExport } from './lookup';
+import { decodeCursor, isoMicros, pageSize, toConnection, type Connection } from './pagination';
+import { assertValidSchedule, scheduleOf } from './schedule';
+import { cancelActiveRuns } from './run.service';
+
+function cleanName(name: string, field: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) throw badInput(field, 'must not be empty');
+  if (trimmed.length > NAME_MAX) throw badInput(field, `must be at most ${NAME_MAX} characters`);
+  return trimmed;
+}
+
+function cleanEvents(events: string[], field: string): string[] {
+  events.forEach((e, i) => {
+    if (!e.trim()) throw badInput(`${field}.${i}`, 'event names must not be empty');
+    if (e.includes('\u0000')) throw badInput(`${field}.${i}`, 'event names must not contain NUL characters');
+  });
+  return [...new Set(events)];
+}
+
+@injectable()
+export class BatchExportService {
+  constructor(
+    @inject(DATA_SOURCE) private readonly ds: DataSource,
+    @inject(CLOCK) private readonly clock: Clock,
+    @inject(DestinationService) private readonly destinations: DestinationService,
+    @inject(BackfillService) private readonly backfills: BackfillService,
+  ) {}
+
+  async list(teamId: number, first?: number | null, after?: string | null, paused?: boolean | null): Promise<Connection<BatchExportEntity>> {
+    const limit = pageSize(first);
+    const cursor = decodeCursor(after);
+    const q = this.ds
+      .getRepository(BatchExportEntity)
+      .createQueryBuilder('e')
+      .addSelect(isoMicros('e.created_at'), 'sort_value')
+      .where('e.team_id = :teamId AND e.deleted_at IS NULL', { teamId })
+      .orderBy('e.created_at', 'DESC')
+      .addOrderBy('e.id', 'DESC')
+      .limit(limit + 1);
+    if (paused !== undefined && paused !== null) q.andWhere('e.paused = :paused', { paused });
+    if (cursor) q.andWhere('(e.created_at, e.id) < (:ts::timestamptz, :id::uuid)', { ts: cursor.sortValue, id: cursor.id });
+    const { entities, raw } = await q.getRawAndEntities();
+    const sortById = new Map(raw.map((r: Record<string, string>) => [r.e_id, r.sort_value]));
+    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), limit);
+  }
+
+  get(teamId: number, id: string): Promise<BatchExportEntity> {
+    return loadExport(this.ds.manager, teamId, id);
+  }
+
+  async create(teamId: number, input: CreateBatchExportInput): Promise<BatchExportEntity> {
+    const now = this.clock.now();
+    const name = cleanName(input.name, 'input.name');
+    const draft = {
+      interval: input.interval as BatchExportEntity['interval'],
+      timezone: input.timezone ?? 'UTC',
+      offsetHour: input.offsetHour ?? 0,
+      offsetDay: input.offsetDay ?? 0,
+      startAt: input.startAt ?? null,
+      endAt: input.endAt ?? null,
+    };
+    assertValidSchedule({ ...scheduleOf(draft), offsetHour: input.offsetHour, offsetDay: input.offsetDay });
+    const includeEvents = cleanEvents(input.includeEvents ?? [], 'input.includeEvents');
+    const excludeEvents = cleanEvents(input.excludeEvents ?? [], 'input.excludeEvents');
+    const filters = validateFilters(input.filters ?? [], 'input.filters');
+    return this.ds.transaction(async (m) => {
+      await this.checkDestination(m, teamId, input.destinationId, input.model, 'input.destinationId', 'input.model');
+      const first = firstInterval(scheduleOf(draft), now);
+      const row = m.getRepository(BatchExportEntity).create({
+        teamId,
+        name,
+        destinationId: input.destinationId,
+        model: input.model,
+        ...draft,
+        includeEvents,
+        excludeEvents,
+        filters,
+        paused: input.paused,
+        pausedAt: input.paused ? now : null,
+        pausedReason: null,
+        // The first run is the interval in progress now; it runs once that interval closes.
+        scheduledUntil: first ? first.start : draft.endAt,
+      });
+      return m.getRepository(BatchExportEntity).save(row);
+    });
+  }
+
+  async update(teamId: number, id: string, patch: UpdateBatchExportInput): Promise<BatchExportEntity> {
+    return this.ds.transaction(async (m) => {
+      const e = await loadExport(m, teamId, id, { lock: true });
+      if (patch.name !== undefined && patch.name !== null) e.name = cleanName(patch.name, 'input.name');
+      const scheduleChanged = ['interval', 'timezone', 'offsetHour', 'offsetDay', 'startAt', 'endAt'].some((k) => (patch as Record<string, unknown>)[k] !== undefined);
+      if (patch.interval != null) e.interval = patch.interval as BatchExportEntity['interval'];
+      if (patch.timezone != null) e.timezone = patch.timezone;
+      if (patch.startAt !== undefined) e.startAt = patch.startAt;
+      if (patch.endAt !== undefined) e.endAt = patch.endAt;
+      // Offsets not sent fall back to 0 when the new interval kind does not use them.
+      const offsetHour = patch.offsetHour !== undefined ? patch.offsetHour : e.interval === 'day' || e.interval === 'week' ? e.offsetHour : null;
+      const offsetDay = patch.offsetDay !== undefined ? patch.offsetDay : e.interval === 'week' ? e.offsetDay : null;
+      if (scheduleChanged) {
+        assertValidSchedule({ ...scheduleOf(e), offsetHour, offsetDay });
+        e.offsetHour = offsetHour ?? 0;
+        e.offsetDay = offsetDay ?? 0;
+      }
+      if (patch.includeEvents != null) e.includeEvents = cleanEvents(patch.includeEvents, 'input.includeEvents');
+      if (patch.excludeEvents != null) e.excludeEvents = cleanEvents(patch.excludeEvents, 'input.excludeEvents');
+      if (patch.filters != null) e.filters = validateFilters(patch.filters, 'input.filters') as StoredPropertyFilter[];
+      if (patch.model != null) e.model = patch.model;
+      if (patch.destinationId != null) e.destinationId = patch.destinationId;
+      if (patch.model != null || patch.destinationId != null) {
+        await this.checkDestination(m, teamId, e.destinationId, e.model, 'input.destinationId', 'input.model');
+      }
+      if (scheduleChanged && patch.interval != null) {
+        // A new interval kind realigns the schedule: resume at the interval in progress now.
+        const current = intervalContaining(scheduleOf(e), this.clock.now());
+        e.scheduledUntil = current.start;
+      }
+      return m.getRepository(BatchExportEntity).save(e);
+    });
+  }
+
+  async pause(teamId: number, id: string): Promise<BatchExportEntity> {
+    return this.ds.transaction(async (m) => {
+      const e = await loadExport(m, teamId, id, { lock: true });
+      if (e.paused) return e;
+      e.paused = true;
+      e.pausedAt = this.clock.now();
+      e.pausedReason = null;
+      return m.getRepository(BatchExportEntity).save(e);
+    });
+  }
+
+  /**
+   * Resumes the schedule at the interval in progress now. With `backfillPausedGap`, the intervals that closed while
+   * paused (from where the scheduler stopped, or the interval containing `paused_at`, to the start of the current
+   * interval) become a backfill; otherwise they are skipped.
+   */
+  async unpause(teamId: number, id: string, backfillPausedGap: boolean): Promise<BatchExportEntity> {
+    let touched: Touched = { runs: [], backfills: [] };
+    const saved = await this.ds.transaction(async (m) => {
+      const e = await loadExport(m, teamId, id, { lock: true });
+      if (!e.paused) return e;
+      const now = this.clock.now();
+      const schedule = scheduleOf(e);
+      const resumeAt = intervalContaining(schedule, now).start;
+      const gapStart = e.scheduledUntil ?? (e.pausedAt ? intervalContaining(schedule, e.pausedAt).start : resumeAt);
+      e.paused = false;
+      e.pausedAt = null;
+      e.pausedReason = null;
+      e.scheduledUntil = e.endAt && e.endAt < resumeAt ? e.endAt : resumeAt;
+      await m.getRepository(BatchExportEntity).save(e);
+      if (backfillPausedGap && gapStart < resumeAt) {
+        touched = await this.backfills.createIn(m, teamId, e, gapStart, resumeAt, now);
+      }
+      return e;
+    });
+    await publishTouched(this.ds, touched);
+    return saved;
+  }
+
+  /** Soft delete: the row stays for history; queued runs and backfills are cancelled, running ones asked to stop. */
+  async delete(teamId: number, id: string): Promise<BatchExportEntity> {
+    const touched: Touched = { runs: [], backfills: [] };
+    const saved = await this.ds.transaction(async (m) => {
+      const e = await loadExport(m, teamId, id, { lock: true });
+      const now = this.clock.now();
+      e.deletedAt = now;
+      await m.getRepository(BatchExportEntity).save(e);
+      touched.runs = await cancelActiveRuns(m, { batchExportId: e.id }, now);
+      touched.backfills = await m.query(
+        `UPDATE backfills SET status = 'Cancelled', finished_at = $2 WHERE batch_export_id = $1 AND status IN ('Starting', 'Running')
+         RETURNING id, team_id AS "teamId", batch_export_id AS "batchExportId"`,
+        [e.id, now],
+      ).then((r: [BackfillEntity[], number]) => r[0]);
+      return e;
+    });
+    await publishTouched(this.ds, touched);
+    return saved;
+  }
+
+  private async checkDestination(m: EntityManager, teamId: number, destinationId: string, model: string, destField: string, modelField: string): Promise<void> {
+    let dest;
+    try {
+      dest = await loadDestination(m, teamId, destinationId);
+    } catch {
+      throw badInput(destField, `no destination ${JSON.stringify(destinationId)} in this team`);
+    }
+    const plugin = this.destinations.plugin(dest.type, destField);
+    if (!plugin.models.includes(model as never)) {
+      throw badInput(modelField, `destination type ${dest.type} does not support the ${model} model (supported: ${plugin.models.join(', ')})`);
+    }
+  }
+}

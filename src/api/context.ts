@@ -1,0 +1,14 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { TokenScope } from '../store/entities';
+
+/** Who is calling: every query, mutation and subscription is scoped to `teamId`. */
+export interface ApiContext {
+  teamId: number;
+  tokenId: string;
+  scopes: TokenScope[];
+  /** The API's container, for subscription sources (type-graphql calls `subscribe` outside any resolver instance). */
+  container: DependencyContainer;
+}
+
+/** The process's change feed (src/store/event-bus.ts ChangeListener), registered by startApiServer. */
+export const CHANGE_FEED = Symbol('ChangeFeed');

@@ -1,0 +1,144 @@
+/**
+ * Runs: listing, retry and cancel. A retry re-queues the same run row (it re-executes with the export's CURRENT
+ * config); a cancel of a queued run takes effect at once, of a running run is a request the worker honours.
+ */
+import { inject, injectable } from 'tsyringe';
+import type { DataSource, EntityManager } from 'typeorm';
+import { FINISHED_RUN_STATUSES, RunEntity, type RunStatus } from '../store/entities';
+import { CLOCK, DATA_SOURCE, type Clock } from '../tokens';
+import { enqueueRun, publishRun } from '../worker/run-queue';
+import { badInput } from './errors';
+import { loadExport, loadRun } from './lookup';
+import { decodeCursor, isoMicros, pageSize, toConnection, type Connection } from './pagination';
+
+export interface RunFilter {
+  batchExportId: string;
+  first?: number | null;
+  after?: string | null;
+  status?: RunStatus[] | null;
+  intervalFrom?: Date | null;
+  intervalTo?: Date | null;
+  orderBy?: 'interval_start' | 'created_at' | null;
+}
+
+/** Statuses a cancel ends at once: nothing is executing them. */
+const QUEUED: RunStatus[] = ['Starting', 'FailedRetryable'];
+
+/**
+ * Cancels the queued runs matching `where` (and removes their jobs) and flags the running ones for the worker.
+ * Returns every run it changed, for publishing after commit.
+ */
+export async function cancelActiveRuns(m: EntityManager, where: { batchExportId?: string; backfillId?: string }, now: Date): Promise<RunEntity[]> {
+  const [column, value] = where.backfillId ? ['backfill_id', where.backfillId] : ['batch_export_id', where.batchExportId];
+  const [queued] = await m.query(
+    `UPDATE runs SET status = 'Cancelled', finished_at = $2, next_attempt_at = NULL
+     WHERE ${column} = $1 AND status = ANY($3::text[]) RETURNING id`,
+    [value, now, QUEUED],
+  );
+  for (const { id } of queued as { id: string }[]) await m.query(`SELECT graphile_worker.remove_job($1)`, [`run:${id}`]);
+  const [running] = await m.query(
+    `UPDATE runs SET cancel_requested_at = $2 WHERE ${column} = $1 AND status = 'Running' AND cancel_requested_at IS NULL RETURNING id`,
+    [value, now],
+  );
+  const ids = [...(queued as { id: string }[]), ...(running as { id: string }[])].map((r) => r.id);
+  return ids.length ? m.getRepository(RunEntity).createQueryBuilder('r').where('r.id IN (:...ids)', { ids }).getMany() : [];
+}
+
+@injectable()
+export class RunService {
+  constructor(
+    @inject(DATA_SOURCE) private readonly ds: DataSource,
+    @inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async list(teamId: number, f: RunFilter): Promise<Connection<RunEntity>> {
+    await loadExport(this.ds.manager, teamId, f.batchExportId);
+    const limit = pageSize(f.first);
+    const cursor = decodeCursor(f.after);
+    const col = f.orderBy === 'created_at' ? 'r.created_at' : 'r.interval_start';
+    if (f.intervalFrom && f.intervalTo && f.intervalFrom >= f.intervalTo) throw badInput('intervalTo', 'must be after intervalFrom');
+    const q = this.ds
+      .getRepository(RunEntity)
+      .createQueryBuilder('r')
+      .addSelect(isoMicros(col), 'sort_value')
+      .where('r.team_id = :teamId AND r.batch_export_id = :exportId', { teamId, exportId: f.batchExportId })
+      .orderBy(col, 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(limit + 1);
+    if (f.status?.length) q.andWhere('r.status IN (:...status)', { status: f.status });
+    // Runs overlapping [intervalFrom, intervalTo).
+    if (f.intervalFrom) q.andWhere('r.interval_end > :from', { from: f.intervalFrom });
+    if (f.intervalTo) q.andWhere('r.interval_start < :to', { to: f.intervalTo });
+    if (cursor) q.andWhere(`(${col}, r.id) < (:ts::timestamptz, :id::uuid)`, { ts: cursor.sortValue, id: cursor.id });
+    const { entities, raw } = await q.getRawAndEntities();
+    const sortById = new Map(raw.map((r: Record<string, string>) => [r.r_id, r.sort_value]));
+    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), limit);
+  }
+
+  latest(teamId: number, batchExportId: string, limit: number): Promise<RunEntity[]> {
+    return this.ds.getRepository(RunEntity).find({
+      where: { teamId, batchExportId },
+      order: { intervalStart: 'DESC', createdAt: 'DESC' },
+      take: Math.max(0, Math.min(limit, 100)),
+    });
+  }
+
+  get(teamId: number, id: string): Promise<RunEntity> {
+    return loadRun(this.ds.manager, teamId, id);
+  }
+
+  async retry(teamId: number, id: string): Promise<RunEntity> {
+    const run = await this.ds.transaction(async (m) => {
+      const r = await loadRun(m, teamId, id, { lock: true });
+      if (!FINISHED_RUN_STATUSES.includes(r.status)) {
+        throw badInput('id', `run is ${r.status}; only finished runs (Completed, Failed, Cancelled, TimedOut) can be retried`);
+      }
+      await loadExport(m, teamId, r.batchExportId).catch(() => {
+        throw badInput('id', 'the run\'s batch export was deleted');
+      });
+      Object.assign(r, {
+        status: 'Starting',
+        trigger: 'retry',
+        attempt: 0,
+        latestError: null,
+        errorKind: null,
+        cancelRequestedAt: null,
+        finishedAt: null,
+        nextAttemptAt: null,
+      } satisfies Partial<RunEntity>);
+      await m.getRepository(RunEntity).save(r);
+      await enqueueRun(m, r);
+      if (r.backfillId) {
+        // A finished backfill whose run is retried is running again until that run ends (a cancelled one stays so).
+        await m.query(`UPDATE backfills SET status = 'Running', finished_at = NULL WHERE id = $1 AND status IN ('Completed', 'Failed')`, [r.backfillId]);
+      }
+      return r;
+    });
+    await publishRun(this.ds, run);
+    return run;
+  }
+
+  async cancel(teamId: number, id: string): Promise<RunEntity> {
+    const run = await this.ds.transaction(async (m) => {
+      const r = await loadRun(m, teamId, id, { lock: true });
+      const now = this.clock.now();
+      if (QUEUED.includes(r.status)) {
+        r.status = 'Cancelled';
+        r.finishedAt = now;
+        r.nextAttemptAt = null;
+        await m.getRepository(RunEntity).save(r);
+        await m.query(`SELECT graphile_worker.remove_job($1)`, [`run:${r.id}`]);
+      } else if (r.status === 'Running') {
+        if (!r.cancelRequestedAt) {
+          r.cancelRequestedAt = now;
+          await m.getRepository(RunEntity).save(r);
+        }
+      } else {
+        throw badInput('id', `run is already ${r.status}; only Starting, FailedRetryable or Running runs can be cancelled`);
+      }
+      return r;
+    });
+    await publishRun(this.ds, run);
+    return run;
+  }
+}

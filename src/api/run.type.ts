@@ -1,0 +1,69 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { RunStatusEnum, RunTriggerEnum } from './enums';
+import { ConnectionType } from './pagination';
+import { SafeInt } from './scalars';
+
+/** One export of one interval `[intervalStart, intervalEnd)`. Resolved from `RunEntity` rows. */
+@ObjectType()
+export class Run {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  batchExportId!: string;
+
+  @Field(() => ID, { nullable: true })
+  backfillId!: string | null;
+
+  @Field(() => RunStatusEnum)
+  status!: RunStatusEnum;
+
+  @Field(() => RunTriggerEnum)
+  trigger!: RunTriggerEnum;
+
+  @Field(() => Date)
+  intervalStart!: Date;
+
+  @Field(() => Date)
+  intervalEnd!: Date;
+
+  @Field(() => Int, { description: 'Attempts made so far, retries included (0 until a worker first picks the run up).' })
+  attempt!: number;
+
+  @Field(() => SafeInt, { nullable: true, description: 'Rows the source reported for the interval when the latest attempt started.' })
+  recordsTotalCount!: number | null;
+
+  @Field(() => SafeInt, { description: 'Rows read from the source by the latest attempt.' })
+  recordsRead!: number;
+
+  @Field(() => SafeInt, { description: 'Rows the destination confirmed landed.' })
+  recordsCompleted!: number;
+
+  @Field(() => SafeInt)
+  bytesExported!: number;
+
+  @Field(() => String, { nullable: true })
+  latestError!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'retryable, permanent or config: how the latest failure was classified.' })
+  errorKind!: string | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  heartbeatAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'Set when a cancel of a running run was requested; the worker stops it.' })
+  cancelRequestedAt!: Date | null;
+  // durationSeconds: a field resolver in run.resolver.ts (computed from startedAt/finishedAt).
+}
+
+@ObjectType()
+export class RunConnection extends ConnectionType('Run', Run) {}

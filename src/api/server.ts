@@ -1,0 +1,159 @@
+/**
+ * The API process's HTTP server: GraphQL over HTTP and over WebSocket (graphql-ws) on the same port and path
+ * `/graphql`, liveness `/healthz`, readiness `/readyz` (the store answers), and optionally static files at `/`.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { DependencyContainer } from 'tsyringe';
+import type { DataSource } from 'typeorm';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { ChangeListener } from '../store/event-bus';
+import { DATA_SOURCE } from '../tokens';
+import { authenticate, tokenFromHeader } from './auth';
+import { BackfillService } from './backfill.service';
+import { BatchExportService } from './batch-export.service';
+import { CHANGE_FEED, type ApiContext } from './context';
+import { DestinationService } from './destination.service';
+import { formatApiError } from './errors';
+import { LogService } from './log.service';
+import { RESOLVERS, buildApiSchema } from './schema';
+import { RunService } from './run.service';
+import { SubscriptionService } from './subscription.service';
+import { TeamService } from './team.service';
+
+export interface ApiServerDeps {
+  /** Holds CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX, SOURCE, CLOCK and the PluginRegistry. */
+  container: DependencyContainer;
+  config: Config;
+  logger: Logger;
+  listener: ChangeListener;
+  host: string;
+  /** 0 picks a free port (see the returned `port`). */
+  port: number;
+  /** A built web UI to serve at `/` (unknown GET paths fall back to its index.html). */
+  staticDir?: string;
+}
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const SERVICES = [DestinationService, RunService, BackfillService, BatchExportService, LogService, TeamService, SubscriptionService];
+
+type WsExtra = { auth?: Omit<ApiContext, 'container'>; authError?: GraphQLError };
+
+export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
+  const log = deps.logger;
+  const scope = deps.container.createChildContainer();
+  scope.register(CHANGE_FEED, { useValue: deps.listener });
+  for (const cls of [...SERVICES, ...RESOLVERS]) scope.registerSingleton(cls as never);
+  const ds = scope.resolve<DataSource>(DATA_SOURCE);
+  const schema = await buildApiSchema(scope);
+  const logError = (err: unknown) => log.error({ err }, 'GraphQL request failed');
+  const contextFor = async (authorization: unknown): Promise<ApiContext> => ({
+    ...(await authenticate(ds, tokenFromHeader(authorization))),
+    container: scope,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsCleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        try {
+          ctx.extra.auth = await authenticate(ds, tokenFromHeader(params.authorization ?? params.Authorization ?? params.token));
+        } catch (err) {
+          // Keep the socket: each subscription then fails with a proper UNAUTHENTICATED error.
+          ctx.extra.authError = err as GraphQLError;
+        }
+        return true;
+      },
+      onSubscribe: (ctx) => {
+        if (!ctx.extra.auth) return [ctx.extra.authError!];
+      },
+      context: (ctx) => ({ ...ctx.extra.auth!, container: scope }) satisfies ApiContext,
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => formatApiError(e.toJSON(), e, logError)) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatApiError(e.toJSON(), e, logError)),
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<ApiContext>({
+    schema,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => formatApiError(formatted, error, logError),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+    ],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await ds.query('SELECT 1');
+      res.json({ status: 'ready' });
+    } catch (err) {
+      res.status(503).json({ status: 'unavailable', reason: 'metadata store unreachable' });
+      log.warn({ err: String(err) }, 'readiness check failed');
+    }
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '2mb' }),
+    expressMiddleware(apollo, { context: async ({ req }) => contextFor(req.headers.authorization) }),
+  );
+  if (deps.staticDir) mountStatic(app, deps.staticDir);
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(deps.port, deps.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = deps.host.includes(':') ? `[${deps.host}]` : deps.host;
+  const url = `http://${host}:${port}/graphql`;
+  log.info({ url }, 'API listening');
+  return {
+    url,
+    port,
+    async stop() {
+      await apollo.stop();
+      wsServer.close();
+      scope.dispose?.();
+    },
+  };
+}
+
+/** Serves a single-page app: files as they are, any other GET that wants HTML gets index.html. */
+function mountStatic(app: express.Express, dir: string): void {
+  const index = path.join(dir, 'index.html');
+  app.use(express.static(dir, { index: 'index.html', fallthrough: true }));
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' || !req.accepts('html') || !fs.existsSync(index)) return next();
+    res.sendFile(index);
+  });
+}

@@ -15,10 +15,11 @@ const CHUNK_BYTES = 256 * 1024;
 
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 const COPY_SPECIAL = /[\\\n\r\t]/g;
+const COPY_SPECIAL_TEST = /[\\\n\r\t]/;
 
 /** COPY text format: backslash, tab (the delimiter), newline and carriage return are escaped; `\N` is NULL. */
 export function copyEscape(s: string): string {
-  return s.replace(COPY_SPECIAL, (ch) => COPY_ESCAPES[ch]);
+  return COPY_SPECIAL_TEST.test(s) ? s.replace(COPY_SPECIAL, (ch) => COPY_ESCAPES[ch]) : s;
 }
 
 function encodeValue(column: Column, value: Value | undefined, sanitizer: Sanitizer): string {

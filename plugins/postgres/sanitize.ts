@@ -18,6 +18,18 @@ const MAX_INTEGER_DIGITS = 131_000;
 const MAX_FRACTION_DIGITS = 16_000;
 
 const REPLACEMENT = '\uFFFD';
+type MaybeWellFormed = string & { isWellFormed?(): boolean };
+
+/** Native on Node 20+ (V8 11); the regex fallback is only for older runtimes. */
+function wellFormed(s: string): boolean {
+  const f = (s as MaybeWellFormed).isWellFormed;
+  return f ? f.call(s) : !/[\uD800-\uDFFF]/u.test(s);
+}
+
+/** True when the string holds neither NUL nor an unpaired surrogate: the common case, decided natively. */
+function clean(s: string): boolean {
+  return !s.includes('\u0000') && wellFormed(s);
+}
 const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
 
 export interface SanitizeCounts {
@@ -49,6 +61,7 @@ export class Sanitizer {
   }
 
   text(value: string, column: string): string {
+    if (clean(value)) return value;
     let out = value;
     let changed = false;
     if (out.includes('\u0000')) {
@@ -86,7 +99,7 @@ export class Sanitizer {
     } catch {
       fallback = 'jsonInvalid';
     }
-    if (!fallback) {
+    if (!fallback && needsScan(text)) {
       const scan = scanJson(text);
       if (scan.maxDepth > MAX_JSON_DEPTH) fallback = 'jsonTooDeep';
       else if (scan.numberOutOfRange) fallback = 'jsonNumberOutOfRange';
@@ -118,9 +131,24 @@ function countChar(s: string, ch: string): number {
 }
 
 function countLoneSurrogates(s: string): number {
-  // Fast path: most strings have no surrogate code unit at all.
-  if (!/[\uD800-\uDFFF]/.test(s)) return 0;
+  if (wellFormed(s)) return 0;
   return s.match(LONE_SURROGATES)?.length ?? 0;
+}
+
+/**
+ * Cheap native checks that prove scanJson would find nothing: no `\u` escape, no digit followed by an exponent
+ * marker, no token long enough to overflow numeric, and too few brackets to nest past MAX_JSON_DEPTH.
+ * False alarms (an `\u` or `1e` inside a string) only cost the full scan.
+ */
+function needsScan(text: string): boolean {
+  if (text.includes('\\u') || /\d[eE]/.test(text) || text.length > MAX_FRACTION_DIGITS) return true;
+  let brackets = 0;
+  for (const open of ['[', '{']) {
+    for (let i = text.indexOf(open); i !== -1; i = text.indexOf(open, i + 1)) {
+      if (++brackets > MAX_JSON_DEPTH) return true;
+    }
+  }
+  return false;
 }
 
 interface JsonScan {

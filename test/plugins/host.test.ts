@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Ajv2020 from 'ajv/dist/2020';
 import { z } from 'zod';
 import { defineDestination } from '../../src/sdk';
@@ -112,6 +113,23 @@ describe('discovering npm packages', () => {
     const registry = await discoverPlugins({ dirs: [], packageRoots: [path.join(root, 'node_modules')], logger: captureLogger() });
     expect(registry).toBeInstanceOf(PluginRegistry);
     expect(registry.list().map((p) => p.id)).toEqual(['x-dest']);
+  });
+});
+
+describe('discovering ES module plugins', () => {
+  it('loads an ES module package through import() when require refuses it', async () => {
+    const root = temp('app');
+    const zodUrl = pathToFileURL(require.resolve('zod')).href;
+    writeFiles(root, {
+      'node_modules/outport-esm/package.json': JSON.stringify({ name: 'outport-esm', type: 'module', outport: { destination: './index.js' } }),
+      'node_modules/outport-esm/index.js': pluginSource('esm-dest')
+        .replace(/const \{ z \} = require\((.*)\);/, `import { z } from ${JSON.stringify(zodUrl)};`)
+        .replace('module.exports =', 'export default'),
+    });
+    const logger = captureLogger();
+    const loaded = await loadPlugins({ dirs: [], packageRoots: [root], logger });
+    expect(logger.at('error')).toEqual([]);
+    expect(loaded.map((l) => l.plugin.id)).toEqual(['esm-dest']);
   });
 });
 

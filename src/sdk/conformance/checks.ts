@@ -1,4 +1,4 @@
-/** The body of each conformance check. Each throws (via jest's `expect`) with a message naming what went wrong. */
+/** The body of each conformance check. Each throws an Error whose message says what went wrong, in words. */
 import { isDeepStrictEqual } from 'node:util';
 import type { DestinationPlugin, WriteResult } from '../destination';
 import { MODEL_SCHEMAS, type Model, type Row } from '../models';
@@ -37,17 +37,23 @@ async function write(fx: Fixture, config: unknown, opts: Parameters<typeof runCo
   return fx.plugin.write(parsed(fx, config), ctx, stream(toBatches(rows)));
 }
 
+/** Fails the check with a message that reads on its own (no jest diff to decode). */
+function fail(message: string): never {
+  throw new Error(message);
+}
+
 function expectLanded(label: string, result: WriteResult, min: number, max = min): void {
-  if (!result || typeof result.rowsLanded !== 'number') throw new Error(`${label}: write must resolve to a WriteResult, got ${show(result)}`);
-  const ok = result.rowsLanded >= min && result.rowsLanded <= max;
-  expect({ label, rowsLanded: ok ? 'as expected' : result.rowsLanded }).toEqual({ label, rowsLanded: 'as expected' });
-  expect({ label, bytesWritten: Number.isFinite(result.bytesWritten) && result.bytesWritten >= 0 }).toEqual({ label, bytesWritten: true });
+  if (!result || typeof result.rowsLanded !== 'number') fail(`${label}: write must resolve to a WriteResult, got ${show(result)}`);
+  if (!(result.rowsLanded >= min && result.rowsLanded <= max)) {
+    fail(`${label}: rowsLanded is ${result.rowsLanded}, expected ${min === max ? min : `${min} to ${max}`}`);
+  }
+  if (!(Number.isFinite(result.bytesWritten) && result.bytesWritten >= 0)) fail(`${label}: bytesWritten must be a number >= 0, got ${show(result.bytesWritten)}`);
 }
 
 async function expectStored(fx: Fixture, label: string, config: unknown, model: Model, expected: Row[]): Promise<void> {
   const back = await fx.readBack(config, model);
   const differences = diffRows(MODEL_SCHEMAS[model], expected, back, fx.expectedValue?.bind(fx));
-  expect({ label, differences }).toEqual({ label, differences: [] });
+  if (differences.length) fail(`${label}: the ${model} read back differ from what was written:\n  - ${differences.join('\n  - ')}`);
 }
 
 /** Final state after merging runs in order: a row replaces the stored one only when its versions are greater. */
@@ -85,10 +91,10 @@ async function expectFailureKind(fx: Fixture, label: string, kinds: string[], fn
   try {
     error = await classifiedFailure(fx.plugin, fn);
   } catch (err) {
-    throw new Error(`${label}: ${(err as Error).message}`);
+    fail(`${label}: ${(err as Error).message}`);
   }
-  expect({ label, kind: kinds.includes(error.kind) ? 'as expected' : `${error.kind}: ${error.message}` }).toEqual({ label, kind: 'as expected' });
-  expect(error.message.length).toBeGreaterThan(0);
+  if (!kinds.includes(error.kind)) fail(`${label}: classified '${error.kind}' (${error.message}), expected ${kinds.map((k) => `'${k}'`).join(' or ')}`);
+  if (!error.message) fail(`${label}: the error has no message; say what failed and which setting to fix`);
 }
 
 export const CHECKS: Record<ConformanceCheck, { title: string; run(fx: Fixture): Promise<void> }> = {
@@ -103,15 +109,17 @@ export const CHECKS: Record<ConformanceCheck, { title: string; run(fx: Fixture):
     title: 'a valid config passes the schema; each invalid config fails at its path',
     async run(fx) {
       const valid = fx.plugin.configSchema.safeParse(await fx.config());
-      expect({ validConfigIssues: valid.success ? [] : valid.error.issues }).toEqual({ validConfigIssues: [] });
+      if (!valid.success) fail(`config() does not pass configSchema: ${show(valid.error.issues)}`);
       const shape = (fx.plugin.configSchema as { shape?: Record<string, unknown> }).shape ?? {};
-      expect({ secretFieldsNotInSchema: fx.plugin.secretFields.filter((f) => !(f in shape)) }).toEqual({ secretFieldsNotInSchema: [] });
-      if (fx.invalidConfigs.length === 0) throw new Error('invalidConfigs is empty: list at least one config the schema must reject');
+      const strays = fx.plugin.secretFields.filter((f) => !(f in shape));
+      if (strays.length) fail(`secretFields ${show(strays)} are not fields of configSchema`);
+      if (fx.invalidConfigs.length === 0) fail('invalidConfigs is empty: list at least one config the schema must reject');
       for (const { config, path } of fx.invalidConfigs) {
         const r = fx.plugin.configSchema.safeParse(config);
-        const paths = r.success ? 'accepted' : r.error.issues.map((i) => i.path);
-        const hit = !r.success && r.error.issues.some((i) => isDeepStrictEqual(i.path, path));
-        expect({ config: show(config), issueAt: path, found: hit ? 'yes' : paths }).toEqual({ config: show(config), issueAt: path, found: 'yes' });
+        if (r.success) fail(`invalid config ${show(config)} was accepted by configSchema`);
+        if (!r.error.issues.some((i) => isDeepStrictEqual(i.path, path))) {
+          fail(`invalid config ${show(config)} was rejected, but with no issue at ${show(path)}; issues at ${show(r.error.issues.map((i) => i.path))}`);
+        }
       }
     },
   },
@@ -192,7 +200,7 @@ export const CHECKS: Record<ConformanceCheck, { title: string; run(fx: Fixture):
       } catch {
         aborted = true;
       }
-      expect({ attempt1: aborted ? 'rejected' : 'resolved although its batches threw mid-stream' }).toEqual({ attempt1: 'rejected' });
+      if (!aborted) fail('attempt 1: write resolved although its batches threw mid-stream (a failing source must fail the write)');
       await expectStored(fx, 'after attempt 1 was aborted mid-stream (must leave the destination as before)', config, model, []);
 
       expectLanded('attempt 2', await write(fx, config, { model, interval, runId, attempt: 2 }, rows), rows.length);

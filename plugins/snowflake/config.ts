@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import type { Model } from '../../src/sdk';
 
-const name = (what: string, example: string) =>
+const name = (what: string) =>
   z
     .string()
     .min(1, `${what} is required`)
     .max(255, `${what} is longer than 255 characters`)
-    .refine((s) => !s.includes('\0'), `${what} must not contain NUL characters`)
-    .describe(
-      `${what}, e.g. \`${example}\`. Like Snowflake: a plain name (letters, digits, _ and $) is case-insensitive ` +
-        '(stored in upper case); anything else, or a name wrapped in double quotes, is used exactly as written.',
-    );
+    .refine((s) => !s.includes('\0'), `${what} must not contain NUL characters`);
+
+const CASE_RULE =
+  'Like Snowflake: a plain name (letters, digits, _ and $) is case-insensitive (stored in upper case); ' +
+  'anything else, or a name wrapped in double quotes, is used exactly as written.';
 
 export const snowflakeConfigSchema = z
   .object({
@@ -31,12 +31,12 @@ export const snowflakeConfigSchema = z
       .optional()
       .describe('PEM private key (PKCS#8 or PKCS#1, optionally encrypted) for key-pair authentication. Set this or `password`. Stored encrypted.'),
     private_key_passphrase: z.string().min(1).optional().describe('Passphrase of an encrypted `private_key`. Stored encrypted.'),
-    warehouse: name('Warehouse', 'COMPUTE_WH').describe('Warehouse that runs the COPY and MERGE statements. It must exist and may auto-resume.'),
-    database: name('Database', 'ANALYTICS'),
-    schema: name('Schema', 'POSTHOG').default('PUBLIC'),
-    table_name: name('Destination table', 'EVENTS')
+    warehouse: name('warehouse').describe('Warehouse that runs the COPY and MERGE statements, e.g. `COMPUTE_WH`. It must exist; let it auto-resume.'),
+    database: name('database').describe(`Database of the destination table, e.g. \`ANALYTICS\`. It must exist. ${CASE_RULE}`),
+    schema: name('schema').default('PUBLIC').describe(`Schema of the destination table. It must exist. Default: PUBLIC. ${CASE_RULE}`),
+    table_name: name('table_name')
       .optional()
-      .describe('Destination table. Default: the model name in upper case (EVENTS, PERSONS, SESSIONS). Created when missing.'),
+      .describe(`Destination table. Default: the model name in upper case (EVENTS, PERSONS, SESSIONS). Created when missing. ${CASE_RULE}`),
     role: z.string().min(1).optional().describe("Role to use. Default: the user's default role."),
     access_url: z
       .url({ protocol: /^https?$/, error: 'access_url must be an http(s) URL' })

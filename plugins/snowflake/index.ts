@@ -30,7 +30,7 @@ export function stageTableName(ctx: Pick<RunContext, 'runId' | 'model'>): string
   return `OUTPORT_STAGE_${ctx.model.toUpperCase()}_${createHash('sha256').update(ctx.runId).digest('hex').slice(0, 16).toUpperCase()}`;
 }
 
-async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult> {
+async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>, maxPartBytes: number): Promise<WriteResult> {
   const target = qualified(config.database, config.schema, tableFor(config, ctx.model));
   const stageName = stageTableName(ctx);
   const stage = qualified(config.database, config.schema, quoteIdent(stageName));
@@ -47,7 +47,7 @@ async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIte
 
     let rowsStaged = 0;
     let bytesWritten = 0;
-    const parts = new PartWriter(tmp, MAX_PART_BYTES, async (part) => {
+    const parts = new PartWriter(tmp, maxPartBytes, async (part) => {
       await session.query(sql.put(part.file, stageLocation), ctx.signal);
       rowsStaged += part.rows;
       bytesWritten += part.bytes;
@@ -97,38 +97,49 @@ async function cleanup(session: SnowflakeSession, ctx: RunContext, statements: s
   }
 }
 
-export default defineDestination<SnowflakeConfig>({
-  id: 'snowflake',
-  displayName: 'Snowflake',
-  description: 'Loads each run through a table stage (gzip JSON Lines) and merges it into a Snowflake table, exactly once.',
-  configSchema: snowflakeConfigSchema,
-  secretFields: ['password', 'private_key', 'private_key_passphrase'],
-  models: ['events', 'persons', 'sessions'],
-  capabilities: { merge: true, formats: ['jsonl'], suggestedConcurrency: 2 },
-  async testConnection(config, ctx) {
-    let session: SnowflakeSession | undefined;
-    try {
-      session = await SnowflakeSession.open(config, ctx.signal);
-      const [row] = await session.query('SELECT CURRENT_WAREHOUSE()', ctx.signal);
-      if (!row || Object.values(row)[0] == null) {
-        throw new DestinationError('config', `Warehouse ${config.warehouse} does not exist or the role cannot use it: check \`warehouse\` and \`role\`.`, {
-          code: 'WAREHOUSE_MISSING',
-        });
+export interface SnowflakeDestinationOptions {
+  /** Uncompressed bytes per staged file. Default: MAX_PART_BYTES. */
+  maxPartBytes?: number;
+}
+
+/** The plugin, with tunables for tests; the default export uses the defaults. */
+export function createSnowflakeDestination(options: SnowflakeDestinationOptions = {}) {
+  const maxPartBytes = options.maxPartBytes ?? MAX_PART_BYTES;
+  return defineDestination<SnowflakeConfig>({
+    id: 'snowflake',
+    displayName: 'Snowflake',
+    description: 'Loads each run through a table stage (gzip JSON Lines) and merges it into a Snowflake table, exactly once.',
+    configSchema: snowflakeConfigSchema,
+    secretFields: ['password', 'private_key', 'private_key_passphrase'],
+    models: ['events', 'persons', 'sessions'],
+    capabilities: { merge: true, formats: ['jsonl'], suggestedConcurrency: 2 },
+    async testConnection(config, ctx) {
+      let session: SnowflakeSession | undefined;
+      try {
+        session = await SnowflakeSession.open(config, ctx.signal);
+        const [row] = await session.query('SELECT CURRENT_WAREHOUSE()', ctx.signal);
+        if (!row || Object.values(row)[0] == null) {
+          throw new DestinationError('config', `Warehouse ${config.warehouse} does not exist or the role cannot use it: check \`warehouse\` and \`role\`.`, {
+            code: 'WAREHOUSE_MISSING',
+          });
+        }
+        const namespace = [config.database, config.schema].map((n) => quoteIdent(resolveName(n))).join('.');
+        await session.query(`DESCRIBE SCHEMA ${namespace}`, ctx.signal);
+      } catch (err) {
+        throw classifySnowflakeError(err);
+      } finally {
+        await session?.close().catch(() => undefined);
       }
-      const namespace = [config.database, config.schema].map((n) => quoteIdent(resolveName(n))).join('.');
-      await session.query(`DESCRIBE SCHEMA ${namespace}`, ctx.signal);
-    } catch (err) {
-      throw classifySnowflakeError(err);
-    } finally {
-      await session?.close().catch(() => undefined);
-    }
-  },
-  async write(config, ctx, batches) {
-    try {
-      return await write(config, ctx, batches);
-    } catch (err) {
-      throw classifySnowflakeError(err);
-    }
-  },
-  classifyError: classifySnowflakeError,
-});
+    },
+    async write(config, ctx, batches) {
+      try {
+        return await write(config, ctx, batches, maxPartBytes);
+      } catch (err) {
+        throw classifySnowflakeError(err);
+      }
+    },
+    classifyError: classifySnowflakeError,
+  });
+}
+
+export default createSnowflakeDestination();

@@ -49,6 +49,8 @@ export interface FakeSnowflake {
   account: string;
   stageRoot: string;
   inject(rule: InjectionRule): void;
+  /** Drops injections not yet consumed. */
+  clearInjections(): void;
   setWarehouseState(name: string, state: 'STARTED' | 'SUSPENDED'): void;
   addUser(user: FakeUser): void;
   createSchema(db: string, schema: string): Promise<void>;
@@ -130,7 +132,9 @@ export async function startFakeSnowflake(opts: FakeSnowflakeOptions): Promise<Fa
     const token = randomUUID();
     const pg = new Client(pgOptions);
     const state: SessionState = { warehouse: query.get('warehouse') ?? undefined, statementTimeoutSeconds: 172800, pg };
-    sessions.set(token, { user: user.name, state, ready: pg.connect() });
+    const ready = pg.connect().then(() => undefined);
+    ready.catch(() => undefined); // surfaced by the first query of the session
+    sessions.set(token, { user: user.name, state, ready });
     return {
       token,
       masterToken: randomUUID(),
@@ -236,7 +240,8 @@ export async function startFakeSnowflake(opts: FakeSnowflakeOptions): Promise<Fa
     account,
     stageRoot,
     statements,
-    inject: (rule) => rules.push({ ...rule }),
+    inject: (rule) => void rules.push({ ...rule }),
+    clearInjections: () => void rules.splice(0),
     setWarehouseState: (name, state) => void catalog.warehouses.set(name, state),
     addUser,
     createSchema,

@@ -37,7 +37,7 @@ export class DestinationResolver {
     @Ctx() ctx: ApiContext,
     @Arg('name', () => String) name: string,
     @Arg('type', () => String) type: string,
-    @Arg('config', () => JSONObject) config: Record<string, unknown>,
+    @Arg('config', () => JSONObject, { validate: false }) config: Record<string, unknown>,
   ) {
     return this.destinationService.create(ctx.teamId, name, type, config);
   }
@@ -48,7 +48,7 @@ export class DestinationResolver {
     @Ctx() ctx: ApiContext,
     @Arg('id', () => ID) id: string,
     @Arg('name', () => String, { nullable: true }) name?: string,
-    @Arg('config', () => JSONObject, { nullable: true }) config?: Record<string, unknown>,
+    @Arg('config', () => JSONObject, { nullable: true, validate: false }) config?: Record<string, unknown>,
   ) {
     return this.destinationService.update(ctx.teamId, id, name, config);
   }

@@ -50,15 +50,30 @@ function firstValidationIssue(issues: ValidationIssue[], prefix = ''): { field: 
  * failures turned into BAD_USER_INPUT with the offending field.
  */
 export function formatApiError(formatted: GraphQLFormattedError, error: unknown, log: (err: unknown) => void): GraphQLFormattedError {
+  try {
+    return shapeError(formatted, error, log);
+  } catch (err) {
+    log(err);
+    return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  }
+}
+
+function shapeError(formatted: GraphQLFormattedError, error: unknown, log: (err: unknown) => void): GraphQLFormattedError {
   const original = (error as { originalError?: unknown })?.originalError ?? error;
   const ext = (formatted.extensions ?? {}) as Record<string, unknown>;
   const code = String(ext.code ?? '');
   const { locations, path } = formatted;
 
-  const validationErrors = (original as { extensions?: { validationErrors?: ValidationIssue[] } })?.extensions?.validationErrors
-    ?? (ext.validationErrors as ValidationIssue[] | undefined);
-  if (validationErrors) {
-    const issue = firstValidationIssue(validationErrors) ?? { field: 'input', message: 'invalid value' };
+  const validationErrors: unknown = (original as { extensions?: { validationErrors?: unknown } })?.extensions?.validationErrors
+    ?? ext.validationErrors;
+  // type-graphql puts the validator's own crash in the same slot: that is ours, not the client's.
+  if (validationErrors instanceof Error) {
+    log(validationErrors);
+    return { message: 'Internal server error', locations, path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  }
+  if (Array.isArray(validationErrors)) {
+    // Only input objects carry class-validator rules, and every one is passed as the argument named `input`.
+    const issue = firstValidationIssue(validationErrors as ValidationIssue[], 'input') ?? { field: 'input', message: 'invalid value' };
     return { message: `${issue.field}: ${issue.message}`, locations, path, extensions: { code: 'BAD_USER_INPUT', field: issue.field } };
   }
   if (KNOWN_CODES.has(code)) {

@@ -1,0 +1,161 @@
+import { startApiHarness, type ApiHarness } from '../support/api';
+
+let h: ApiHarness;
+let destinationId: string;
+beforeAll(async () => {
+  h = await startApiHarness();
+  const r = await h.ok(h.a.token, `mutation { createDestination(name: "files", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`);
+  destinationId = r.createDestination.id;
+}, 60_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+const FIELDS = `id name destinationId destination { id type } model interval timezone offsetHour offsetDay includeEvents excludeEvents
+  filters { key operator value } startAt endAt paused pausedAt scheduledUntil createdAt updatedAt`;
+const CREATE = `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { ${FIELDS} } }`;
+const UPDATE = `mutation($id: ID!, $input: UpdateBatchExportInput!) { updateBatchExport(id: $id, input: $input) { ${FIELDS} } }`;
+
+const create = (input: Record<string, unknown>) => h.gql(h.a.token, CREATE, { input: { name: 'e', destinationId, interval: 'HOUR', ...input } });
+
+describe('batch export lifecycle', () => {
+  it('create -> read -> update -> pause -> unpause -> delete', async () => {
+    const before = Date.now();
+    const created = (await create({
+      name: 'Hourly events',
+      includeEvents: ['$pageview', '$pageview', 'signup'],
+      filters: [{ key: '$browser', operator: 'exact', value: ['Chrome', 'Firefox'] }, { key: 'plan', operator: 'is_set' }],
+    })).data!.createBatchExport;
+    expect(created).toMatchObject({
+      name: 'Hourly events', destinationId, destination: { id: destinationId, type: 'example-ndjson' }, model: 'EVENTS', interval: 'HOUR',
+      timezone: 'UTC', offsetHour: 0, offsetDay: 0, includeEvents: ['$pageview', 'signup'], excludeEvents: [], paused: false, pausedAt: null,
+      filters: [{ key: '$browser', operator: 'exact', value: ['Chrome', 'Firefox'] }, { key: 'plan', operator: 'is_set', value: null }],
+    });
+    // The first run is the hour in progress at creation.
+    const hourStart = Math.floor(before / 3_600_000) * 3_600_000;
+    expect([hourStart, hourStart + 3_600_000]).toContain(new Date(created.scheduledUntil).getTime());
+    const [row] = await h.ds.query(`SELECT model, interval, filters FROM batch_exports WHERE id = $1`, [created.id]);
+    expect(row).toMatchObject({ model: 'events', interval: 'hour' });
+
+    const read = await h.ok(h.a.readToken, `query($id: ID!) { batchExport(id: $id) { ${FIELDS} latestRuns(limit: 5) { id } } }`, { id: created.id });
+    expect(read.batchExport).toMatchObject({ ...created, latestRuns: [] });
+
+    const updated = (await h.ok(h.a.token, UPDATE, {
+      id: created.id,
+      input: { name: 'Daily', interval: 'DAY', timezone: 'Europe/Paris', offsetHour: 3, excludeEvents: ['$feature_flag_called'], filters: [] },
+    })).updateBatchExport;
+    expect(updated).toMatchObject({ name: 'Daily', interval: 'DAY', timezone: 'Europe/Paris', offsetHour: 3, excludeEvents: ['$feature_flag_called'], filters: [], includeEvents: ['$pageview', 'signup'] });
+    // Paris 03:00 local is 01:00 or 02:00 UTC.
+    expect([1, 2]).toContain(new Date(updated.scheduledUntil).getUTCHours());
+
+    const paused = (await h.ok(h.a.token, `mutation($id: ID!) { pauseBatchExport(id: $id) { paused pausedAt } }`, { id: created.id })).pauseBatchExport;
+    expect(paused.paused).toBe(true);
+    expect(paused.pausedAt).toBeTruthy();
+    const listPaused = await h.ok(h.a.token, `{ batchExports(paused: true) { edges { node { id } } } }`);
+    expect(listPaused.batchExports.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([created.id]);
+
+    const unpaused = (await h.ok(h.a.token, `mutation($id: ID!) { unpauseBatchExport(id: $id) { paused pausedAt scheduledUntil } }`, { id: created.id })).unpauseBatchExport;
+    expect(unpaused).toMatchObject({ paused: false, pausedAt: null });
+
+    const deleted = await h.ok(h.a.token, `mutation($id: ID!) { deleteBatchExport(id: $id) { id } }`, { id: created.id });
+    expect(deleted.deleteBatchExport.id).toBe(created.id);
+    const [soft] = await h.ds.query(`SELECT deleted_at FROM batch_exports WHERE id = $1`, [created.id]);
+    expect(soft.deleted_at).toBeInstanceOf(Date);
+    const gone = await h.gql(h.a.token, `query($id: ID!) { batchExport(id: $id) { id } }`, { id: created.id });
+    expect(gone.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const again = await h.gql(h.a.token, `mutation($id: ID!) { deleteBatchExport(id: $id) { id } }`, { id: created.id });
+    expect(again.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('unpause without backfill skips the paused gap; with backfillPausedGap it backfills it', async () => {
+    const e = (await create({ name: 'gap', interval: 'EVERY_5_MINUTES' })).data!.createBatchExport;
+    await h.ok(h.a.token, `mutation($id: ID!) { pauseBatchExport(id: $id) { id } }`, { id: e.id });
+    // Pretend the export was paused 1 h ago with the scheduler stopped there.
+    const hourAgo = new Date(Math.floor(Date.now() / 300_000) * 300_000 - 3_600_000);
+    await h.ds.query(`UPDATE batch_exports SET paused_at = $2, scheduled_until = $2 WHERE id = $1`, [e.id, hourAgo]);
+    const skipped = (await h.ok(h.a.token, `mutation($id: ID!) { unpauseBatchExport(id: $id) { scheduledUntil } }`, { id: e.id })).unpauseBatchExport;
+    const currentStart = Math.floor(Date.now() / 300_000) * 300_000;
+    expect(new Date(skipped.scheduledUntil).getTime()).toBe(currentStart);
+    expect((await h.ok(h.a.token, `query($id: ID!) { backfills(batchExportId: $id) { id } }`, { id: e.id })).backfills).toEqual([]);
+
+    await h.ok(h.a.token, `mutation($id: ID!) { pauseBatchExport(id: $id) { id } }`, { id: e.id });
+    await h.ds.query(`UPDATE batch_exports SET paused_at = $2, scheduled_until = $2 WHERE id = $1`, [e.id, hourAgo]);
+    await h.ok(h.a.token, `mutation($id: ID!) { unpauseBatchExport(id: $id, backfillPausedGap: true) { id } }`, { id: e.id });
+    const bf = (await h.ok(h.a.token, `query($id: ID!) { backfills(batchExportId: $id) { startAt endAt status progress { totalRuns } } }`, { id: e.id })).backfills;
+    expect(bf).toHaveLength(1);
+    expect(new Date(bf[0].startAt).getTime()).toBe(hourAgo.getTime());
+    const end = new Date(bf[0].endAt).getTime();
+    expect(end).toBe(Math.floor(Date.now() / 300_000) * 300_000);
+    expect(bf[0].progress.totalRuns).toBe((end - hourAgo.getTime()) / 300_000);
+  });
+
+  it('pages through exports with cursors, newest first', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await create({ name: `page ${i}` })).data!.createBatchExport.id);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: any = (await h.ok(h.a.token, `query($after: String) { batchExports(first: 2, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`, { after })).batchExports;
+      seen.push(...page.edges.map((e: { node: { id: string } }) => e.node.id));
+      expect(page.edges.length).toBeLessThanOrEqual(2);
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen.slice(0, 5)).toEqual([...ids].reverse());
+    expect(new Set(seen).size).toBe(seen.length);
+    const bad = await h.gql(h.a.token, `{ batchExports(after: "garbage") { edges { cursor } } }`);
+    expect(bad.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    const tooMany = await h.gql(h.a.token, `{ batchExports(first: 100000) { edges { cursor } } }`);
+    expect(tooMany.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+  });
+});
+
+describe('batch export validation', () => {
+  const expectBad = async (input: Record<string, unknown>, field: string, message: RegExp) => {
+    const r = await create(input);
+    expect(r.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    expect(r.errors?.[0].message).toMatch(message);
+  };
+
+  it('names the field and says why', async () => {
+    await expectBad({ timezone: 'Mars/Olympus' }, 'input.timezone', /Mars\/Olympus/);
+    await expectBad({ interval: 'DAY', offsetHour: 24 }, 'input.offsetHour', /0 to 23/);
+    await expectBad({ interval: 'WEEK', offsetDay: 7 }, 'input.offsetDay', /0 \(Sunday\) to 6/);
+    await expectBad({ interval: 'HOUR', offsetHour: 2 }, 'input.offsetHour', /only to day and week/);
+    await expectBad({ startAt: '2024-02-01T00:00:00Z', endAt: '2024-01-01T00:00:00Z' }, 'input.endAt', /after startAt/);
+    await expectBad({ name: '' }, 'input.name', /name/);
+    await expectBad({ name: 'x'.repeat(201) }, 'input.name', /name/);
+    await expectBad({ destinationId: '00000000-0000-0000-0000-000000000000' }, 'input.destinationId', /no destination/);
+    await expectBad({ model: 'SESSIONS' }, 'input.model', /does not support the sessions model/);
+    await expectBad({ filters: [{ key: 'x', operator: 'similar' , value: 'a' }] }, 'input.filters.0.operator', /unknown operator/);
+    await expectBad({ filters: [{ key: 'x', operator: 'gt', value: 'ten' }] }, 'input.filters.0.value', /numbers/);
+    await expectBad({ filters: [{ key: 'x', operator: 'regex', value: '(' }] }, 'input.filters.0.value', /regular expression/);
+    await expectBad({ filters: [{ key: ' ', operator: 'exact', value: 'a' }] }, 'input.filters.0.key', /empty/);
+    await expectBad({ includeEvents: ['ok', ''] }, 'input.includeEvents.1', /empty/);
+    const [{ n }] = await h.ds.query(`SELECT count(*)::int AS n FROM batch_exports WHERE team_id = $1 AND name = 'e'`, [h.a.id]);
+    expect(n).toBe(0);
+  });
+
+  it('rejects an unknown interval at the GraphQL layer', async () => {
+    const r = await create({ interval: 'FORTNIGHT' });
+    expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(r.errors?.[0].message).toMatch(/FORTNIGHT/);
+  });
+
+  it('a failing update changes nothing', async () => {
+    const e = (await create({ name: 'stable' })).data!.createBatchExport;
+    const r = await h.gql(h.a.token, UPDATE, { id: e.id, input: { name: 'changed', timezone: 'Nowhere/Land' } });
+    expect(r.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.timezone' });
+    const read = await h.ok(h.a.token, `query($id: ID!) { batchExport(id: $id) { name timezone } }`, { id: e.id });
+    expect(read.batchExport).toEqual({ name: 'stable', timezone: 'UTC' });
+  });
+
+  it('round-trips hostile event names and filter values', async () => {
+    const events = ["it's \"quoted\"", 'back\\slash', '🚀 launch', '\u202Eevil', '$set'];
+    const r = (await create({ includeEvents: events, filters: [{ key: "prop'; --", operator: 'icontains', value: '%_\\' }] })).data!.createBatchExport;
+    expect(r.includeEvents).toEqual(events);
+    expect(r.filters).toEqual([{ key: "prop'; --", operator: 'icontains', value: '%_\\' }]);
+    const nul = await create({ includeEvents: ['a\u0000b'] });
+    expect(nul.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.includeEvents.0' });
+  });
+});

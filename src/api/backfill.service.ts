@@ -110,7 +110,8 @@ export class BackfillService {
         endAt: end,
         status: 'Starting',
         totalRuns: intervals.length,
-        estimate: { runs: estimate.runs, rows: estimate.rows ?? 0, bytes: estimate.bytes ?? 0, seconds: estimate.seconds },
+        // rows/bytes stay null when no source could estimate them (null is not zero).
+        estimate: estimate as BackfillEstimate,
       }),
     );
     const inserted: { id: string }[] = await m.query(

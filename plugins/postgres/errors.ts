@@ -16,6 +16,14 @@ function classifyByMessage(err: unknown, where: string): DestinationError | unde
   if (/server does not support SSL/i.test(msg)) {
     return new DestinationError('config', `${where}: the server does not accept TLS connections; set ssl_mode to "disable" or enable ssl on the server.`, { cause: err, code: 'SSL_NOT_SUPPORTED' });
   }
+  if (/pg_hba\.conf/.test(msg)) {
+    return new DestinationError(
+      'config',
+      `${where}: the server's pg_hba.conf refuses this connection (${msg}). Check user, database and host, and ` +
+        'ssl_mode: a server that only accepts TLS needs "require" or stricter.',
+      { cause: err, code: 'CONNECTION_REJECTED' },
+    );
+  }
   if (/connection timeout|timeout expired/i.test(msg)) {
     return new DestinationError('retryable', `${where}: no answer within connect_timeout_seconds (${msg}).`, { cause: err, code: 'CONNECT_TIMEOUT' });
   }
@@ -41,6 +49,7 @@ export function toDestinationError(err: unknown, where = 'Postgres'): Destinatio
   if (isDestinationError(err)) return err;
   const classified =
     classifyTls(err, where) ??
+    (/pg_hba\.conf/.test(messageOf(err)) ? classifyByMessage(err, where) : undefined) ??
     classifyNetworkError(err) ??
     classifyPostgresError(err) ??
     classifyByMessage(err, where);

@@ -12,7 +12,7 @@ import type { CreateBatchExportInput, UpdateBatchExportInput } from './batch-exp
 import { NAME_MAX } from './batch-export.input';
 import { BackfillService } from './backfill.service';
 import { DestinationService } from './destination.service';
-import { badInput } from './errors';
+import { apiError, badInput } from './errors';
 import { validateFilters } from './filters';
 import { loadDestination, loadExport } from './lookup';
 import { decodeCursor, isoMicros, pageSize, toConnection, type Connection } from './pagination';
@@ -200,7 +200,8 @@ export class BatchExportService {
     try {
       dest = await loadDestination(m, teamId, destinationId);
     } catch {
-      throw badInput(destField, `no destination ${JSON.stringify(destinationId)} in this team`);
+      // Another team's destination is as absent as a missing one.
+      throw apiError('NOT_FOUND', `${destField}: destination ${JSON.stringify(destinationId)} not found`, { field: destField });
     }
     const plugin = this.destinations.plugin(dest.type, destField);
     if (!plugin.models.includes(model as never)) {

@@ -125,7 +125,6 @@ describe('batch export validation', () => {
     await expectBad({ startAt: '2024-02-01T00:00:00Z', endAt: '2024-01-01T00:00:00Z' }, 'input.endAt', /after startAt/);
     await expectBad({ name: '' }, 'input.name', /name/);
     await expectBad({ name: 'x'.repeat(201) }, 'input.name', /name/);
-    await expectBad({ destinationId: '00000000-0000-0000-0000-000000000000' }, 'input.destinationId', /no destination/);
     await expectBad({ model: 'SESSIONS' }, 'input.model', /does not support the sessions model/);
     await expectBad({ filters: [{ key: 'x', operator: 'similar' , value: 'a' }] }, 'input.filters.0.operator', /unknown operator/);
     await expectBad({ filters: [{ key: 'x', operator: 'gt', value: 'ten' }] }, 'input.filters.0.value', /numbers/);
@@ -134,6 +133,11 @@ describe('batch export validation', () => {
     await expectBad({ includeEvents: ['ok', ''] }, 'input.includeEvents.1', /empty/);
     const [{ n }] = await h.ds.query(`SELECT count(*)::int AS n FROM batch_exports WHERE team_id = $1 AND name = 'e'`, [h.a.id]);
     expect(n).toBe(0);
+  });
+
+  it('answers NOT_FOUND for a destination that does not exist', async () => {
+    const r = await create({ destinationId: '00000000-0000-0000-0000-000000000000' });
+    expect(r.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'input.destinationId' });
   });
 
   it('rejects an unknown interval at the GraphQL layer', async () => {

@@ -1,0 +1,3 @@
+import { runConformance } from '../../src/sdk/conformance';
+import fixture from './fixtures/redshift';
+runConformance(fixture);

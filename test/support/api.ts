@@ -48,7 +48,7 @@ export interface ApiHarness {
   /** Like gql but throws on errors; returns data. */
   ok<T = any>(token: string, query: string, variables?: Record<string, unknown>): Promise<T>;
   ws(params?: Record<string, unknown>): WsClient;
-  /** Resolves once `n` subscriptions listen on this server's change feed (graphql-ws does not ack a subscribe). */
+  /** Resolves once exactly `n` subscriptions listen on this server's change feed (graphql-ws does not ack a subscribe). */
   listening(n: number, ms?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -124,7 +124,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
     async listening(n, ms = 10_000) {
       const emitter = (listener as unknown as { emitter: import('node:events').EventEmitter }).emitter;
       const deadline = Date.now() + ms;
-      while (emitter.listenerCount('change') < n) {
+      while (emitter.listenerCount('change') !== n) {
         if (Date.now() > deadline) throw new Error(`only ${emitter.listenerCount('change')} of ${n} subscriptions listening`);
         await new Promise((r) => setTimeout(r, 20));
       }

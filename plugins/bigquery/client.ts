@@ -8,8 +8,37 @@ import type { BigQueryConfig } from './config';
 import { bigQueryReasons } from './errors';
 import type { BigQueryField } from './schema';
 
-/** Per HTTP request. Load uploads are bounded by the chunk size, so a minute is generous. */
-const REQUEST_TIMEOUT_MS = 120_000;
+/**
+ * Deadlines per operation. The SDK's own `timeout` option is ignored by its HTTP layer (teeny-request on
+ * node-fetch 3 has no timeout), so a stalled connection would hang the run: each call races a deadline and the
+ * run's AbortSignal instead.
+ */
+export const DEADLINES_MS = { metadata: 120_000, load: 30 * 60_000, query: 6 * 60 * 60_000 };
+
+/** Settles with `work`, or rejects (retryable) when the deadline passes or `signal` aborts first. */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
+  work.catch(() => undefined); // a late failure after the deadline is not an unhandled rejection
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new DestinationError('retryable', `BigQuery ${what} did not answer within ${Math.round(ms / 1000)} s`, { code: 'TIMEOUT' }));
+    }, ms);
+    const onAbort = () => {
+      cleanup();
+      reject(new DestinationError('retryable', `BigQuery ${what} aborted: the run was cancelled`, { code: 'ABORTED', cause: signal?.reason }));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => (cleanup(), resolve(v)),
+      (e) => (cleanup(), reject(e)),
+    );
+  });
+}
 
 const isNotFound = (err: unknown) =>
   (err as { code?: number }).code === 404 || bigQueryReasons(err).includes('notFound');
@@ -21,7 +50,7 @@ export class BigQueryClient {
 
   constructor(
     readonly config: BigQueryConfig,
-    signal?: AbortSignal,
+    private readonly signal?: AbortSignal,
   ) {
     const key = parseServiceAccountKey(config.credentials_json);
     if (typeof key === 'string') throw new DestinationError('config', key, { code: 'BAD_CREDENTIALS' });
@@ -33,7 +62,6 @@ export class BigQueryClient {
       authClient: new ServiceAccountTokens(key, signal) as never,
       // Retries belong to the host: a run is idempotent, and the host's backoff and attempt cap apply to all of it.
       autoRetry: false,
-      timeout: REQUEST_TIMEOUT_MS,
     } as ConstructorParameters<typeof BigQuery>[0]);
     this.dataset = this.bq.dataset(config.dataset_id, { location: config.location });
   }
@@ -41,7 +69,7 @@ export class BigQueryClient {
   /** Fails with a config error naming the dataset when it is missing. */
   async checkDataset(): Promise<void> {
     try {
-      await this.dataset.getMetadata();
+      await withDeadline(this.dataset.getMetadata(), DEADLINES_MS.metadata, 'datasets.get', this.signal);
     } catch (err) {
       if (isNotFound(err)) {
         throw new DestinationError(
@@ -58,7 +86,7 @@ export class BigQueryClient {
   /** The table's fields, or undefined when it does not exist. */
   async tableFields(tableId: string): Promise<BigQueryField[] | undefined> {
     try {
-      const [meta] = await this.dataset.table(tableId).getMetadata();
+      const [meta] = await withDeadline(this.dataset.table(tableId).getMetadata(), DEADLINES_MS.metadata, 'tables.get', this.signal);
       return (meta.schema?.fields ?? []) as BigQueryField[];
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -72,12 +100,13 @@ export class BigQueryClient {
     options: { partitionField?: string; clusterBy?: string[]; expiresInMs?: number } = {},
   ): Promise<'created' | 'exists'> {
     try {
-      await this.dataset.createTable(tableId, {
+      const created = this.dataset.createTable(tableId, {
         schema: { fields },
         timePartitioning: options.partitionField ? { type: 'DAY', field: options.partitionField } : undefined,
         clustering: options.clusterBy ? { fields: options.clusterBy } : undefined,
         expirationTime: options.expiresInMs ? String(Date.now() + options.expiresInMs) : undefined,
       });
+      await withDeadline(created, DEADLINES_MS.metadata, 'tables.insert', this.signal);
       return 'created';
     } catch (err) {
       // Another run created it first.
@@ -88,7 +117,7 @@ export class BigQueryClient {
 
   async dropTable(tableId: string): Promise<void> {
     try {
-      await this.dataset.table(tableId).delete();
+      await withDeadline(this.dataset.table(tableId).delete(), DEADLINES_MS.metadata, 'tables.delete', this.signal);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -104,11 +133,12 @@ export class BigQueryClient {
     const onAbort = () => sink.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await new Promise<void>((resolve, reject) => {
+      const done = new Promise<void>((resolve, reject) => {
         sink.on('complete', () => resolve());
         sink.on('error', reject);
         Readable.from(chunks).on('error', reject).pipe(sink);
       });
+      await withDeadline(done, DEADLINES_MS.load, 'load job', signal);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -116,8 +146,11 @@ export class BigQueryClient {
 
   /** Runs a GoogleSQL statement as a query job and returns its rows (empty for DML). */
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-    const [job] = await this.bq.createQueryJob({ query: sql, useLegacySql: false, location: this.config.location });
-    const [rows] = await job.getQueryResults();
-    return rows as T[];
+    const run = async () => {
+      const [job] = await this.bq.createQueryJob({ query: sql, useLegacySql: false, location: this.config.location });
+      const [rows] = await job.getQueryResults();
+      return rows as T[];
+    };
+    return withDeadline(run(), DEADLINES_MS.query, 'query job', this.signal);
   }
 }

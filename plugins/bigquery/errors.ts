@@ -35,9 +35,6 @@ export function classifyBigQueryError(err: unknown): DestinationError {
   const e = err as GoogleApiErrorLike & { name?: string; type?: string };
   const message = (e?.message ?? String(err)).trim();
   if (e?.name === 'AbortError') return new DestinationError('retryable', `Aborted: ${message}`, { cause: err, code: 'ABORTED' });
-  if (e?.type === 'request-timeout' || /\btimed? ?out\b|network timeout/i.test(message) && typeof e?.code !== 'number') {
-    return new DestinationError('retryable', `BigQuery request timed out: ${message}`, { cause: err, code: 'TIMEOUT' });
-  }
   for (const reason of bigQueryReasons(err)) {
     if (RETRYABLE_REASONS.has(reason)) {
       return new DestinationError('retryable', `BigQuery ${reason}: ${message}`, {
@@ -80,6 +77,10 @@ export function classifyBigQueryError(err: unknown): DestinationError {
       });
     }
     return classifyHttpStatus(e.code, message, err);
+  }
+  // node-fetch 2 based HTTP layers (older SDK releases) report their own timeouts this way.
+  if (e?.type === 'request-timeout' || /network timeout/i.test(message)) {
+    return new DestinationError('retryable', `BigQuery request timed out: ${message}`, { cause: err, code: 'TIMEOUT' });
   }
   return classifyCommonError(err);
 }

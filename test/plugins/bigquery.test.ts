@@ -145,6 +145,22 @@ describe('BigQuery plugin', () => {
     expect(table.schema.fields.find((f: { name: string }) => f.name === 'properties').type).toBe('JSON');
   });
 
+  it('returns promptly when a run is cancelled during a stalled load, and drops the stage', async () => {
+    const config = await freshConfig();
+    fake.failNext(1, { status: 0, reason: 'stall', match: (r) => r.kind === 'job.upload' });
+    const controller = new AbortController();
+    const ctx = runContext({ model: 'events', interval, runId: 'stalled-run', signal: controller.signal });
+    const pending = plugin.write(config, ctx, stream(toBatches(eventRows(interval, 0, 10)))).then(() => undefined, (e: unknown) => e);
+    while (!fake.requests.some((r) => r.kind === 'table.insert' && r.path.endsWith('/tables')) || !(await fake.listTables(config.dataset_id)).includes(stageTableId('events', 'stalled-run'))) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 100)); // let the upload start and stall
+    controller.abort(new Error('cancelled by the user'));
+    const err = await pending;
+    expect(err).toMatchObject({ kind: 'retryable', code: 'ABORTED' });
+    expect(await fake.listTables(config.dataset_id)).toEqual(['events']);
+  });
+
   it('returns DestinationErrors from write, never raw SDK errors', async () => {
     const config = await freshConfig();
     fake.failNext(1, { status: 500, reason: 'internalError' });

@@ -13,6 +13,7 @@ import { FakeStorage, encodeCell } from './storage';
 import type { FieldSchema, QueryOutcome } from './storage';
 
 export interface InjectedFailure {
+  /** HTTP status to answer with; 0 = never answer (a stalled connection). */
   status: number;
   reason: string;
   message?: string;
@@ -114,6 +115,7 @@ export class FakeBigQuery {
     try {
       const body = await readBody(req);
       const injected = this.takeFailure(method, url.pathname, kind);
+      if (injected?.status === 0) return; // stall: the connection stays open until stop()
       if (injected) throw injected;
       if (kind === 'token') {
         const out = this.oauth.grant(new URLSearchParams(body.toString('utf8')), this.tokenUri);

@@ -103,6 +103,11 @@ async function cleanUp(
   client: Client,
   o: { config: PostgresConfig; stage: string; runId: string; inTransaction: boolean; locked: boolean; logger: RunContext['logger'] },
 ): Promise<void> {
+  if (!o.locked) {
+    // The stage belongs to whoever holds the run lock (or to nobody yet): not ours to drop.
+    await client.end().catch(() => undefined);
+    return;
+  }
   const attempt = async (c: Client) => {
     if (o.inTransaction) await c.query('ROLLBACK');
     await dropStage(c, o.config.schema, o.stage);
@@ -115,7 +120,7 @@ async function cleanUp(
       if ((err as { code?: string }).code !== '57014') throw err;
       await attempt(client);
     }
-    if (o.locked) await unlockRun(client, o.runId);
+    await unlockRun(client, o.runId);
     await client.end();
   } catch {
     await client.end().catch(() => undefined);

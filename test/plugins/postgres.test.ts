@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from '../../plugins/postgres';
 import type { PostgresConfig } from '../../plugins/postgres/config';
-import { stageTableName } from '../../plugins/postgres/stage';
+import { runLockKey, stageTableName } from '../../plugins/postgres/stage';
 import { MODEL_SCHEMAS, isDestinationError, type DestinationError, type RecordBatch, type Row } from '../../src/sdk';
 import { eventRows, personRow } from '../../src/sdk/conformance';
 import { hourInterval, runContext, stream, toBatches } from '../../src/sdk/conformance/run';
@@ -123,6 +123,25 @@ describe('stage and abort', () => {
     expect(ctx.logger.lines.some((l) => l.includes('left by an earlier attempt'))).toBe(true);
     expect(await stageTables(config.schema)).toEqual([]);
     expect(await readTable(dest.db.url, config.schema, 'events', 'events')).toHaveLength(50);
+  });
+
+  it('an attempt whose predecessor still holds the run lock fails as retryable and touches nothing', async () => {
+    const config = await dest.freshSchema();
+    const runId = `run-${randomBytes(4).toString('hex')}`;
+    const { Client } = await import('pg');
+    const zombie = new Client(dest.db.url);
+    await zombie.connect();
+    try {
+      await zombie.query('SELECT pg_advisory_lock($1::bigint)', [runLockKey(runId)]);
+      await zombie.query(`CREATE UNLOGGED TABLE ${quote(config.schema)}.${quote(stageTableName(runId))} (busy TEXT)`);
+      const err = await failure(write(config, eventRows(interval, 0, 10), { runId, attempt: 2 }));
+      expect([err.kind, err.code]).toEqual(['retryable', 'RUN_LOCKED']);
+      expect(await readTable(dest.db.url, config.schema, 'events', 'events')).toEqual([]);
+      expect(await stageTables(config.schema)).toEqual([stageTableName(runId)]); // the zombie's stage is left alone
+    } finally {
+      await zombie.end();
+    }
+    expect((await write(config, eventRows(interval, 0, 10), { runId, attempt: 3 })).result.rowsLanded).toBe(10);
   });
 
   it('an abort during COPY leaves the final table as before and drops the stage', async () => {

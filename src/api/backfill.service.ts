@@ -5,6 +5,7 @@
 import { inject, injectable } from 'tsyringe';
 import type { DataSource, EntityManager } from 'typeorm';
 import { intervalCount, splitRange } from '../scheduler/intervals';
+import type { ClickHouseSource, PropertyFilter } from '../source';
 import { BackfillEntity, BatchExportEntity, RunEntity, type BackfillEstimate } from '../store/entities';
 import { CLOCK, DATA_SOURCE, SOURCE, type Clock } from '../tokens';
 import { enqueueRun } from '../worker/run-queue';
@@ -28,16 +29,7 @@ export interface BackfillProgress {
 }
 
 /** The part of the ClickHouse source the API uses. */
-export interface EstimatingSource {
-  estimate(q: {
-    teamId: number;
-    model: string;
-    interval: { start: Date; end: Date };
-    includeEvents: string[];
-    excludeEvents: string[];
-    filters: unknown[];
-  }): Promise<{ rows: number; bytes: number }>;
-}
+export type EstimatingSource = Pick<ClickHouseSource, 'estimate'>;
 
 @injectable()
 export class BackfillService {
@@ -175,7 +167,7 @@ export class BackfillService {
         interval: { start, end },
         includeEvents: e.includeEvents,
         excludeEvents: e.excludeEvents,
-        filters: e.filters,
+        filters: e.filters as unknown as PropertyFilter[],
       });
       rows = est.rows;
       bytes = est.bytes;

@@ -1,6 +1,6 @@
 import { ArrayMaxSize, IsOptional, Length, MaxLength, ValidateNested } from 'class-validator';
 import { Field, ID, InputType, Int } from 'type-graphql';
-import { IntervalEnum, ModelEnum } from './enums';
+import { IntervalEnum, ModelEnum, PropertyFilterTypeEnum } from './enums';
 import { JSON } from './scalars';
 
 export const NAME_MAX = 200;
@@ -9,15 +9,21 @@ export const FILTERS_MAX = 100;
 
 @InputType()
 export class PropertyFilterInput {
-  @Field({ description: 'Property name, e.g. `$browser` (person properties: `person.<name>`).' })
-  @Length(1, 400)
+  @Field({ description: 'Top-level property name, e.g. `$browser`.' })
+  @Length(1, 1000)
   key!: string;
 
-  @Field({ description: 'One of: exact, is_not, icontains, not_icontains, regex, not_regex, gt, gte, lt, lte, is_set, is_not_set.' })
+  @Field({ description: 'One of: exact, is_not, icontains, not_icontains, regex (RE2), is_set, is_not_set, gt, lt.' })
   operator!: string;
 
-  @Field(() => JSON, { nullable: true, description: 'A string, number or list of strings; omitted for is_set / is_not_set.' })
+  @Field(() => JSON, {
+    nullable: true,
+    description: 'exact/is_not: a string, number or boolean, or a list of them; icontains/not_icontains/regex: a string; gt/lt: a number; is_set/is_not_set: omitted.',
+  })
   value?: unknown;
+
+  @Field(() => PropertyFilterTypeEnum, { nullable: true, description: "Where the property lives. Default: EVENT (the event's properties)." })
+  type?: PropertyFilterTypeEnum | null;
 }
 
 @InputType()

@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import { IntervalEnum, ModelEnum } from './enums';
+import { IntervalEnum, ModelEnum, PropertyFilterTypeEnum } from './enums';
 import { ConnectionType } from './pagination';
 import { JSON } from './scalars';
 
@@ -13,6 +13,9 @@ export class PropertyFilter {
 
   @Field(() => JSON, { nullable: true })
   value!: unknown;
+
+  @Field(() => PropertyFilterTypeEnum, { nullable: true })
+  type!: PropertyFilterTypeEnum | null;
 }
 
 /** Resolved from `BatchExportEntity` rows; `destination` and `latestRuns` are field resolvers. */

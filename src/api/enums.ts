@@ -74,3 +74,9 @@ export enum RunOrderEnum {
   CREATED_AT = 'created_at',
 }
 registerEnumType(RunOrderEnum, { name: 'RunOrder', description: 'Sort key of `runs`, newest first.' });
+
+export enum PropertyFilterTypeEnum {
+  EVENT = 'event',
+  PERSON = 'person',
+}
+registerEnumType(PropertyFilterTypeEnum, { name: 'PropertyFilterType', description: "Which JSON column a property filter reads: the event's properties or the person's." });

@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 const FIELDS = `id name destinationId destination { id type } model interval timezone offsetHour offsetDay includeEvents excludeEvents
-  filters { key operator value } startAt endAt paused pausedAt scheduledUntil createdAt updatedAt`;
+  filters { key operator value type } startAt endAt paused pausedAt scheduledUntil createdAt updatedAt`;
 const CREATE = `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { ${FIELDS} } }`;
 const UPDATE = `mutation($id: ID!, $input: UpdateBatchExportInput!) { updateBatchExport(id: $id, input: $input) { ${FIELDS} } }`;
 
@@ -24,12 +24,12 @@ describe('batch export lifecycle', () => {
     const created = (await create({
       name: 'Hourly events',
       includeEvents: ['$pageview', '$pageview', 'signup'],
-      filters: [{ key: '$browser', operator: 'exact', value: ['Chrome', 'Firefox'] }, { key: 'plan', operator: 'is_set' }],
+      filters: [{ key: '$browser', operator: 'exact', value: ['Chrome', 'Firefox'] }, { key: 'plan', operator: 'is_set', type: 'PERSON' }],
     })).data!.createBatchExport;
     expect(created).toMatchObject({
       name: 'Hourly events', destinationId, destination: { id: destinationId, type: 'example-ndjson' }, model: 'EVENTS', interval: 'HOUR',
       timezone: 'UTC', offsetHour: 0, offsetDay: 0, includeEvents: ['$pageview', 'signup'], excludeEvents: [], paused: false, pausedAt: null,
-      filters: [{ key: '$browser', operator: 'exact', value: ['Chrome', 'Firefox'] }, { key: 'plan', operator: 'is_set', value: null }],
+      filters: [{ key: '$browser', operator: 'exact', value: ['Chrome', 'Firefox'], type: 'EVENT' }, { key: 'plan', operator: 'is_set', value: null, type: 'PERSON' }],
     });
     // The first run is the hour in progress at creation.
     const hourStart = Math.floor(before / 3_600_000) * 3_600_000;
@@ -126,10 +126,12 @@ describe('batch export validation', () => {
     await expectBad({ name: '' }, 'input.name', /name/);
     await expectBad({ name: 'x'.repeat(201) }, 'input.name', /name/);
     await expectBad({ model: 'SESSIONS' }, 'input.model', /does not support the sessions model/);
-    await expectBad({ filters: [{ key: 'x', operator: 'similar' , value: 'a' }] }, 'input.filters.0.operator', /unknown operator/);
-    await expectBad({ filters: [{ key: 'x', operator: 'gt', value: 'ten' }] }, 'input.filters.0.value', /numbers/);
-    await expectBad({ filters: [{ key: 'x', operator: 'regex', value: '(' }] }, 'input.filters.0.value', /regular expression/);
-    await expectBad({ filters: [{ key: ' ', operator: 'exact', value: 'a' }] }, 'input.filters.0.key', /empty/);
+    await expectBad({ filters: [{ key: 'x', operator: 'similar' , value: 'a' }] }, 'input.filters.0.operator', /must be one of exact, .* \(got "similar"\)/);
+    await expectBad({ filters: [{ key: 'x', operator: 'gt', value: 'ten' }] }, 'input.filters.0.value', /finite number/);
+    await expectBad({ filters: [{ key: 'x', operator: 'regex', value: '' }] }, 'input.filters.0.value', /non-empty string/);
+    await expectBad({ filters: [{ key: 'x', operator: 'is_set', value: 'a' }] }, 'input.filters.0.value', /absent/);
+    await expectBad({ filters: [{ key: 'x', operator: 'exact', value: { nested: 1 } }] }, 'input.filters.0.value', /string, number or boolean/);
+    await expectBad({ filters: [{ key: 'x', operator: 'exact', value: 'a\u0000b' }] }, 'input.filters.0.value', /NUL/);
     await expectBad({ includeEvents: ['ok', ''] }, 'input.includeEvents.1', /empty/);
     const [{ n }] = await h.ds.query(`SELECT count(*)::int AS n FROM batch_exports WHERE team_id = $1 AND name = 'e'`, [h.a.id]);
     expect(n).toBe(0);
@@ -158,7 +160,7 @@ describe('batch export validation', () => {
     const events = ["it's \"quoted\"", 'back\\slash', '🚀 launch', '\u202Eevil', '$set'];
     const r = (await create({ includeEvents: events, filters: [{ key: "prop'; --", operator: 'icontains', value: '%_\\' }] })).data!.createBatchExport;
     expect(r.includeEvents).toEqual(events);
-    expect(r.filters).toEqual([{ key: "prop'; --", operator: 'icontains', value: '%_\\' }]);
+    expect(r.filters).toEqual([{ key: "prop'; --", operator: 'icontains', value: '%_\\', type: 'EVENT' }]);
     const nul = await create({ includeEvents: ['a\u0000b'] });
     expect(nul.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.includeEvents.0' });
   });

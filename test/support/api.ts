@@ -17,7 +17,7 @@ import { createDataSource } from '../../src/store/data-source';
 import { ChangeListener } from '../../src/store/event-bus';
 import { SecretBox } from '../../src/store/secrets';
 import { displayPrefix, generateToken, hashToken } from '../../src/store/tokens';
-import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX, systemClock } from '../../src/tokens';
+import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX, SOURCE, systemClock } from '../../src/tokens';
 import { createTestDatabase } from './pg';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -66,7 +66,12 @@ async function seedTeam(ds: DataSource, name: string): Promise<SeededTeam> {
   return { id, token: await mk(['read', 'write']), readToken: await mk(['read']), revokedToken: await mk(['read', 'write'], true) };
 }
 
-export async function startApiHarness(): Promise<ApiHarness> {
+export interface HarnessOptions {
+  /** A ClickHouse source (registered as SOURCE) for estimates; without one, estimates carry no rows/bytes. */
+  source?: unknown;
+}
+
+export async function startApiHarness(options: HarnessOptions = {}): Promise<ApiHarness> {
   const db = await createTestDatabase('api');
   const ds = createDataSource(db.url, { poolSize: 5 });
   await ds.initialize();
@@ -83,7 +88,8 @@ export async function startApiHarness(): Promise<ApiHarness> {
   c.register(LOGGER, { useValue: logger });
   c.register(DATA_SOURCE, { useValue: ds });
   c.register(SECRET_BOX, { useValue: box });
-  // SOURCE stays unregistered (tsyringe cannot hold an undefined value): estimates then carry no rows/bytes.
+  // Without a source SOURCE stays unregistered (tsyringe cannot hold an undefined value).
+  if (options.source) c.register(SOURCE, { useValue: options.source });
   c.register(CLOCK, { useValue: systemClock });
   c.register(PluginRegistry, { useValue: registry });
   const listener = new ChangeListener(db.url);

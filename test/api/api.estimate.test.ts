@@ -1,0 +1,47 @@
+/** estimateBackfill against the real (embedded) ClickHouse source. */
+import { generateEvents, insertEvents } from '../../src/source';
+import { startApiHarness, type ApiHarness } from '../support/api';
+import { createTestClickHouse } from '../source/support/clickhouse';
+
+const HOUR = 3_600_000;
+let h: ApiHarness;
+let ch: Awaited<ReturnType<typeof createTestClickHouse>>;
+let exportId: string;
+const end = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+const start = end - 6 * HOUR;
+
+beforeAll(async () => {
+  ch = await createTestClickHouse('api_estimate');
+  h = await startApiHarness({ source: ch.source });
+  // 600 events of team A inside the range, one every 30 s, inserted 30 s after their timestamp.
+  await insertEvents(ch.client, { database: ch.database }, generateEvents({ seed: 7, count: 600, teamId: h.a.id, start: new Date(start + 60_000), stepMicros: 30_000_000 }));
+  await insertEvents(ch.client, { database: ch.database }, generateEvents({ seed: 8, count: 50, teamId: h.b.id, start: new Date(start + 60_000) }));
+  const d = (await h.ok(h.a.token, `mutation { createDestination(name: "f", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`)).createDestination.id;
+  exportId = (await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id } }`, {
+    input: { name: 'e', destinationId: d, interval: 'HOUR' },
+  })).createBatchExport.id;
+}, 180_000);
+afterAll(async () => {
+  await h?.stop();
+  await ch?.drop();
+});
+
+const ESTIMATE = `query($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { estimateBackfill(batchExportId: $id, startAt: $s, endAt: $e) { runs rows bytes seconds } }`;
+
+describe('estimateBackfill with a source', () => {
+  it("counts the team's rows in the range and derives the ESTIMATE of seconds from them", async () => {
+    const r = (await h.ok(h.a.readToken, ESTIMATE, { id: exportId, s: new Date(start).toISOString(), e: new Date(end).toISOString() })).estimateBackfill;
+    expect(r.runs).toBe(6);
+    expect(r.rows).toBe(600); // team B's 50 events are not counted
+    expect(r.bytes).toBeGreaterThan(0);
+    expect(r.seconds).toBeCloseTo(6 * 2 + 600 / 50_000, 6);
+  });
+
+  it('stores the estimate with the backfill it creates', async () => {
+    const b = (await h.ok(h.a.token, `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { createBackfill(batchExportId: $id, startAt: $s, endAt: $e) { estimate { runs rows } } }`,
+      { id: exportId, s: new Date(start).toISOString(), e: new Date(start + 2 * HOUR).toISOString() })).createBackfill;
+    expect(b.estimate.runs).toBe(2);
+    expect(b.estimate.rows).toBeGreaterThan(0);
+    expect(b.estimate.rows).toBeLessThan(600);
+  });
+});

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createClient } from '@clickhouse/client';
 import type { DependencyContainer } from 'tsyringe';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -15,7 +14,7 @@ import type { Logger } from './logger';
 import { pluginLogger } from './logger';
 import { discoverPlugins, PluginRegistry } from './plugins';
 import { startScheduler } from './scheduler/scheduler';
-import { ClickHouseSource, sourceConfigFromEnv, startEmbeddedClickHouse } from './source';
+import { ClickHouseSource, createSourceClient, parseSourceConfig, startEmbeddedClickHouse, type SourceConfig } from './source';
 import { createDataSource } from './store/data-source';
 import { startEmbeddedPostgres } from './store/embedded-postgres';
 import { ChangeListener } from './store/event-bus';
@@ -64,15 +63,10 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
     stops.push(() => ds.destroy());
 
     const clickhouseUrl = config.CLICKHOUSE_URL ?? (await embeddedClickHouse(config, stops));
-    const chClient = createClient({
-      url: clickhouseUrl,
-      username: config.CLICKHOUSE_USER,
-      password: config.CLICKHOUSE_PASSWORD,
-      database: config.CLICKHOUSE_DATABASE,
-      request_timeout: config.CLICKHOUSE_MAX_EXECUTION_TIME * 1000 + 30_000,
-    });
+    const sourceConfig = sourceConfigFrom(config, clickhouseUrl);
+    const chClient = createSourceClient(sourceConfig);
     stops.push(() => chClient.close());
-    const source = new ClickHouseSource(chClient, sourceConfigFromEnv(config));
+    const source = new ClickHouseSource(chClient, sourceConfig);
 
     const registry = await discoverPlugins({
       dirs: [path.join(__dirname, '..', 'plugins'), ...config.PLUGIN_DIRS.split(',').filter(Boolean), ...(overrides.pluginDirs ?? [])],
@@ -93,7 +87,7 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
       const first = await createFirstTeam(ds);
       firstToken = first?.token;
       if (first && config.DEMO && !config.CLICKHOUSE_URL) {
-        await setUpDemo({ ds, source, chClient, config, box: new SecretBox(secretKey), teamId: first.teamId, log });
+        await setUpDemo({ c, chClient, sourceConfig, config, teamId: first.teamId, log });
       }
     }
 
@@ -189,4 +183,22 @@ function loadSecretKey(config: Config, embeddedStore: boolean): Buffer {
   const file = path.join(config.OUTPORT_DATA_DIR, 'secret.key');
   if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   return parseSecretKey(fs.readFileSync(file, 'utf8'));
+}
+
+function sourceConfigFrom(config: Config, url: string): SourceConfig {
+  return parseSourceConfig({
+    url,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+    tables: {
+      events: config.CLICKHOUSE_EVENTS_TABLE,
+      person: config.CLICKHOUSE_PERSON_TABLE,
+      personDistinctId: config.CLICKHOUSE_PERSON_DISTINCT_ID_TABLE,
+    },
+    lookbackDays: config.CLICKHOUSE_LOOKBACK_DAYS,
+    maxExecutionTime: config.CLICKHOUSE_MAX_EXECUTION_TIME,
+    maxMemoryUsage: config.CLICKHOUSE_MAX_MEMORY_USAGE,
+    batchSize: config.SOURCE_BATCH_SIZE,
+  });
 }

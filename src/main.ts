@@ -37,10 +37,10 @@ async function main(): Promise<void> {
 
   app = await boot(config, log, container);
   const lines = [`Outport is up in ${((Date.now() - started) / 1000).toFixed(1)} s (roles: ${config.OUTPORT_ROLES.join(', ')}).`];
-  if (app.apiUrl) lines.push(`  GraphQL API:  ${app.apiUrl}/graphql   (dashboard: ${app.apiUrl}/)`);
+  if (app.apiUrl) lines.push(`  GraphQL API:  ${app.apiUrl}   (dashboard: ${new URL('/', app.apiUrl).toString()})`);
   if (app.firstToken) {
     lines.push(`  API token (shown once, stored hashed):  ${app.firstToken}`);
-    lines.push(`  Try:  curl -s ${app.apiUrl ?? 'http://127.0.0.1:' + config.PORT}/graphql -H 'authorization: Bearer ${app.firstToken}' -H 'content-type: application/json' -d '{"query":"{ batchExports { edges { node { id name } } } }"}'`);
+    lines.push(`  Try:  curl -s ${app.apiUrl} -H 'authorization: Bearer ${app.firstToken}' -H 'content-type: application/json' -d '{"query":"{ batchExports { edges { node { id name } } } }"}'`);
     const tokenFile = path.join(config.OUTPORT_DATA_DIR, 'first-token.txt');
     fs.writeFileSync(tokenFile, app.firstToken + '\n', { mode: 0o600 });
     lines.push(`  (also written to ${tokenFile}, readable only by you)`);

@@ -8,7 +8,8 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 import { pluginLogger } from '../logger';
 import type { PluginRegistry } from '../plugins';
-import { classifyCommonError, DestinationError, isDestinationError, MODEL_SCHEMAS, type Model, type RecordBatch } from '../sdk';
+import { classifyCommonError, DestinationError, isDestinationError, MODEL_SCHEMAS, type RecordBatch } from '../sdk';
+import type { ClickHouseSource, PropertyFilter, SourceQuery } from '../source';
 import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
 import { FINISHED_RUN_STATUSES } from '../store/entities';
 import type { SecretBox } from '../store/secrets';
@@ -19,21 +20,8 @@ import { enqueueRun, publishRun } from './run-queue';
 import { runLog, type RunLog } from './run-log';
 import { finishBackfillIfDone, markBackfillRunning } from './backfill-progress';
 
-export interface RunSourceQuery {
-  teamId: number;
-  model: Model;
-  interval: { start: Date; end: Date };
-  includeEvents?: string[];
-  excludeEvents?: string[];
-  filters?: unknown[];
-  fullSnapshot?: boolean;
-}
-
 /** What the executor needs from the source (ClickHouseSource implements it). */
-export interface RunSource {
-  count(q: RunSourceQuery, signal?: AbortSignal): Promise<number>;
-  stream(q: RunSourceQuery, opts: { signal: AbortSignal; batchSize?: number }): AsyncIterable<RecordBatch>;
-}
+export type RunSource = Pick<ClickHouseSource, 'count' | 'stream'>;
 
 export interface ExecutorOptions {
   backoff: BackoffPolicy;
@@ -142,13 +130,13 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     else if (row?.[0]?.deleted_at) abort(new StopSignal('deleted'));
   }
 
-  const query: RunSourceQuery = {
+  const query: SourceQuery = {
     teamId: run.teamId,
     model: exp.model,
     interval: { start: run.intervalStart, end: run.intervalEnd },
     includeEvents: exp.includeEvents,
     excludeEvents: exp.excludeEvents,
-    filters: exp.filters,
+    filters: exp.filters as PropertyFilter[],
     fullSnapshot: exp.model === 'persons' && run.backfillId !== null && (await isFirstRunOfBackfill(ds, run)),
   };
   try {

@@ -127,10 +127,13 @@ export class BatchExportService {
       if (patch.model != null || patch.destinationId != null) {
         await this.checkDestination(m, teamId, e.destinationId, e.model, 'input.destinationId', 'input.model');
       }
-      if (scheduleChanged && patch.interval != null) {
-        // A new interval kind realigns the schedule: resume at the interval in progress now.
-        const current = intervalContaining(scheduleOf(e), this.clock.now());
-        e.scheduledUntil = current.start;
+      const realigned = ['interval', 'timezone', 'offsetHour', 'offsetDay'].some((k) => (patch as Record<string, unknown>)[k] !== undefined);
+      if (realigned) {
+        // New boundaries: resume at the first one at or after where the scheduler stopped. Never earlier, so no
+        // row already exported under the old boundaries is exported again into an overlapping interval.
+        const from = e.scheduledUntil ?? this.clock.now();
+        const c = intervalContaining(scheduleOf(e), from);
+        e.scheduledUntil = c.start.getTime() === from.getTime() ? from : c.end;
       }
       return m.getRepository(BatchExportEntity).save(e);
     });

@@ -69,6 +69,8 @@ async function seedTeam(ds: DataSource, name: string): Promise<SeededTeam> {
 export interface HarnessOptions {
   /** A ClickHouse source (registered as SOURCE) for estimates; without one, estimates carry no rows/bytes. */
   source?: unknown;
+  /** Static files served at `/`. */
+  staticDir?: string;
 }
 
 export async function startApiHarness(options: HarnessOptions = {}): Promise<ApiHarness> {
@@ -94,7 +96,7 @@ export async function startApiHarness(options: HarnessOptions = {}): Promise<Api
   c.register(PluginRegistry, { useValue: registry });
   const listener = new ChangeListener(db.url);
   await listener.start();
-  const server: ApiServer = await startApiServer({ container: c, config, logger, listener, host: '127.0.0.1', port: 0 });
+  const server: ApiServer = await startApiServer({ container: c, config, logger, listener, host: '127.0.0.1', port: 0, staticDir: options.staticDir });
   const a = await seedTeam(ds, 'Team A');
   const b = await seedTeam(ds, 'Team B');
   const clients: WsClient[] = [];

@@ -1,0 +1,139 @@
+/** Destinations: the list (with "test connection"), and the create/edit form rendered from the plugin's schema. */
+import { ApiError, gql } from '../api';
+import { h, replace } from '../dom';
+import { formatDate } from '../format';
+import { Q, type Destination, type DestinationType } from '../queries';
+import { navigate } from '../router';
+import { schemaForm, type SchemaForm } from '../components/schema-form';
+import { actionButton, field, loading, notice, pageHeader } from '../components/ui';
+
+let typesCache: Promise<DestinationType[]> | undefined;
+export function destinationTypes(): Promise<DestinationType[]> {
+  typesCache ??= gql<{ destinationTypes: DestinationType[] }>(Q.destinationTypes).then((r) => r.destinationTypes).catch((e) => {
+    typesCache = undefined;
+    throw e;
+  });
+  return typesCache;
+}
+
+/** Runs testDestination and shows the outcome next to the button that asked. */
+export function testButton(dest: Pick<Destination, 'id' | 'name'>, out: HTMLElement): HTMLButtonElement {
+  return actionButton('Test connection', async () => {
+    out.className = 'test-result';
+    out.textContent = 'Testing…';
+    const { testDestination: r } = await gql<{ testDestination: { ok: boolean; message: string | null; errorKind: string | null } }>(Q.testDestination, { id: dest.id });
+    out.className = `test-result ${r.ok ? 'ok' : 'bad'}`;
+    out.textContent = r.ok ? 'Connection OK' : `Failed${r.errorKind ? ` (${r.errorKind})` : ''}: ${r.message ?? 'no details'}`;
+  }, { label: `Test connection of ${dest.name}`, onError: (e) => {
+    out.className = 'test-result bad';
+    out.textContent = e instanceof Error ? e.message : String(e);
+  } });
+}
+
+export async function destinationsPage(outlet: HTMLElement): Promise<void> {
+  const msg = notice();
+  outlet.append(pageHeader('Destinations', h('a', { href: '/destinations/new', class: 'button primary' }, 'New destination')), msg.el);
+  const body = h('div', null, loading());
+  outlet.append(body);
+  try {
+    const [{ destinations }, types] = await Promise.all([gql<{ destinations: Destination[] }>(Q.destinations), destinationTypes()]);
+    const typeName = (id: string) => types.find((t) => t.id === id)?.displayName ?? id;
+    if (!destinations.length) {
+      replace(body, h('p', { class: 'empty' }, 'No destinations yet. ', h('a', { href: '/destinations/new' }, 'Create one'), ' to start exporting.'));
+      return;
+    }
+    replace(body, h('ul', { class: 'cards', 'aria-label': 'Destinations' }, destinations.map((d) => {
+      const result = h('span', { class: 'test-result', role: 'status', 'aria-live': 'polite' });
+      return h('li', { class: 'card row-card', 'data-destination': d.name },
+        h('div', { class: 'row-main' },
+          h('a', { href: `/destinations/${d.id}`, class: 'title' }, d.name),
+          h('span', { class: 'muted' }, `${typeName(d.type)} · updated ${formatDate(d.updatedAt)}`)),
+        h('div', { class: 'actions' }, testButton(d, result), h('a', { href: `/destinations/${d.id}`, class: 'button', 'aria-label': `Edit ${d.name}` }, 'Edit')),
+        result);
+    })));
+  } catch (e) {
+    replace(body);
+    msg.error(e);
+  }
+}
+
+export async function destinationFormPage(outlet: HTMLElement, params: { id?: string }): Promise<void> {
+  const editing = params.id !== undefined;
+  const msg = notice();
+  outlet.append(pageHeader(editing ? 'Edit destination' : 'New destination'), msg.el);
+  const body = h('div', null, loading());
+  outlet.append(body);
+  let types: DestinationType[];
+  let existing: Destination | undefined;
+  try {
+    types = await destinationTypes();
+    if (editing) existing = (await gql<{ destination: Destination }>(Q.destination, { id: params.id })).destination;
+  } catch (e) {
+    replace(body);
+    msg.error(e);
+    return;
+  }
+
+  const name = h('input', { name: 'name', required: true, maxlength: 200, value: existing?.name ?? '', autocomplete: 'off' });
+  const type = h('select', { name: 'type', disabled: editing, required: true },
+    types.map((t) => h('option', { value: t.id, selected: t.id === (existing?.type ?? 'local-files') }, t.displayName)));
+  const typeHelp = h('p', { class: 'muted type-description' });
+  const settings = h('div');
+  let form: SchemaForm;
+  const renderSettings = () => {
+    const t = types.find((x) => x.id === type.value)!;
+    typeHelp.textContent = t.description ?? '';
+    form = schemaForm(t.configSchema, existing?.config, editing ? 'edit' : 'create');
+    replace(settings, form.el);
+  };
+  type.addEventListener('change', renderSettings);
+  renderSettings();
+
+  const testResult = h('span', { class: 'test-result', role: 'status', 'aria-live': 'polite' });
+  const save = h('button', { type: 'submit', class: 'primary' }, editing ? 'Save changes' : 'Create destination');
+  const el = h('form', {
+    class: 'card form', 'aria-label': editing ? 'Edit destination' : 'New destination', novalidate: true,
+    onsubmit: async (e: Event) => {
+      e.preventDefault();
+      msg.clear();
+      if (!name.value.trim()) {
+        msg.error('Name is required');
+        name.focus();
+        return;
+      }
+      save.disabled = true;
+      try {
+        const config = form.values();
+        if (existing) {
+          const { updateDestination } = await gql<{ updateDestination: Destination }>(Q.updateDestination, { id: existing.id, name: name.value.trim(), config });
+          existing = updateDestination;
+          msg.ok('Saved.');
+        } else {
+          const { createDestination } = await gql<{ createDestination: Destination }>(Q.createDestination, { name: name.value.trim(), type: type.value, config });
+          navigate(`/destinations/${createDestination.id}?created=1`, { replace: true });
+        }
+      } catch (err) {
+        if (err instanceof ApiError && form.markInvalid(err.field, err.message)) msg.error(err);
+        else msg.error(err);
+      } finally {
+        save.disabled = false;
+      }
+    },
+  },
+  field('Name', name, undefined, { required: true }),
+  field('Type', type, editing ? 'The type of a destination cannot change.' : undefined),
+  typeHelp,
+  settings,
+  h('div', { class: 'form-actions' },
+    save,
+    existing ? testButton(existing, testResult) : null,
+    existing ? actionButton('Delete', async () => {
+      if (!confirm(`Delete destination "${existing!.name}"?`)) return;
+      await gql(Q.deleteDestination, { id: existing!.id });
+      navigate('/destinations');
+    }, { class: 'danger', label: `Delete destination ${existing.name}`, onError: (e) => msg.error(e) }) : null,
+    testResult));
+  replace(body, el);
+  if (new URLSearchParams(location.search).has('created')) msg.ok('Destination created. Test its connection, then use it in an export.');
+  if (!editing) name.focus();
+}

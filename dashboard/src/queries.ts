@@ -1,0 +1,166 @@
+/** The GraphQL documents the dashboard sends, and the shapes it reads back. */
+
+export interface Destination {
+  id: string;
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DestinationType {
+  id: string;
+  displayName: string;
+  description: string | null;
+  configSchema: JsonSchema;
+  secretFields: string[];
+  models: string[];
+}
+
+export type JsonSchema = {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  enum?: unknown[];
+  const?: unknown;
+  default?: unknown;
+  description?: string;
+  title?: string;
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  writeOnly?: boolean;
+  'x-secret'?: boolean;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  items?: JsonSchema;
+  [k: string]: unknown;
+};
+
+export interface Run {
+  id: string;
+  batchExportId: string;
+  backfillId: string | null;
+  status: string;
+  trigger: string;
+  intervalStart: string;
+  intervalEnd: string;
+  attempt: number;
+  recordsRead: number;
+  recordsTotalCount: number | null;
+  recordsCompleted: number;
+  bytesExported: number;
+  latestError: string | null;
+  errorKind: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationSeconds: number | null;
+  cancelRequestedAt: string | null;
+}
+
+export interface Filter {
+  key: string;
+  operator: string;
+  value?: unknown;
+}
+
+export interface BatchExport {
+  id: string;
+  name: string;
+  model: string;
+  interval: string;
+  timezone: string;
+  offsetHour: number;
+  offsetDay: number;
+  paused: boolean;
+  pausedReason: string | null;
+  includeEvents: string[];
+  excludeEvents: string[];
+  filters: Filter[];
+  destination: { id: string; name: string; type: string };
+  scheduledUntil: string | null;
+  createdAt: string;
+  latestRuns: Pick<Run, 'id' | 'status' | 'intervalStart' | 'finishedAt'>[];
+}
+
+export interface Backfill {
+  id: string;
+  status: string;
+  startAt: string;
+  endAt: string;
+  createdAt: string;
+  finishedAt: string | null;
+  estimate: Estimate | null;
+  progress: { totalRuns: number; finishedRuns: number; failedRuns: number; recordsCompleted: number };
+}
+
+export interface Estimate {
+  runs: number;
+  rows: number | null;
+  bytes: number | null;
+  seconds: number;
+}
+
+export interface LogEntry {
+  id: string;
+  level: string;
+  message: string;
+  timestamp: string;
+  runId: string | null;
+}
+
+const RUN = `id batchExportId backfillId status trigger intervalStart intervalEnd attempt recordsRead recordsTotalCount
+  recordsCompleted bytesExported latestError errorKind createdAt startedAt finishedAt durationSeconds cancelRequestedAt`;
+const DESTINATION = 'id name type config createdAt updatedAt';
+const EXPORT = `id name model interval timezone offsetHour offsetDay paused pausedReason includeEvents excludeEvents
+  filters { key operator value } destination { id name type } scheduledUntil createdAt
+  latestRuns(limit: 3) { id status intervalStart finishedAt }`;
+const BACKFILL = 'id status startAt endAt createdAt finishedAt estimate { runs rows bytes seconds } progress { totalRuns finishedRuns failedRuns recordsCompleted }';
+
+export const Q = {
+  team: 'query { team { id name } }',
+  destinationTypes: 'query { destinationTypes { id displayName description configSchema secretFields models } }',
+  destinations: `query { destinations { ${DESTINATION} } }`,
+  destination: `query ($id: ID!) { destination(id: $id) { ${DESTINATION} } }`,
+  createDestination: `mutation ($name: String!, $type: String!, $config: JSONObject!) { createDestination(name: $name, type: $type, config: $config) { ${DESTINATION} } }`,
+  updateDestination: `mutation ($id: ID!, $name: String, $config: JSONObject) { updateDestination(id: $id, name: $name, config: $config) { ${DESTINATION} } }`,
+  deleteDestination: 'mutation ($id: ID!) { deleteDestination(id: $id) { id } }',
+  testDestination: 'mutation ($id: ID!) { testDestination(id: $id) { ok message errorKind } }',
+
+  batchExports: `query { batchExports(first: 100) { edges { node { ${EXPORT} } } } }`,
+  batchExport: `query ($id: ID!) { batchExport(id: $id) { ${EXPORT} } }`,
+  createBatchExport: `mutation ($input: CreateBatchExportInput!) { createBatchExport(input: $input) { ${EXPORT} } }`,
+  pauseBatchExport: `mutation ($id: ID!) { pauseBatchExport(id: $id) { ${EXPORT} } }`,
+  unpauseBatchExport: `mutation ($id: ID!, $gap: Boolean!) { unpauseBatchExport(id: $id, backfillPausedGap: $gap) { ${EXPORT} } }`,
+  deleteBatchExport: 'mutation ($id: ID!) { deleteBatchExport(id: $id) { id } }',
+
+  runs: `query ($id: ID!, $first: Int) { runs(batchExportId: $id, first: $first) { edges { node { ${RUN} } } } }`,
+  retryRun: `mutation ($id: ID!) { retryRun(id: $id) { ${RUN} } }`,
+  cancelRun: `mutation ($id: ID!) { cancelRun(id: $id) { ${RUN} } }`,
+  runUpdated: `subscription ($id: ID) { runUpdated(batchExportId: $id) { ${RUN} } }`,
+  logs: 'query ($runId: ID, $first: Int) { logs(runId: $runId, first: $first) { edges { node { id level message timestamp runId } } } }',
+
+  backfill: `query ($id: ID!) { backfill(id: $id) { ${BACKFILL} } }`,
+  backfills: `query ($id: ID!) { backfills(batchExportId: $id) { ${BACKFILL} } }`,
+  estimateBackfill: 'query ($id: ID!, $startAt: DateTimeISO!, $endAt: DateTimeISO!) { estimateBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt) { runs rows bytes seconds } }',
+  createBackfill: `mutation ($id: ID!, $startAt: DateTimeISO!, $endAt: DateTimeISO!) { createBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt) { ${BACKFILL} } }`,
+  cancelBackfill: `mutation ($id: ID!) { cancelBackfill(id: $id) { ${BACKFILL} } }`,
+  backfillProgress: `subscription ($id: ID!) { backfillProgress(backfillId: $id) { ${BACKFILL} } }`,
+};
+
+/** Runs in these states are over: they can be retried, not cancelled. */
+export const FINAL_RUN_STATES = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
+export const FAILED_RUN_STATES = new Set(['FAILED', 'TIMED_OUT', 'FAILED_RETRYABLE']);
+
+export type ExportHealth = 'active' | 'paused' | 'failing';
+
+/** Paused wins; otherwise failing when the newest run with an outcome failed (or is retrying after a failure). */
+export function exportHealth(e: Pick<BatchExport, 'paused' | 'latestRuns'>): ExportHealth {
+  if (e.paused) return 'paused';
+  const latest = e.latestRuns.find((r) => r.status !== 'STARTING' && r.status !== 'RUNNING');
+  return latest && FAILED_RUN_STATES.has(latest.status) ? 'failing' : 'active';
+}

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from '../support/browser';
+import { assertChromiumInstalled, launchBrowser, type TestBrowser } from '../support/browser';
 import { EVENTS_PER_HOUR, manifestsUnder, startE2eServer, type E2eServer } from './e2e-server';
 
 const SHOTS = path.join(__dirname, 'screenshots');
@@ -20,6 +20,7 @@ let browser: TestBrowser;
 let page: Page;
 
 beforeAll(async () => {
+  assertChromiumInstalled(); // fail fast, before starting the server
   fs.mkdirSync(SHOTS, { recursive: true });
   server = await startE2eServer();
   browser = await launchBrowser(server.origin);

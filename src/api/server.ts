@@ -79,7 +79,9 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         try {
-          ctx.extra.auth = await authenticate(ds, tokenFromHeader(params.authorization ?? params.Authorization ?? params.token));
+          // connectionParams first (browsers cannot set headers on a WebSocket), then the upgrade request's header.
+          const given = params.authorization ?? params.Authorization ?? params.token ?? ctx.extra.request.headers.authorization;
+          ctx.extra.auth = await authenticate(ds, tokenFromHeader(given));
         } catch (err) {
           // Keep the socket: each subscription then fails with a proper UNAUTHENTICATED error.
           ctx.extra.authError = err as GraphQLError;

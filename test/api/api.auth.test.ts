@@ -1,3 +1,5 @@
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { startApiHarness, collect, type ApiHarness } from '../support/api';
 
 let h: ApiHarness;
@@ -62,6 +64,25 @@ describe('authentication', () => {
       await sub.until(() => sub.error !== undefined);
       const errors = sub.error as { message: string; extensions?: { code?: string } }[];
       expect(errors[0].extensions?.code).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('accepts a WebSocket authenticated by the upgrade request\'s Authorization header', async () => {
+    const token = h.a.readToken;
+    class WithHeader extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { headers: { authorization: `Bearer ${token}` } });
+      }
+    }
+    const client = createClient({ url: h.wsUrl, webSocketImpl: WithHeader, retryAttempts: 0 });
+    try {
+      const sub = collect(client, 'subscription { runUpdated { id } }');
+      await h.listening(1);
+      expect(sub.error).toBeUndefined();
+      sub.unsubscribe();
+      await h.listening(0);
+    } finally {
+      await client.dispose();
     }
   });
 });

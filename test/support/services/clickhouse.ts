@@ -1,4 +1,6 @@
-/** Starts the embedded ClickHouse for the suite. (Filled in by the source work; returns nothing until then.) */
-export async function startTestClickHouse(_dir: string): Promise<{ url: string; stop(): Promise<void> } | undefined> {
-  return undefined;
+/** Starts the embedded ClickHouse (chdb in a child process, HTTP interface) for the suite. */
+import { startEmbeddedClickHouse } from '../../../src/source/embedded-clickhouse';
+
+export async function startTestClickHouse(dir: string): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+  return startEmbeddedClickHouse({ dataDir: dir, startTimeoutMs: 120_000 });
 }

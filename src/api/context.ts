@@ -12,3 +12,10 @@ export interface ApiContext {
 
 /** The process's change feed (src/store/event-bus.ts ChangeListener), registered by startApiServer. */
 export const CHANGE_FEED = Symbol('ChangeFeed');
+
+/** Tunables of the API process (see ApiServerDeps). */
+export interface ApiOptions {
+  /** How long testDestination waits for a plugin's connection test. Default: 15 s. */
+  testConnectionTimeoutMs: number;
+}
+export const API_OPTIONS = Symbol('ApiOptions');

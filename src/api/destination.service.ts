@@ -10,6 +10,7 @@ import { pluginLogger, type Logger } from '../logger';
 import { BatchExportEntity, DestinationEntity } from '../store/entities';
 import type { SecretBox } from '../store/secrets';
 import { DATA_SOURCE, LOGGER, SECRET_BOX } from '../tokens';
+import { API_OPTIONS, type ApiOptions } from './context';
 import { badInput } from './errors';
 import { loadDestination } from './lookup';
 import { PluginAccess } from './plugin-access';
@@ -44,6 +45,7 @@ export class DestinationService {
     @inject(SECRET_BOX) private readonly box: SecretBox,
     @inject(LOGGER) private readonly log: Logger,
     @inject(PluginRegistry) registry: PluginRegistry,
+    @inject(API_OPTIONS) private readonly options: ApiOptions,
   ) {
     this.plugins = new PluginAccess(registry);
   }
@@ -118,11 +120,12 @@ export class DestinationService {
     }
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    const ms = this.options.testConnectionTimeoutMs;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(Object.assign(new Error(`Connection test timed out after ${TEST_CONNECTION_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' }));
-      }, TEST_CONNECTION_TIMEOUT_MS);
+        reject(Object.assign(new Error(`Connection test timed out after ${ms / 1000} s`), { code: 'ETIMEDOUT' }));
+      }, ms);
     });
     try {
       const logger = pluginLogger(this.log.child({ destinationId: dest.id, plugin: plugin.id }));

@@ -23,8 +23,8 @@ import { DATA_SOURCE } from '../tokens';
 import { authenticate, tokenFromHeader } from './auth';
 import { BackfillService } from './backfill.service';
 import { BatchExportService } from './batch-export.service';
-import { CHANGE_FEED, type ApiContext } from './context';
-import { DestinationService } from './destination.service';
+import { API_OPTIONS, CHANGE_FEED, type ApiContext, type ApiOptions } from './context';
+import { DestinationService, TEST_CONNECTION_TIMEOUT_MS } from './destination.service';
 import { formatApiError } from './errors';
 import { LogService } from './log.service';
 import { RESOLVERS, buildApiSchema } from './schema';
@@ -43,6 +43,8 @@ export interface ApiServerDeps {
   port: number;
   /** A built web UI to serve at `/` (unknown GET paths fall back to its index.html). */
   staticDir?: string;
+  /** How long testDestination waits for a plugin. Default: 15 000 ms. */
+  testConnectionTimeoutMs?: number;
 }
 
 export interface ApiServer {
@@ -59,6 +61,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const log = deps.logger;
   const scope = deps.container.createChildContainer();
   scope.register(CHANGE_FEED, { useValue: deps.listener });
+  scope.register(API_OPTIONS, { useValue: { testConnectionTimeoutMs: deps.testConnectionTimeoutMs ?? TEST_CONNECTION_TIMEOUT_MS } satisfies ApiOptions });
   for (const cls of [...SERVICES, ...RESOLVERS]) scope.registerSingleton(cls as never);
   const ds = scope.resolve<DataSource>(DATA_SOURCE);
   const schema = await buildApiSchema(scope);

@@ -75,6 +75,14 @@ describe('secrets', () => {
     const r = await h.ok(h.a.token, `mutation($id: ID!) { testDestination(id: $id) { ok errorKind message } }`, { id: d.id });
     expect(r.testDestination).toEqual({ ok: false, errorKind: 'config', message: 'apiKey was rejected by the endpoint' });
   });
+
+  it('testDestination gives up on a plugin that never answers (timeout, retryable)', async () => {
+    const d = await createVault({ endpoint: 'https://hang.example.com' });
+    const started = Date.now();
+    const r = await h.ok(h.a.token, `mutation($id: ID!) { testDestination(id: $id) { ok errorKind message } }`, { id: d.id });
+    expect(r.testDestination).toEqual({ ok: false, errorKind: 'retryable', message: expect.stringMatching(/timed out after 1 s/) });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });
 
 describe('validation', () => {

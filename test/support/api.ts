@@ -96,7 +96,7 @@ export async function startApiHarness(options: HarnessOptions = {}): Promise<Api
   c.register(PluginRegistry, { useValue: registry });
   const listener = new ChangeListener(db.url);
   await listener.start();
-  const server: ApiServer = await startApiServer({ container: c, config, logger, listener, host: '127.0.0.1', port: 0, staticDir: options.staticDir });
+  const server: ApiServer = await startApiServer({ container: c, config, logger, listener, host: '127.0.0.1', port: 0, staticDir: options.staticDir, testConnectionTimeoutMs: 1000 });
   const a = await seedTeam(ds, 'Team A');
   const b = await seedTeam(ds, 'Team B');
   const clients: WsClient[] = [];

@@ -20,6 +20,8 @@ import { seedTeam } from './seed';
 
 export interface AppHarness {
   app: BootedApp;
+  /** The environment the app was configured from: give it to a child `dist/src/main.js` to join as another process. */
+  env: Record<string, string>;
   box: SecretBox;
   teamId: number;
   token: string;
@@ -49,7 +51,7 @@ export async function startAppHarness(opts: HarnessOptions = {}): Promise<AppHar
   await ch.command({ query: `CREATE DATABASE ${chDatabase}` });
   await createSourceTables(ch, { database: chDatabase });
   const key = randomBytes(32);
-  const config = loadConfig({
+  const env: Record<string, string> = {
     DATABASE_URL: meta.url,
     CLICKHOUSE_URL: chUrl,
     CLICKHOUSE_DATABASE: chDatabase,
@@ -65,7 +67,8 @@ export async function startAppHarness(opts: HarnessOptions = {}): Promise<AppHar
     SCHEDULER_TICK: '* * * * * *',
     DEMO: 'false',
     ...opts.env,
-  });
+  };
+  const config = loadConfig(env);
   const log = pino({ level: config.LOG_LEVEL });
   const app = await boot(config, log, container.createChildContainer(), { skipFirstBoot: true, ...opts.overrides });
   const { teamId, token } = await seedTeam(app.dataSource, 'harness');
@@ -89,6 +92,7 @@ export async function startAppHarness(opts: HarnessOptions = {}): Promise<AppHar
 
   return {
     app,
+    env,
     box: new SecretBox(key),
     teamId,
     token,

@@ -70,6 +70,9 @@ export function createSourceClient(config: SourceConfig): ClickHouseClient {
     password: config.password,
     request_timeout: config.requestTimeoutMs,
     clickhouse_settings: {
+      // Keeps long exports alive through proxies that drop idle connections.
+      send_progress_in_http_headers: 1,
+      http_headers_progress_interval_ms: '110000',
       ...(config.maxExecutionTime ? { max_execution_time: config.maxExecutionTime } : {}),
       ...(config.maxMemoryUsage ? { max_memory_usage: String(config.maxMemoryUsage) } : {}),
     },

@@ -272,21 +272,42 @@ export async function insertEvents(client: ClickHouseClient, names: TableNames, 
   );
 }
 
+/**
+ * Inserts person history. Each version goes in its own INSERT after the versions before it (a ReplacingMergeTree
+ * collapses equal keys within one inserted block, which would erase the history before any reader saw it).
+ */
 export async function insertPersons(
   client: ClickHouseClient,
   names: TableNames,
   data: { persons: readonly PersonRow[]; distinctIds: readonly PersonDistinctIdRow[] },
 ): Promise<void> {
-  await insertChunked(
-    client,
-    tableOf(names, 'person'),
-    data.persons.map((p) => ({ ...p, created_at: chTime(p.created_at), _timestamp: chTime(p._timestamp)!.slice(0, 19), _offset: 0 })),
-  );
-  await insertChunked(
-    client,
-    tableOf(names, 'personDistinctId'),
-    data.distinctIds.map((d) => ({ ...d, _timestamp: chTime(d._timestamp)!.slice(0, 19), _offset: 0, _partition: 0 })),
-  );
+  for (const generation of generations(data.persons, (p) => `${p.team_id}/${p.id}`)) {
+    await insertChunked(
+      client,
+      tableOf(names, 'person'),
+      generation.map((p) => ({ ...p, created_at: chTime(p.created_at), _timestamp: chTime(p._timestamp)!.slice(0, 19), _offset: 0 })),
+    );
+  }
+  for (const generation of generations(data.distinctIds, (d) => `${d.team_id}/${d.distinct_id}`)) {
+    await insertChunked(
+      client,
+      tableOf(names, 'personDistinctId'),
+      generation.map((d) => ({ ...d, _timestamp: chTime(d._timestamp)!.slice(0, 19), _offset: 0, _partition: 0 })),
+    );
+  }
+}
+
+/** Splits rows so that the n-th row of each key lands in the n-th group. */
+function generations<T>(rows: readonly T[], key: (row: T) => string): T[][] {
+  const seen = new Map<string, number>();
+  const out: T[][] = [];
+  for (const row of rows) {
+    const k = key(row);
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    (out[n] ??= []).push(row);
+  }
+  return out;
 }
 
 export interface BulkEventsOptions {

@@ -39,7 +39,11 @@ async function main(): Promise<void> {
   if (Number.isNaN(start.getTime())) throw new Error(`--start must be an ISO-8601 time (got ${args.start})`);
   const embedded = args.url ? undefined : await startEmbeddedClickHouse({ dataDir: path.resolve(args['data-dir'] ?? '.outport/clickhouse') });
   const url = args.url ?? embedded!.url;
-  const client = createClient({ url, request_timeout: 3_600_000 });
+  const client = createClient({
+    url,
+    request_timeout: 3_600_000,
+    clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '110000' },
+  });
   try {
     const t0 = Date.now();
     await createSourceTables(client, { database });

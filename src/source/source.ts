@@ -14,8 +14,10 @@
  * event, uuid.
  *
  * Persons: each distinct id whose `person_distinct_id2` row, or whose person's `person` row, changed in the
- * interval, at the latest versions known at `end`; deletions come out with `is_deleted = true`.
- * `fullSnapshot` gives every distinct id of the team as of `end`.
+ * interval (and that existed before `end`), at the LATEST versions stored (not the versions as of `end`: a ReplacingMergeTree discards older
+ * versions on merge, so "as of end" could not be answered reliably; destinations keep the highest version
+ * anyway, so re-reading an old interval can never move a row backwards). Deletions come out with
+ * `is_deleted = true`. `fullSnapshot` gives every distinct id of the team first seen before `end`.
  *
  * Sessions: derived from events' `$session_id` property. A session is read when any of its events was inserted
  * in the interval, aggregated over all its events inserted before `end` (within the same timestamp guard).
@@ -237,16 +239,17 @@ export class ClickHouseSource {
     }
     // Latest version of each candidate distinct id: every row of that id counts, or argMax would miss newer rows.
     const candidates = incremental
-      ? `AND distinct_id IN (SELECT distinct_id FROM ${pdi} WHERE team_id = ${p.team} AND (distinct_id IN (${changedPdi}) OR person_id IN (${changedPerson})))`
-      : '';
+      ? `AND distinct_id IN (SELECT distinct_id FROM ${pdi} WHERE team_id = ${p.team} AND _timestamp < ${p.end}
+          AND (distinct_id IN (${changedPdi}) OR person_id IN (${changedPerson})))`
+      : `AND distinct_id IN (SELECT distinct_id FROM ${pdi} WHERE team_id = ${p.team} AND _timestamp < ${p.end})`;
     const latestPdi = `SELECT distinct_id, argMax(person_id, version) AS person_id, max(version) AS pdi_version,
         argMax(is_deleted, version) AS pdi_deleted, argMax(_timestamp, version) AS pdi_ts
-      FROM ${pdi} WHERE team_id = ${p.team} AND _timestamp < ${p.end} ${candidates}
+      FROM ${pdi} WHERE team_id = ${p.team} ${candidates}
       GROUP BY distinct_id`;
     const latestPerson = `SELECT id, argMax(properties, version) AS properties, max(version) AS person_version,
         argMax(is_deleted, version) AS person_deleted, argMax(created_at, version) AS created_at, argMax(_timestamp, version) AS person_ts
-      FROM ${person} WHERE team_id = ${p.team} AND _timestamp < ${p.end}
-        ${incremental ? `AND id IN (SELECT person_id FROM ${pdi} WHERE team_id = ${p.team} ${candidates})` : ''}
+      FROM ${person} WHERE team_id = ${p.team}
+        AND id IN (SELECT person_id FROM ${pdi} WHERE team_id = ${p.team} ${candidates})
       GROUP BY id`;
     const outerWhere = incremental ? `WHERE d.distinct_id IN (${changedPdi}) OR d.person_id IN (${changedPerson})` : '';
     settings.join_use_nulls = 1;

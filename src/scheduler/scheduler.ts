@@ -12,7 +12,8 @@ export function startScheduler(ds: DataSource, log: Logger, clock: Clock, expres
     const started = Date.now();
     running = schedulerTick(ds, clock, opts)
       .then((r) => {
-        if (r.runsCreated > 0) log.info({ ...r, ms: Date.now() - started }, 'scheduler tick created runs');
+        if (r.runsCreated > 0) log.info({ exports: r.exports, runsCreated: r.runsCreated, ms: Date.now() - started }, 'scheduler tick created runs');
+        for (const s of r.skipped) log.error({ batchExportId: s.id, error: s.error }, 'export skipped: its stored schedule is invalid');
       })
       .catch((err) => log.error({ err: String(err) }, 'scheduler tick failed'))
       .finally(() => (running = undefined));

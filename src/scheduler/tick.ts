@@ -19,6 +19,8 @@ export interface TickOptions {
 export interface TickResult {
   exports: number;
   runsCreated: number;
+  /** Exports whose stored schedule could not be evaluated; the others are scheduled regardless. */
+  skipped: { id: string; error: string }[];
 }
 
 interface ExportRow {
@@ -49,14 +51,19 @@ export async function schedulerTick(ds: DataSource, clock: Clock, opts: TickOpti
   const teams: number[] = [];
   const starts: Date[] = [];
   const ends: Date[] = [];
+  const skipped: TickResult['skipped'] = [];
   for (const e of exportsDue) {
-    const schedule = scheduleOf(e);
-    const from = e.scheduled_until ?? firstInterval(schedule, e.created_at).start;
-    for (const iv of closedIntervals(schedule, { from, now, settleMs: opts.settleMs, limit: opts.catchUpLimit })) {
-      ids.push(e.id);
-      teams.push(e.team_id);
-      starts.push(iv.start);
-      ends.push(iv.end);
+    try {
+      const schedule = scheduleOf(e);
+      const from = e.scheduled_until ?? firstInterval(schedule, e.created_at).start;
+      for (const iv of closedIntervals(schedule, { from, now, settleMs: opts.settleMs, limit: opts.catchUpLimit })) {
+        ids.push(e.id);
+        teams.push(e.team_id);
+        starts.push(iv.start);
+        ends.push(iv.end);
+      }
+    } catch (err) {
+      skipped.push({ id: e.id, error: err instanceof Error ? err.message : String(err) });
     }
   }
   let created = 0;
@@ -84,5 +91,5 @@ export async function schedulerTick(ds: DataSource, clock: Clock, opts: TickOpti
     );
     created += n;
   }
-  return { exports: exportsDue.length, runsCreated: created };
+  return { exports: exportsDue.length, runsCreated: created, skipped };
 }

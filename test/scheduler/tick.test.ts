@@ -79,3 +79,23 @@ describe('schedulerTick', () => {
     expect((await runsOf(ended)).map((r) => r.e)).toEqual(['2026-03-04T01:00:00.000Z', '2026-03-04T02:00:00.000Z']);
   });
 });
+
+describe('schedulerTick with a broken export', () => {
+  it('skips an export whose stored schedule is invalid and schedules the others', async () => {
+    const ds = createDataSource((await createTestDatabase('tick2')).url, { poolSize: 4 });
+    await ds.initialize();
+    try {
+      const { teamId } = await seedTeam(ds);
+      const destinationId = await seedDestination(ds, new SecretBox(Buffer.alloc(32, 1)), teamId, 'local-files', {});
+      const bad = await seedExport(ds, { teamId, destinationId, timezone: 'Mars/Olympus_Mons', scheduledUntil: new Date('2026-03-01T00:00:00Z') });
+      const good = await seedExport(ds, { teamId, destinationId, scheduledUntil: new Date('2026-03-01T00:00:00Z') });
+      const r = await schedulerTick(ds, at('2026-03-01T02:00:00Z'), opts);
+      expect(r.skipped.map((s) => s.id)).toEqual([bad]);
+      expect(r.skipped[0].error).toMatch(/Mars\/Olympus_Mons/);
+      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM runs WHERE batch_export_id = $1`, [good]);
+      expect(n).toBe(2);
+    } finally {
+      await ds.destroy();
+    }
+  });
+});

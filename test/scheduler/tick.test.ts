@@ -89,7 +89,7 @@ describe('schedulerTick with a broken export', () => {
       const destinationId = await seedDestination(ds, new SecretBox(Buffer.alloc(32, 1)), teamId, 'local-files', {});
       const bad = await seedExport(ds, { teamId, destinationId, timezone: 'Mars/Olympus_Mons', scheduledUntil: new Date('2026-03-01T00:00:00Z') });
       const good = await seedExport(ds, { teamId, destinationId, scheduledUntil: new Date('2026-03-01T00:00:00Z') });
-      const r = await schedulerTick(ds, at('2026-03-01T02:00:00Z'), opts);
+      const r = await schedulerTick(ds, at('2026-03-01T02:01:00Z'), opts);
       expect(r.skipped.map((s) => s.id)).toEqual([bad]);
       expect(r.skipped[0].error).toMatch(/Mars\/Olympus_Mons/);
       const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM runs WHERE batch_export_id = $1`, [good]);

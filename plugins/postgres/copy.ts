@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Column, RecordBatch, Row, Value } from '../../src/sdk';
-import { quoteIdent } from './identifiers';
+import { quoteIdent } from '../../src/sdk/pgwire';
 import type { Sanitizer } from './sanitize';
 
 const CHUNK_BYTES = 256 * 1024;

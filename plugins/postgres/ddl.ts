@@ -5,7 +5,8 @@
  */
 import type { Client } from 'pg';
 import { DestinationError, type Column, type ColumnType, type ModelSchema } from '../../src/sdk';
-import { displayName, qualified, quoteIdent } from './identifiers';
+import { qualified, quoteIdent, requireSchema } from '../../src/sdk/pgwire';
+import { displayName } from './identifiers';
 
 export const PG_TYPES: Record<ColumnType, string> = {
   string: 'TEXT',
@@ -33,11 +34,6 @@ export interface TableInfo {
   columns: Map<string, { attnum: number; type: string }>;
   /** Column sets of the usable unique indexes (valid, not partial, no expressions), key columns only. */
   uniqueKeys: string[][];
-}
-
-export async function schemaExists(client: Client, schemaName: string): Promise<boolean> {
-  const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schemaName]);
-  return (rowCount ?? 0) > 0;
 }
 
 export async function inspectTable(client: Client, schemaName: string, table: string): Promise<TableInfo | undefined> {
@@ -100,11 +96,7 @@ export function checkExistingTable(info: TableInfo, schemaName: string, table: s
 
 /** Creates the table when missing, or checks the one that exists. */
 export async function ensureTable(client: Client, schemaName: string, table: string, model: ModelSchema): Promise<'created' | 'existing'> {
-  if (!(await schemaExists(client, schemaName))) {
-    throw new DestinationError('config', `Schema ${quoteIdent(schemaName)} does not exist in the database; create it or fix the schema setting.`, {
-      code: 'SCHEMA_MISSING',
-    });
-  }
+  await requireSchema(client, schemaName);
   const info = await inspectTable(client, schemaName, table);
   if (info) {
     checkExistingTable(info, schemaName, table, model);

@@ -7,7 +7,7 @@
  * Landed rows = distinct stage keys present in the final table afterwards, counted in the same transaction.
  */
 import type { ModelSchema } from '../../src/sdk';
-import { quoteIdent } from './identifiers';
+import { quoteIdent } from '../../src/sdk/pgwire';
 
 export function mergeSql(finalTable: string, stageTable: string, model: ModelSchema): string {
   const cols = model.columns.map((c) => quoteIdent(c.name));

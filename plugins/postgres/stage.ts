@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
 import { DestinationError, type ModelSchema } from '../../src/sdk';
+import { qualified } from '../../src/sdk/pgwire';
 import { columnDefinition } from './ddl';
-import { qualified } from './identifiers';
 
 export const STAGE_PREFIX = '_outport_stage_';
 

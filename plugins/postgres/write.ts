@@ -1,12 +1,13 @@
 /** One run: stage by COPY, merge in one transaction, reconcile, clean up (also on failure and abort). */
 import type { Client } from 'pg';
 import { DestinationError, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
+import { qualified, retryAfterLateCancel } from '../../src/sdk/pgwire';
 import { tableFor, type PostgresConfig } from './config';
 import { cancelRunning, connect } from './connection';
 import { copyBatches } from './copy';
 import { ensureTable } from './ddl';
 import { toDestinationError } from './errors';
-import { displayName, qualified } from './identifiers';
+import { displayName } from './identifiers';
 import { landedSql, mergeSql } from './merge';
 import { Sanitizer } from './sanitize';
 import { dropStage, lockRun, recreateStage, stageTableName, unlockRun } from './stage';
@@ -113,13 +114,7 @@ async function cleanUp(
     await dropStage(c, o.config.schema, o.stage);
   };
   try {
-    try {
-      await attempt(client);
-    } catch (err) {
-      // A cancel request that arrived late hits the next statement: try once more.
-      if ((err as { code?: string }).code !== '57014') throw err;
-      await attempt(client);
-    }
+    await retryAfterLateCancel(() => attempt(client));
     await unlockRun(client, o.runId);
     await client.end();
   } catch {

@@ -1,14 +1,10 @@
 import { z } from 'zod';
 import type { Model } from '../../src/sdk';
-import { identifierProblem } from './identifiers';
+import { checkPgWireFields, pgWireFields } from '../../src/sdk/pgwire';
+import { REDSHIFT_IDENTIFIERS } from './identifiers';
 
-const identifier = (what: string) =>
-  z.string().superRefine((name, ctx) => {
-    const problem = identifierProblem(name);
-    if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
-  });
+export { SSL_MODES } from '../../src/sdk/pgwire';
 
-export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
 export const PROPERTIES_DATA_TYPES = ['varchar', 'super'] as const;
 export const WRITE_MODES = ['insert', 'copy'] as const;
 
@@ -26,29 +22,24 @@ const TRUNCATION_RULE =
 
 export const redshiftConfigSchema = z
   .object({
-    host: z.string().trim().min(1, 'host is required').describe('Cluster or workgroup endpoint, e.g. examplecluster.abc123.us-east-1.redshift.amazonaws.com.'),
-    port: z.number().int().min(1).max(65535).default(5439).describe('TCP port of the cluster. Default: 5439.'),
-    database: identifier('database').describe('Database to write to. It must exist.'),
-    user: z.string().min(1, 'user is required').describe(
-      'User Outport connects as. It needs CREATE on the schema (per-run staging table and, on first use, the destination ' +
-        'table) and SELECT, INSERT, DELETE on the destination table.',
-    ),
-    password: z.string().describe('Password of the user. Stored encrypted, never returned by the API.'),
-    schema: identifier('schema').default('public').describe('Schema that holds the destination table. It must exist. Default: public.'),
-    table_name: identifier('table_name')
-      .optional()
-      .describe('Destination table. Default: the model name (`events`, `persons`, `sessions`). Created when missing.'),
-    ssl_mode: z
-      .enum(SSL_MODES)
-      .default('require')
-      .describe(
-        'TLS to the cluster. `disable`: plain TCP. `require`: encrypted, certificate not checked. `verify-ca`: certificate ' +
+    ...pgWireFields({
+      identifiers: REDSHIFT_IDENTIFIERS,
+      defaultPort: 5439,
+      defaultSslMode: 'require',
+      describe: {
+        host: 'Cluster or workgroup endpoint, e.g. examplecluster.abc123.us-east-1.redshift.amazonaws.com.',
+        port: 'TCP port of the cluster. Default: 5439.',
+        user:
+          'User Outport connects as. It needs CREATE on the schema (per-run staging table and, on first use, the destination ' +
+          'table) and SELECT, INSERT, DELETE on the destination table.',
+        password: 'Password of the user. Stored encrypted, never returned by the API.',
+        ssl_mode:
+          'TLS to the cluster. `disable`: plain TCP. `require`: encrypted, certificate not checked. `verify-ca`: certificate ' +
           'must be signed by `ssl_ca_certificate`. `verify-full`: as verify-ca (or the system CAs) and the certificate must ' +
           'name `host`. Default: require.',
-      ),
-    ssl_ca_certificate: z.string().optional().describe('PEM certificate(s) of the CA (e.g. the Amazon Redshift CA bundle). Required for verify-ca.'),
-    connect_timeout_seconds: z.number().int().min(1).max(300).default(10)
-      .describe('Seconds to wait for a connection before the attempt fails (and is retried). Default: 10.'),
+        ssl_ca_certificate: 'PEM certificate(s) of the CA (e.g. the Amazon Redshift CA bundle). Required for verify-ca.',
+      },
+    }),
     properties_data_type: z
       .enum(PROPERTIES_DATA_TYPES)
       .default('varchar')
@@ -84,9 +75,7 @@ export const redshiftConfigSchema = z
       .describe('copy mode: endpoint for Outport\'s uploads (a VPC endpoint or an S3-compatible server). COPY always reads s3://s3_bucket.'),
   })
   .superRefine((c, ctx) => {
-    if (c.ssl_mode === 'verify-ca' && !c.ssl_ca_certificate) {
-      ctx.addIssue({ code: 'custom', path: ['ssl_ca_certificate'], message: 'ssl_mode verify-ca needs ssl_ca_certificate (the PEM of the CA)' });
-    }
+    checkPgWireFields(c, ctx);
     if (!c.aws_access_key_id !== !c.aws_secret_access_key) {
       ctx.addIssue({
         code: 'custom',

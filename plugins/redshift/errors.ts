@@ -5,16 +5,15 @@
 import {
   classifyCommonError, classifyNetworkError, classifyPostgresError, DestinationError, isDestinationError,
 } from '../../src/sdk';
+import {
+  errorMessage, PG_WIRE_MESSAGE_RULES, tlsCertificateError, withWhere, type PgWireMessageCode,
+} from '../../src/sdk/pgwire';
 
-const TLS_CERT_CODES = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE', 'ERR_SSL_WRONG_VERSION_NUMBER',
-]);
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+/** Advice appended to the Postgres-wire connection failures known only by message. */
+const PG_WIRE_ADVICE: Partial<Record<PgWireMessageCode, string>> = {
+  SSL_NOT_SUPPORTED: 'Set ssl_mode to "disable" or enable TLS on the server.',
+  CONNECTION_REJECTED: 'Check user, database, host and ssl_mode.',
+};
 
 /** Message patterns Redshift uses, with the kind and a short code. Checked before the SQLSTATE. */
 const MESSAGE_RULES: { pattern: RegExp; kind: DestinationError['kind']; code: string; advice?: string }[] = [
@@ -28,32 +27,20 @@ const MESSAGE_RULES: { pattern: RegExp; kind: DestinationError['kind']; code: st
   { pattern: /S3ServiceException.*(?:NoSuchBucket|bucket does not exist)|The specified bucket does not exist/i, kind: 'config', code: 'COPY_BUCKET_MISSING', advice: 'Check s3_bucket and s3_region.' },
   { pattern: /S3ServiceException.*(?:SlowDown|InternalError|ServiceUnavailable)/i, kind: 'retryable', code: 'COPY_S3_TRANSIENT' },
   { pattern: /stl_load_errors/i, kind: 'permanent', code: 'COPY_LOAD_ERROR' },
-  { pattern: /server does not support SSL/i, kind: 'config', code: 'SSL_NOT_SUPPORTED', advice: 'Set ssl_mode to "disable" or enable TLS on the server.' },
-  { pattern: /pg_hba\.conf/, kind: 'config', code: 'CONNECTION_REJECTED', advice: 'Check user, database, host and ssl_mode.' },
-  { pattern: /connection timeout|timeout expired/i, kind: 'retryable', code: 'CONNECT_TIMEOUT' },
-  { pattern: /Connection terminated/i, kind: 'retryable', code: 'CONNECTION_LOST' },
+  ...PG_WIRE_MESSAGE_RULES.map((r) => ({ ...r, advice: PG_WIRE_ADVICE[r.code] })),
 ];
 
 function byMessage(err: unknown, where: string): DestinationError | undefined {
-  const msg = messageOf(err);
+  const msg = errorMessage(err);
   const rule = MESSAGE_RULES.find((r) => r.pattern.test(msg));
   if (!rule) return undefined;
   return new DestinationError(rule.kind, `${where}: ${msg}${rule.advice ? ` ${rule.advice}` : ''}`, { cause: err, code: rule.code });
 }
 
-function byTls(err: unknown, where: string): DestinationError | undefined {
-  const code = (err as { code?: string })?.code;
-  if (!code || !TLS_CERT_CODES.has(code)) return undefined;
-  return new DestinationError('config', `${where}: the cluster's TLS certificate was rejected (${code}: ${messageOf(err)}). Check ssl_mode and ssl_ca_certificate.`, {
-    cause: err,
-    code: 'TLS_CERTIFICATE',
-  });
-}
-
 /** Errors of Outport's own uploads (copy mode), by the S3 error name. */
 function byS3Name(err: unknown, where: string): DestinationError | undefined {
   const name = (err as { name?: string })?.name ?? '';
-  const msg = messageOf(err);
+  const msg = errorMessage(err);
   if (name === 'NoSuchBucket') return new DestinationError('config', `${where}: S3 bucket not found (${msg}). Check s3_bucket, s3_region and s3_endpoint_url.`, { cause: err, code: name });
   if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken'].includes(name)) {
     return new DestinationError('config', `${where}: S3 refused the upload (${name}: ${msg}). Check aws_access_key_id, aws_secret_access_key and the bucket policy.`, { cause: err, code: name });
@@ -65,19 +52,14 @@ function byS3Name(err: unknown, where: string): DestinationError | undefined {
 export function toDestinationError(err: unknown, where = 'Redshift'): DestinationError {
   if (isDestinationError(err)) return err;
   const classified =
-    byTls(err, where) ??
+    tlsCertificateError(err, where, 'cluster') ??
     byS3Name(err, where) ??
     byMessage(err, where) ??
     classifyNetworkError(err) ??
     classifyNetworkError((err as { cause?: unknown })?.cause) ??
     classifyPostgresError(err) ??
     classifyCommonError(err);
-  if (classified.message.startsWith(where)) return classified;
-  return new DestinationError(classified.kind, `${where}: ${classified.message}`, {
-    cause: err,
-    code: classified.code,
-    retryAfterMs: classified.retryAfterMs,
-  });
+  return withWhere(classified, where, err);
 }
 
 /** A COPY that failed on the data: permanent, with the first stl_load_errors row in the message. */
@@ -87,6 +69,6 @@ export function loadError(
 ): DestinationError {
   const detail = first
     ? `first load error: ${first.reason} (column ${first.column_name || '?'}, line ${first.line_number ?? '?'} of ${first.filename || '?'})`
-    : messageOf(cause);
+    : errorMessage(cause);
   return new DestinationError('permanent', `Redshift COPY rejected the staged data: ${detail}`, { cause, code: 'COPY_LOAD_ERROR' });
 }

@@ -1,32 +1,13 @@
 /**
- * SQL identifiers and literals. Names are never interpolated raw: identifiers are double-quoted with `"` doubled.
- * Redshift keeps 127 bytes of an identifier; longer names are refused rather than silently cut.
+ * Redshift's identifier rule and SQL literals (quoting itself is `quoteIdent` in outport/sdk/pgwire). Redshift
+ * keeps 127 bytes of an identifier; longer names are refused rather than silently cut.
  */
+import type { IdentifierLimit } from '../../src/sdk/pgwire';
 
 /** Redshift's identifier limit (Postgres, the test stand-in, keeps 63: the fixture uses short names). */
 export const MAX_IDENTIFIER_BYTES = 127;
 
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
-/** Why `name` cannot be used as an identifier, or undefined when it can. */
-export function identifierProblem(name: string): string | undefined {
-  if (name.length === 0) return 'must not be empty';
-  if (name.includes('\u0000')) return 'must not contain the NUL character (U+0000)';
-  if (LONE_SURROGATE.test(name)) return 'must be valid Unicode (it contains a lone surrogate)';
-  const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > MAX_IDENTIFIER_BYTES) {
-    return `is ${bytes} bytes in UTF-8; Redshift identifiers are limited to ${MAX_IDENTIFIER_BYTES} bytes`;
-  }
-  return undefined;
-}
-
-export function quoteIdent(name: string): string {
-  return '"' + name.replace(/"/g, '""') + '"';
-}
-
-export function qualified(schema: string, table: string): string {
-  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
-}
+export const REDSHIFT_IDENTIFIERS: IdentifierLimit = { maxBytes: MAX_IDENTIFIER_BYTES, system: 'Redshift' };
 
 /**
  * A string literal for the few values that cannot be bound as parameters (COPY's source, credentials and role).

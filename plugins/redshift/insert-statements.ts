@@ -7,7 +7,7 @@
  * parameter, its UTF-8 length and the 4-byte length word the wire protocol adds.
  */
 import type { Column } from '../../src/sdk';
-import { quoteIdent } from './identifiers';
+import { quoteIdent } from '../../src/sdk/pgwire';
 import type { PropertiesType } from './sql';
 
 /** Redshift: "The maximum size for a single SQL statement is 16 MB." */

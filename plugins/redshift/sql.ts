@@ -4,8 +4,9 @@
  * no DISTKEY): Postgres stands in for Redshift in the tests. SUPER and COPY are Redshift-only.
  */
 import type { Column, ColumnType, ModelSchema } from '../../src/sdk';
+import { qualified, quoteIdent } from '../../src/sdk/pgwire';
 import type { RedshiftConfig } from './config';
-import { qualified, quoteIdent, safeLiteral } from './identifiers';
+import { safeLiteral } from './identifiers';
 
 export type PropertiesType = RedshiftConfig['properties_data_type'];
 

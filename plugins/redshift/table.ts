@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
 import { DestinationError, type ModelSchema } from '../../src/sdk';
-import { qualified, quoteIdent } from './identifiers';
+import { qualified, quoteIdent, requireSchema } from '../../src/sdk/pgwire';
 import { columnDefinition, createTableSql, type PropertiesType } from './sql';
 
 export const STAGE_PREFIX = '_outport_stage_';
@@ -10,11 +10,6 @@ export const STAGE_PREFIX = '_outport_stage_';
 /** Same name for every attempt of a run, so a leftover of a killed attempt is found and replaced. */
 export function stageTableName(runId: string): string {
   return STAGE_PREFIX + createHash('sha256').update(runId).digest('hex').slice(0, 24);
-}
-
-export async function schemaExists(client: Client, schema: string): Promise<boolean> {
-  const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-  return (rowCount ?? 0) > 0;
 }
 
 /** Column name -> information_schema data_type, or undefined when the table does not exist. */
@@ -50,11 +45,7 @@ export function checkExistingTable(columns: Map<string, string>, schema: string,
 }
 
 export async function ensureTable(client: Client, schema: string, table: string, model: ModelSchema, properties: PropertiesType): Promise<'created' | 'existing'> {
-  if (!(await schemaExists(client, schema))) {
-    throw new DestinationError('config', `Schema ${quoteIdent(schema)} does not exist in the database; create it or fix the schema setting.`, {
-      code: 'SCHEMA_MISSING',
-    });
-  }
+  await requireSchema(client, schema);
   const columns = await tableColumns(client, schema, table);
   if (columns) {
     checkExistingTable(columns, schema, table, model, properties);

@@ -5,10 +5,10 @@
  */
 import type { Client } from 'pg';
 import { DestinationError, type ModelSchema, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
+import { qualified, retryAfterLateCancel } from '../../src/sdk/pgwire';
 import { tableFor, type RedshiftConfig } from './config';
 import { cancelRunning, connect } from './connection';
 import { loadError, toDestinationError } from './errors';
-import { qualified } from './identifiers';
 import { InsertStatementBuilder, type InsertStatement } from './insert-statements';
 import { createS3Client, runPrefix, S3Staging } from './s3-staging';
 import {
@@ -191,13 +191,7 @@ async function cleanUp(s: RunState): Promise<void> {
     await c.query(dropTableSql(config.schema, stage));
   };
   try {
-    try {
-      await tidy(client);
-    } catch (err) {
-      // A cancel request that arrived late hits the next statement: try once more.
-      if ((err as { code?: string }).code !== '57014') throw err;
-      await tidy(client);
-    }
+    await retryAfterLateCancel(() => tidy(client));
     await client.end();
   } catch {
     await client.end().catch(() => undefined);

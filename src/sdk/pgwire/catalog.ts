@@ -61,10 +61,11 @@ export async function requireTablePrivileges(
   o: { schema: string; table: string; privileges: readonly TablePrivilege[]; principal: Principal; role: string },
 ): Promise<void> {
   const name = qualified(o.schema, o.table);
-  // Privilege names come from the fixed TablePrivilege list, so they may stand in the SQL text.
-  const columns = o.privileges.map((p) => `has_table_privilege($1, '${p}') AS "${p}"`);
-  const { rows } = await client.query<Record<TablePrivilege, boolean>>(`SELECT ${columns.join(', ')}`, [name]);
-  const missing = o.privileges.filter((p) => !rows[0][p]);
+  // Privilege names come from the fixed TablePrivilege list, so they may stand in the SQL text. Aliases are
+  // lower-case: Redshift folds even quoted identifiers by default.
+  const columns = o.privileges.map((p, i) => `has_table_privilege($1, '${p}') AS granted_${i}`);
+  const { rows } = await client.query<Record<string, boolean>>(`SELECT ${columns.join(', ')}`, [name]);
+  const missing = o.privileges.filter((_, i) => !rows[0][`granted_${i}`]);
   if (missing.length > 0) {
     throw new DestinationError(
       'permanent',

@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import postgres from '../../plugins/postgres';
 import type { PostgresConfig } from '../../plugins/postgres/config';
 import { runLockKey, stageTableName } from '../../plugins/postgres/stage';
-import { MODEL_SCHEMAS, isDestinationError, type DestinationError, type RecordBatch, type Row } from '../../src/sdk';
+import { MODEL_SCHEMAS, type RecordBatch, type Row } from '../../src/sdk';
 import { eventRows, personRow } from '../../src/sdk/conformance';
 import { hourInterval, runContext, stream, toBatches } from '../../src/sdk/conformance/run';
-import { destinationDatabase, quote, readTable } from '../conformance/fixtures/postgres';
+import { destinationDatabase } from '../conformance/fixtures/postgres';
+import { destinationFailure as failure, quote, readTable } from '../support/pg-destination';
 
 type Dest = Awaited<ReturnType<typeof destinationDatabase>>;
 let dest: Dest;
@@ -24,16 +25,6 @@ async function write(config: PostgresConfig, rows: Row[], opts: Partial<Paramete
   const ctx = runContext({ model: 'events', interval, ...opts });
   const result = await postgres.write(config, ctx, stream(toBatches(rows)));
   return { result, ctx };
-}
-
-async function failure(p: Promise<unknown>): Promise<DestinationError> {
-  try {
-    await p;
-  } catch (err) {
-    if (!isDestinationError(err)) throw new Error(`expected a DestinationError, got ${String(err)}`);
-    return err;
-  }
-  throw new Error('expected a failure, but the call succeeded');
 }
 
 async function stageTables(schema: string): Promise<string[]> {

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { Client } from 'pg';
 import postgres from '../../plugins/postgres';
 import type { PostgresConfig } from '../../plugins/postgres/config';
-import { isDestinationError, type DestinationError } from '../../src/sdk';
 import { eventRows } from '../../src/sdk/conformance';
 import { hourInterval, runContext, stream, toBatches } from '../../src/sdk/conformance/run';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/store/embedded-postgres';
+import { destinationFailure as failure } from '../support/pg-destination';
 
 let server: EmbeddedPostgres;
 let dir: string;
@@ -70,16 +70,6 @@ afterAll(async () => {
 
 const interval = hourInterval(0);
 const ctx = () => runContext({ model: 'events', interval });
-
-async function failure(p: Promise<unknown>): Promise<DestinationError> {
-  try {
-    await p;
-  } catch (err) {
-    if (!isDestinationError(err)) throw new Error(`expected a DestinationError, got ${String(err)}`);
-    return err;
-  }
-  throw new Error('expected a failure, but the call succeeded');
-}
 
 it("'disable' is refused by a TLS-only server (config error)", async () => {
   const err = await failure(postgres.testConnection({ ...base, ssl_mode: 'disable' }, ctx()));

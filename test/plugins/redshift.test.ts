@@ -15,7 +15,8 @@ import { ValueRules } from '../../plugins/redshift/values';
 import { EVENTS_SCHEMA, isDestinationError, PERSONS_SCHEMA, type Model, type RecordBatch, type Row } from '../../src/sdk';
 import { collectingLogger, hourInterval, runContext, stream, toBatches } from '../../src/sdk/conformance/run';
 import { eventRows, personRow } from '../../src/sdk/conformance/rows';
-import { closedPort, quote, readTable, redshiftStandIn } from '../conformance/fixtures/redshift';
+import { redshiftStandIn } from '../conformance/fixtures/redshift';
+import { closedPort, quote, readTable } from '../support/pg-destination';
 
 jest.setTimeout(120_000);
 

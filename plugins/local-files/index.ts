@@ -10,9 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { classifyCommonError, defineDestination, DestinationError, isDestinationError, MODELS } from '../../src/sdk';
-import {
-  checkFileOutput, fileEncodingOf, fileExtensionOf, fileOutputFields, renderPrefix, runLayout, writeRunFiles,
-} from '../../src/sdk/files';
+import { checkFileOutput, fileOutputFields, writeConfiguredRun } from '../../src/sdk/files';
 import { DirectoryStore } from './dir-store';
 
 export const localFilesConfigSchema = z
@@ -68,25 +66,8 @@ export default defineDestination<LocalFilesConfig>({
 
   async write(config, ctx, batches) {
     const store = new DirectoryStore(config.path);
-    const encoding = fileEncodingOf(config);
-    const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId });
-    const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0);
     try {
-      const { manifest, manifestKey, staleDeleted } = await writeRunFiles({
-        store, layout, encoding, batches, schema: ctx.schema,
-        maxFileBytes: config.max_file_size_mb * 1024 * 1024,
-        run: { runId: ctx.runId, attempt: ctx.attempt, interval: ctx.interval },
-        signal: ctx.signal,
-        progress: (u) => ctx.progress(u),
-      });
-      if (manifest.invalid_json_values > 0) {
-        ctx.logger.warn('json values that were not valid JSON were written as strings', { count: manifest.invalid_json_values });
-      }
-      return {
-        rowsLanded: manifest.rows,
-        bytesWritten: manifest.bytes,
-        details: { directory: store.root, files: manifest.files.map((f) => f.key), manifest: manifestKey, staleDeleted, invalidJsonValues: manifest.invalid_json_values },
-      };
+      return await writeConfiguredRun(store, config, ctx, batches, { directory: store.root });
     } catch (err) {
       throw classifyLocalError(err);
     }

@@ -9,9 +9,7 @@
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { defineDestination, MODELS } from '../../src/sdk';
-import {
-  checkFileOutput, fileEncodingOf, fileExtensionOf, fileOutputFields, renderPrefix, runLayout, writeRunFiles,
-} from '../../src/sdk/files';
+import { checkFileOutput, fileOutputFields, writeConfiguredRun } from '../../src/sdk/files';
 import { classifyS3Error } from './errors';
 import { S3Store } from './s3-store';
 
@@ -117,25 +115,8 @@ export default defineDestination<S3Config>({
       encryption: encryptionParams(config),
       signal: ctx.signal,
     });
-    const encoding = fileEncodingOf(config);
-    const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId });
-    const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0);
     try {
-      const { manifest, manifestKey, staleDeleted } = await writeRunFiles({
-        store, layout, encoding, batches, schema: ctx.schema,
-        maxFileBytes: config.max_file_size_mb * 1024 * 1024,
-        run: { runId: ctx.runId, attempt: ctx.attempt, interval: ctx.interval },
-        signal: ctx.signal,
-        progress: (u) => ctx.progress(u),
-      });
-      if (manifest.invalid_json_values > 0) {
-        ctx.logger.warn('json values that were not valid JSON were written as strings', { count: manifest.invalid_json_values });
-      }
-      return {
-        rowsLanded: manifest.rows,
-        bytesWritten: manifest.bytes,
-        details: { bucket: config.bucket_name, files: manifest.files.map((f) => f.key), manifest: manifestKey, staleDeleted, invalidJsonValues: manifest.invalid_json_values },
-      };
+      return await writeConfiguredRun(store, config, ctx, batches, { bucket: config.bucket_name });
     } catch (err) {
       throw classifyS3Error(err);
     } finally {

@@ -1,8 +1,11 @@
 /** Config fields shared by file destinations (local directory, S3, third-party object stores). */
 import { z } from 'zod';
+import type { RunContext, WriteResult } from '../destination';
+import type { RecordBatch } from '../models';
 import { JSONL_COMPRESSIONS, jsonlCompressionExtension, jsonlCompressionProblem, PARQUET_COMPRESSIONS, type JsonlCompression, type ParquetCompression } from './compression';
-import { prefixTemplateProblems } from './keys';
-import type { FileEncoding } from './run-writer';
+import { prefixTemplateProblems, renderPrefix, runLayout } from './keys';
+import { writeRunFiles, type FileEncoding } from './run-writer';
+import type { FileStore } from './store';
 
 export const FILE_FORMATS = ['JSONLines', 'Parquet'] as const;
 export type FileFormatName = (typeof FILE_FORMATS)[number];
@@ -42,4 +45,40 @@ export function fileEncodingOf(cfg: FileOutputConfig): FileEncoding {
 
 export function fileExtensionOf(encoding: FileEncoding): string {
   return encoding.format === 'parquet' ? '.parquet' : '.jsonl' + jsonlCompressionExtension(encoding.compression);
+}
+
+/** The parsed settings of `fileOutputFields`. */
+export type FileOutputSettings = FileOutputConfig & { max_file_size_mb: number };
+
+/**
+ * A file destination's whole `write`, once it has a store: the run's files under the prefix template filled from
+ * `ctx`, one file or numbered parts as `max_file_size_mb` says, stale files of the interval deleted, the manifest
+ * last. A warning is logged when values that were not valid JSON were written as strings. `where` leads the
+ * result's details (e.g. `{ bucket }`); the destination classifies what this throws.
+ */
+export async function writeConfiguredRun(
+  store: FileStore,
+  config: FileOutputSettings,
+  ctx: RunContext,
+  batches: AsyncIterable<RecordBatch>,
+  where: Record<string, unknown>,
+): Promise<WriteResult> {
+  const encoding = fileEncodingOf(config);
+  const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId });
+  const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0);
+  const { manifest, manifestKey, staleDeleted } = await writeRunFiles({
+    store, layout, encoding, batches, schema: ctx.schema,
+    maxFileBytes: config.max_file_size_mb * 1024 * 1024,
+    run: { runId: ctx.runId, attempt: ctx.attempt, interval: ctx.interval },
+    signal: ctx.signal,
+    progress: (u) => ctx.progress(u),
+  });
+  if (manifest.invalid_json_values > 0) {
+    ctx.logger.warn('json values that were not valid JSON were written as strings', { count: manifest.invalid_json_values });
+  }
+  return {
+    rowsLanded: manifest.rows,
+    bytesWritten: manifest.bytes,
+    details: { ...where, files: manifest.files.map((f) => f.key), manifest: manifestKey, staleDeleted, invalidJsonValues: manifest.invalid_json_values },
+  };
 }

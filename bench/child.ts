@@ -12,6 +12,8 @@ export interface RoleChild {
   apiUrl?: string;
   /** Peak resident set so far, MiB. */
   peakRssMiB(): number;
+  /** `process.memoryUsage()` inside the child at the largest resident set it sampled (MiB per field). */
+  peakBreakdownMiB(): Promise<Record<string, number> | undefined>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,21 @@ export async function startRoleChild(o: RoleChildOptions): Promise<RoleChild> {
     peakRssMiB() {
       sample();
       return Math.max(readStatusKiB(child.pid!, 'VmHWM') ?? 0, sampledPeak) / 1024;
+    },
+    peakBreakdownMiB() {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => done(undefined), 2000);
+        const onMessage = (m: { type?: string; peak?: Record<string, number> }) => {
+          if (m?.type === 'memory') done(m.peak);
+        };
+        const done = (peak: Record<string, number> | undefined) => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          resolve(peak && Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, Math.round(v / 1024 / 1024)])));
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'memory' });
+      });
     },
     async stop() {
       clearInterval(sampler);

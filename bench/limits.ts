@@ -29,6 +29,8 @@ export interface Measurement {
   sourceBytes?: number;
   /** Bytes that landed (file, object, COPY stream). */
   outputBytes?: number;
+  /** Source read: seconds until the first byte (ClickHouse sorts and deduplicates before it streams). */
+  firstByteSeconds?: number;
   note?: string;
 }
 
@@ -47,11 +49,21 @@ export async function sourceLimit(s: Services, q: SourceQuery): Promise<Measurem
   const res = await s.ch.exec({ query: `${sql}\nFORMAT JSONCompactEachRow`, query_params: params.values, clickhouse_settings: settings });
   let bytes = 0;
   let rows = 0;
+  let firstByteSeconds: number | undefined;
   for await (const chunk of res.stream as AsyncIterable<Buffer>) {
+    firstByteSeconds ??= elapsed(t0);
     bytes += chunk.length;
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
   }
-  return { rows, seconds: elapsed(t0), sourceBytes: bytes, outputBytes: bytes };
+  const seconds = elapsed(t0);
+  // The count query Outport runs before streaming (for progress and reconciliation), timed on its own.
+  const c0 = process.hrtime.bigint();
+  await sourceFor(s).count(q);
+  const countSeconds = elapsed(c0);
+  return {
+    rows, seconds, sourceBytes: bytes, outputBytes: bytes, firstByteSeconds,
+    note: `first byte after ${firstByteSeconds?.toFixed(1)} s; the count query alone takes ${countSeconds.toFixed(1)} s`,
+  };
 }
 
 /** Renders the query's rows into a COPY text file exactly as the Postgres plugin encodes them (untimed). */

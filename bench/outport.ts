@@ -65,6 +65,13 @@ export interface OutportRun extends Measurement {
   runSeconds: number;
   bytesExported: number;
   workerPeakRssMiB: number;
+  /**
+   * Where the run's time went, from the run row and its log: queue (enqueue -> claimed), count (the source's
+   * count query, until "Exporting N rows" is logged), write (stream + destination write + reconcile).
+   */
+  phases?: { queueSeconds: number; countSeconds: number; writeSeconds: number };
+  /** process.memoryUsage() in the worker at its largest sampled RSS, MiB. */
+  workerPeakMemory?: Record<string, number>;
   error?: string;
 }
 
@@ -75,6 +82,8 @@ export interface OutportRunSpec {
   interval: { start: Date; end: Date };
   destination: DestinationSpec;
   cpuProfileDir?: string;
+  /** NODE_OPTIONS for the worker process (e.g. heap limits), to try memory settings. */
+  workerNodeOptions?: string;
   timeoutMs?: number;
 }
 
@@ -95,7 +104,7 @@ export async function runThroughOutport(s: Services, m: Metadata, spec: OutportR
 
   // A fresh worker process per measurement: its peak RSS is this run's alone.
   const worker = await startRoleChild({
-    env: outportEnv(s, m, 'worker'),
+    env: outportEnv(s, m, 'worker', spec.workerNodeOptions ? { NODE_OPTIONS: spec.workerNodeOptions } : {}),
     cpuProfile: spec.cpuProfileDir ? { dir: spec.cpuProfileDir, name: `${spec.name}.cpuprofile` } : undefined,
   });
   try {
@@ -109,6 +118,7 @@ export async function runThroughOutport(s: Services, m: Metadata, spec: OutportR
     ).rows;
     await enqueueRun(db, { id: run.id, batchExportId: exp.id });
     await db.query('COMMIT');
+    const enqueuedAt = Date.now();
     const deadline = Date.now() + (spec.timeoutMs ?? 3_600_000);
     for (;;) {
       const [r] = (
@@ -130,6 +140,8 @@ export async function runThroughOutport(s: Services, m: Metadata, spec: OutportR
           bytesExported: Number(r.bytes_exported),
           outputBytes: Number(r.bytes_exported),
           workerPeakRssMiB: worker.peakRssMiB(),
+          workerPeakMemory: await worker.peakBreakdownMiB(),
+          phases: await phasesOf(db, run.id, enqueuedAt),
           error: r.latest_error ?? undefined,
         };
       }
@@ -140,4 +152,17 @@ export async function runThroughOutport(s: Services, m: Metadata, spec: OutportR
   } finally {
     await worker.stop();
   }
+}
+
+async function phasesOf(db: Client, runId: string, enqueuedAt: number): Promise<OutportRun['phases']> {
+  const { rows } = await db.query(
+    `SELECT extract(epoch FROM r.started_at)::float8 AS started, extract(epoch FROM r.finished_at)::float8 AS finished,
+       (SELECT extract(epoch FROM min(l.timestamp))::float8 FROM log_entries l WHERE l.run_id = r.id AND l.message LIKE 'Exporting %') AS exporting
+     FROM runs r WHERE r.id = $1`,
+    [runId],
+  );
+  const r = rows[0];
+  if (!r?.started || !r.finished || !r.exporting) return undefined;
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return { queueSeconds: round(r.started - enqueuedAt / 1000), countSeconds: round(r.exporting - r.started), writeSeconds: round(r.finished - r.exporting) };
 }

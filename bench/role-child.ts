@@ -18,8 +18,16 @@ async function main(): Promise<void> {
       () => process.exit(0),
       () => process.exit(1),
     ));
+  // The breakdown of the largest resident set seen: says whether a peak is V8 heap, buffers or native memory.
+  let peak = process.memoryUsage();
+  const sampler = setInterval(() => {
+    const now = process.memoryUsage();
+    if (now.rss > peak.rss) peak = now;
+  }, 100);
+  sampler.unref();
   process.on('message', (m: { type?: string }) => {
     if (m?.type === 'stop') void stop();
+    if (m?.type === 'memory') process.send?.({ type: 'memory', peak });
   });
   process.on('disconnect', () => void stop());
   process.send?.({ type: 'ready', apiUrl: app.apiUrl });

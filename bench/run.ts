@@ -30,6 +30,7 @@ const HELP = `npm run bench -- [flags]
   --skip-scale        skip the scheduler/API scale section
   --profile           write a CPU profile of each Outport worker run (node --cpu-prof) to bench/results/profiles/
                       and print where its time went
+  --worker-node-options S  NODE_OPTIONS for the Outport worker processes (e.g. "--max-old-space-size=160")
   --out FILE          results file (default bench/results/latest.json)
   --keep              keep the temporary data directory
   --help              this text
@@ -48,6 +49,7 @@ interface Options {
   skipOutport: boolean;
   skipScale: boolean;
   profile: boolean;
+  workerNodeOptions?: string;
   out: string;
   keep: boolean;
 }
@@ -83,6 +85,7 @@ function parseArgs(argv: string[]): Options {
       case '--skip-outport': o.skipOutport = true; break;
       case '--skip-scale': o.skipScale = true; break;
       case '--profile': o.profile = true; break;
+      case '--worker-node-options': o.workerNodeOptions = argv[++i]; break;
       case '--keep': o.keep = true; break;
       case '--out': o.out = path.resolve(argv[++i] ?? ''); break;
       default: throw new Error(`unknown flag ${a}; see npm run bench -- --help`);
@@ -102,6 +105,9 @@ interface Line {
   mbPerSecond: number | null;
   outputMB: number | null;
   workerPeakRssMiB: number | null;
+  /** V8 heap / external / arrayBuffers inside the worker at its peak, MiB. */
+  workerPeakMemory?: Record<string, number>;
+  phases?: OutportRun['phases'];
   /** Outport's rows/s over the limit's (Outport lines only). */
   ratioToLimit: number | null;
   limitOf?: string;
@@ -217,7 +223,7 @@ async function main(): Promise<void> {
         const name = `events-${key}`;
         const r = await runThroughOutport(s, m, {
           name, model: 'events', exportInterval: 'hour', interval: EVENTS_INTERVAL, destination: dest,
-          cpuProfileDir: o.profile ? profileDir : undefined,
+          cpuProfileDir: o.profile ? profileDir : undefined, workerNodeOptions: o.workerNodeOptions,
         });
         lines.push(outportLine(key, label, r, sourceBytes.events, o.events, key === 'local-files' ? limitRate.source : limitRate[key], key === 'local-files' ? 'source read' : key));
         if (o.profile) profiles[name] = summarizeProfile(path.join(profileDir, `${name}.cpuprofile`));
@@ -227,7 +233,7 @@ async function main(): Promise<void> {
         log('Outport persons → Postgres (merge)...');
         const r = await runThroughOutport(s, m, {
           name: 'persons-postgres', model: 'persons', exportInterval: 'week', interval: personsData.interval, destination: pgDest,
-          cpuProfileDir: o.profile ? profileDir : undefined,
+          cpuProfileDir: o.profile ? profileDir : undefined, workerNodeOptions: o.workerNodeOptions,
         });
         lines.push(outportLine('persons', 'Outport persons → Postgres (merge)', r, sourceBytes.persons, personsSrc?.rows ?? r.rows, limitRate.personsPostgres, 'persons COPY'));
         if (o.profile) profiles['persons-postgres'] = summarizeProfile(path.join(profileDir, 'persons-postgres.cpuprofile'));
@@ -276,10 +282,14 @@ function outportLine(group: string, what: string, r: OutportRun, srcBytes: numbe
     group, what, rows: r.rows, seconds: r.seconds, rowsPerSecond,
     mbPerSecond: srcBytes ? srcBytes / MB / r.seconds : null, outputMB: r.bytesExported / MB,
     workerPeakRssMiB: r.workerPeakRssMiB,
+    workerPeakMemory: r.workerPeakMemory,
+    phases: r.phases,
     ratioToLimit: limitRowsPerSecond ? rowsPerSecond / limitRowsPerSecond : null,
     limitOf,
     status: r.status,
-    note: ok ? `run ${r.runSeconds.toFixed(1)} s inside the worker` : `NOT OK: ${r.status}, ${r.rows}/${expected} rows${r.error ? `: ${r.error}` : ''}`,
+    note: ok
+      ? `run ${r.runSeconds.toFixed(1)} s inside the worker` + (r.phases ? ` (queue ${r.phases.queueSeconds} s, count ${r.phases.countSeconds} s, stream+write ${r.phases.writeSeconds} s)` : '')
+      : `NOT OK: ${r.status}, ${r.rows}/${expected} rows${r.error ? `: ${r.error}` : ''}`,
   };
 }
 
@@ -329,7 +339,14 @@ function printTable(lines: Line[]): void {
   ]);
   log('\nMB/s = source volume (rows as JSON text from ClickHouse) per wall second; out MB = bytes landed.');
   printGrid(head, body);
-  for (const l of lines) if (l.note?.startsWith('NOT OK')) log(`  ${l.what}: ${l.note}`);
+  for (const l of lines) if (l.note) log(`  ${l.what}: ${l.note}`);
+  const mem = lines.filter((l) => l.workerPeakMemory);
+  if (mem.length) {
+    log('\nWorker memory at its peak (process.memoryUsage(), MiB)');
+    printGrid(['', 'rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'], mem.map((l) => [
+      l.what, ...['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'].map((k) => String(l.workerPeakMemory![k] ?? '—')),
+    ]));
+  }
 }
 
 function printScale(s: ScaleResult): void {

@@ -82,9 +82,11 @@ export async function schedulerTick(ds: DataSource, clock: Clock, opts: TickOpti
          UPDATE batch_exports b SET scheduled_until = GREATEST(b.scheduled_until, m.e)
          FROM (SELECT export_id, max(e) AS e FROM wanted GROUP BY export_id) m WHERE b.id = m.export_id
        ), jobs AS (
-         SELECT graphile_worker.add_job('execute_run', json_build_object('runId', id::text), queue_name => 'export:' || batch_export_id,
-                  max_attempts => 1000, job_key => 'run:' || id)
-         FROM (SELECT * FROM inserted ORDER BY batch_export_id, interval_start) i
+         -- One bulk add_jobs call: per-row add_job costs a plpgsql call and a statement each.
+         SELECT graphile_worker.add_jobs(array_agg(
+                  ('execute_run', json_build_object('runId', id::text), 'export:' || batch_export_id, NULL, 1000, 'run:' || id, NULL, NULL)::graphile_worker.job_spec
+                  ORDER BY batch_export_id, interval_start))
+         FROM inserted HAVING count(*) > 0
        )
        SELECT count(*)::int AS n FROM jobs`,
       [slice(ids), slice(teams), slice(starts), slice(ends)],

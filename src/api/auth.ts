@@ -20,7 +20,7 @@ export function tokenFromHeader(value: unknown): string | undefined {
   return token.startsWith(TOKEN_PREFIX) ? token : undefined;
 }
 
-export async function authenticate(ds: DataSource, token: string | undefined, now = new Date()): Promise<Omit<ApiContext, 'container'>> {
+export async function authenticate(ds: DataSource, token: string | undefined, now = new Date()): Promise<Omit<ApiContext, 'container' | 'loaders'>> {
   if (!token) throw unauthenticated();
   const row = await ds.getRepository(ApiTokenEntity).findOneBy({ tokenHash: hashToken(token) });
   if (!row) throw unauthenticated('Unknown API token');

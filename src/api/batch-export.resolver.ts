@@ -6,17 +6,13 @@ import { CreateBatchExportInput, UpdateBatchExportInput } from './batch-export.i
 import { BatchExportService } from './batch-export.service';
 import type { ApiContext } from './context';
 import { Destination } from './destination.type';
-import { DestinationService } from './destination.service';
 import { Run } from './run.type';
-import { RunService } from './run.service';
 
 @injectable()
 @Resolver(() => BatchExport)
 export class BatchExportResolver {
   constructor(
     @inject(BatchExportService) private readonly exportService: BatchExportService,
-    @inject(DestinationService) private readonly destinationService: DestinationService,
-    @inject(RunService) private readonly runService: RunService,
   ) {}
 
   @Query(() => BatchExportConnection, { description: "The team's live exports, newest first." })
@@ -35,13 +31,13 @@ export class BatchExportResolver {
   }
 
   @FieldResolver(() => Destination)
-  destination(@Root() e: BatchExportEntity) {
-    return this.destinationService.get(e.teamId, e.destinationId);
+  destination(@Root() e: BatchExportEntity, @Ctx() ctx: ApiContext) {
+    return ctx.loaders.destination(e.destinationId);
   }
 
   @FieldResolver(() => [Run], { description: 'The most recent runs by interval, newest first (at most 100).' })
-  latestRuns(@Root() e: BatchExportEntity, @Arg('limit', () => Int, { defaultValue: 10 }) limit: number) {
-    return this.runService.latest(e.teamId, e.id, limit);
+  latestRuns(@Root() e: BatchExportEntity, @Ctx() ctx: ApiContext, @Arg('limit', () => Int, { defaultValue: 10 }) limit: number) {
+    return ctx.loaders.latestRuns(e.id, limit);
   }
 
   @Authorized('write')

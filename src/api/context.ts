@@ -1,5 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { TokenScope } from '../store/entities';
+import type { ApiLoaders } from './loaders';
 
 /** Who is calling: every query, mutation and subscription is scoped to `teamId`. */
 export interface ApiContext {
@@ -8,6 +9,8 @@ export interface ApiContext {
   scopes: TokenScope[];
   /** The API's container, for subscription sources (type-graphql calls `subscribe` outside any resolver instance). */
   container: DependencyContainer;
+  /** Batched lookups for field resolvers (one query per field across a list). */
+  loaders: ApiLoaders;
 }
 
 /** The process's change feed (src/store/event-bus.ts ChangeListener), registered by startApiServer. */

@@ -75,14 +75,6 @@ export class RunService {
     return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), limit);
   }
 
-  latest(teamId: number, batchExportId: string, limit: number): Promise<RunEntity[]> {
-    return this.ds.getRepository(RunEntity).find({
-      where: { teamId, batchExportId },
-      order: { intervalStart: 'DESC', createdAt: 'DESC' },
-      take: Math.max(0, Math.min(limit, 100)),
-    });
-  }
-
   get(teamId: number, id: string): Promise<RunEntity> {
     return loadRun(this.ds.manager, teamId, id);
   }

@@ -23,6 +23,7 @@ import { DATA_SOURCE } from '../tokens';
 import { authenticate, tokenFromHeader } from './auth';
 import { BackfillService } from './backfill.service';
 import { BatchExportService } from './batch-export.service';
+import { createLoaders } from './loaders';
 import { API_OPTIONS, CHANGE_FEED, type ApiContext, type ApiOptions } from './context';
 import { DestinationService, TEST_CONNECTION_TIMEOUT_MS } from './destination.service';
 import { formatApiError } from './errors';
@@ -55,7 +56,7 @@ export interface ApiServer {
 
 const SERVICES = [DestinationService, RunService, BackfillService, BatchExportService, LogService, TeamService, SubscriptionService];
 
-type WsExtra = { auth?: Omit<ApiContext, 'container'>; authError?: GraphQLError };
+type WsExtra = { auth?: Omit<ApiContext, 'container' | 'loaders'>; authError?: GraphQLError };
 
 /**
  * The container scope the API's services and resolvers live in. Also used outside the server (first-boot demo
@@ -75,10 +76,10 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const ds = scope.resolve<DataSource>(DATA_SOURCE);
   const schema = await buildApiSchema(scope);
   const logError = (err: unknown) => log.error({ err }, 'GraphQL request failed');
-  const contextFor = async (authorization: unknown): Promise<ApiContext> => ({
-    ...(await authenticate(ds, tokenFromHeader(authorization))),
-    container: scope,
-  });
+  const contextFor = async (authorization: unknown): Promise<ApiContext> => {
+    const auth = await authenticate(ds, tokenFromHeader(authorization));
+    return { ...auth, container: scope, loaders: createLoaders(ds, auth.teamId) };
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -103,7 +104,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       onSubscribe: (ctx) => {
         if (!ctx.extra.auth) return [ctx.extra.authError!];
       },
-      context: (ctx) => ({ ...ctx.extra.auth!, container: scope }) satisfies ApiContext,
+      context: (ctx) => ({ ...ctx.extra.auth!, container: scope, loaders: createLoaders(ds, ctx.extra.auth!.teamId) }) satisfies ApiContext,
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatApiError(e.toJSON(), e, logError)) } : undefined,
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatApiError(e.toJSON(), e, logError)),

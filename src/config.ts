@@ -41,7 +41,7 @@ export const ConfigSchema = z.object({
   CLICKHOUSE_LOOKBACK_DAYS: int(0, 365).default(7).describe('Timestamp guard: events older than interval start minus this are not scanned.'),
   CLICKHOUSE_MAX_EXECUTION_TIME: int(0).default(3600).describe('Seconds; ClickHouse setting max_execution_time for source queries.'),
   CLICKHOUSE_MAX_MEMORY_USAGE: int(0).default(0).describe('Bytes; ClickHouse setting max_memory_usage (0 = server default).'),
-  SOURCE_BATCH_SIZE: int(1, 1_000_000).default(10_000).describe('Rows per record batch handed to a destination.'),
+  SOURCE_BATCH_SIZE: int(1, 1_000_000).default(5_000).describe('Rows per record batch handed to a destination.'),
   WORKER_CONCURRENCY: int(1, 64).default(2).describe('Runs one worker process executes at once.'),
   SCHEDULER_TICK: z.string().default('*/10 * * * * *').describe('node-cron expression of the scheduler tick (with seconds).'),
   SETTLE_DELAY_SECONDS: int(0).default(30).describe('Wait after an interval closes before exporting it (late-arriving rows).'),

@@ -30,9 +30,9 @@ export function loadParquetLibs(): Promise<Libs> {
 
 export interface ParquetOptions {
   compression: ParquetCompression;
-  /** Rows per row group at most. Default 131072. */
+  /** Rows per row group at most. Default 32768 (bounded worker memory matters more than fewer, larger groups). */
   rowGroupRows?: number;
-  /** Encoded bytes per row group at most. Default 64 MiB. */
+  /** Encoded bytes per row group at most. Default 16 MiB. */
   rowGroupBytes?: number;
 }
 
@@ -157,8 +157,8 @@ export async function* encodeParquet(
   );
   const props = new pq.WriterPropertiesBuilder()
     .setCompression(codec(pq, options.compression))
-    .setMaxRowGroupSize(options.rowGroupRows ?? 131_072)
-    .setMaxRowGroupBytes(options.rowGroupBytes ?? 64 * 1024 * 1024)
+    .setMaxRowGroupSize(options.rowGroupRows ?? 32_768)
+    .setMaxRowGroupBytes(options.rowGroupBytes ?? 16 * 1024 * 1024)
     .setCreatedBy('outport')
     .build();
   let output: ReadableStream<Uint8Array>;

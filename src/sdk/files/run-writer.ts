@@ -77,7 +77,7 @@ function encoderFor(encoding: FileEncoding, schema: ModelSchema, maxFileBytes: n
       : encodeParquet(batches, schema, {
           compression: encoding.compression,
           // A row group is emitted whole, so keep it below the file limit for the split to track the limit.
-          rowGroupBytes: Math.min(64 * 1024 * 1024, maxFileBytes ?? Infinity),
+          rowGroupBytes: Math.min(16 * 1024 * 1024, maxFileBytes ?? Infinity),
         }, stats);
 }
 

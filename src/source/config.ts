@@ -2,7 +2,7 @@
  * Where and how the ClickHouse source reads. Identifiers (database, tables) are spliced into SQL, so they are
  * checked against a strict pattern here; every VALUE reaches ClickHouse as a query parameter instead.
  */
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -69,6 +69,9 @@ export function createSourceClient(config: SourceConfig): ClickHouseClient {
     username: config.username,
     password: config.password,
     request_timeout: config.requestTimeoutMs,
+    // Failures reach the caller as exceptions and are logged there, structured; the client's own console output
+    // would repeat them (and report every cancelled run's aborted request as an ERROR).
+    log: { level: ClickHouseLogLevel.OFF },
     clickhouse_settings: {
       // Keeps long exports alive through proxies that drop idle connections.
       send_progress_in_http_headers: 1,

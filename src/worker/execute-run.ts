@@ -242,7 +242,7 @@ async function finish(deps: ExecutorDeps, run: RunEntity, attempt: number, outco
   Object.assign(run, { status: outcome.status as RunStatus, latestError: error, errorKind: kind, finishedAt: final ? new Date() : null, nextAttemptAt: nextAt });
   if (outcome.status === 'FailedRetryable') {
     await enqueueRun(ds, run, nextAt!);
-    await log.warn(`Attempt ${attempt} failed with a retryable error: ${outcome.error}. Retrying in ${Math.round(outcome.retryInMs / 1000)} s.`);
+    await log.warn(`Attempt ${attempt} failed with a retryable error: ${outcome.error.replace(/\.$/, '')}. Retrying in ${Math.round(outcome.retryInMs / 1000)} s.`);
   } else if (outcome.status === 'Completed') {
     await log.info(outcome.message);
   } else if (outcome.status === 'Cancelled') {

@@ -1,61 +1,6 @@
-/**
- * Starts a local S3-compatible server (s3rver) for the suite, in a child process because s3rver's ListObjectsV2
- * continuation tokens use a cipher that Node only offers with `--openssl-legacy-provider`.
- * Clients must use `requestChecksumCalculation: 'WHEN_REQUIRED'`: s3rver stores aws-chunked (checksum-trailer)
- * bodies of streamed PUTs verbatim, corrupting them.
- */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
+/** The suite's local S3-compatible server (see scripts/local-s3.ts). Tests create their own buckets. */
+import { startLocalS3, type LocalS3 } from '../../../scripts/local-s3';
 
-const ACCESS_KEY_ID = 'outport-test';
-const SECRET_ACCESS_KEY = 'outport-test-secret';
-
-const CHILD = `
-const S3rver = require('s3rver');
-const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account');
-DUMMY_ACCOUNT.createKeyPair(process.env.S3_ACCESS_KEY_ID, process.env.S3_SECRET_ACCESS_KEY);
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.env.S3_DIR, vhostBuckets: false });
-server.run().then(
-  (addr) => process.send({ port: addr.port }),
-  (err) => { process.send({ error: String(err && err.stack || err) }); process.exit(1); },
-);
-process.on('disconnect', () => server.close().finally(() => process.exit(0)));
-`;
-
-export async function startTestS3(
-  dir: string,
-): Promise<{ endpoint: string; accessKeyId: string; secretAccessKey: string; stop(): Promise<void> } | undefined> {
-  fs.mkdirSync(dir, { recursive: true });
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD], {
-    cwd: process.cwd(),
-    env: { ...process.env, S3_DIR: dir, S3_ACCESS_KEY_ID: ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('s3rver did not start within 30 s')), 30_000);
-    child.once('message', (m: { port?: number; error?: string }) => {
-      clearTimeout(timer);
-      if (m.port) resolve(m.port);
-      else reject(new Error(`s3rver failed to start: ${m.error}`));
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`s3rver exited during start-up (code ${code})`));
-    });
-  });
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    accessKeyId: ACCESS_KEY_ID,
-    secretAccessKey: SECRET_ACCESS_KEY,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        child.disconnect();
-      }),
-  };
+export function startTestS3(dir: string): Promise<LocalS3> {
+  return startLocalS3({ dir, accessKeyId: 'outport-test', secretAccessKey: 'outport-test-secret' });
 }

@@ -74,10 +74,11 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
       logger: pluginLogger(log.child({ component: 'plugins' })),
     });
     const clock = overrides.clock ?? systemClock;
+    const secrets = new SecretBox(secretKey);
     c.register(CONFIG, { useValue: config });
     c.register(LOGGER, { useValue: log });
     c.register(DATA_SOURCE, { useValue: ds });
-    c.register(SECRET_BOX, { useValue: new SecretBox(secretKey) });
+    c.register(SECRET_BOX, { useValue: secrets });
     c.register(SOURCE, { useValue: source });
     c.register(CLOCK, { useValue: clock });
     c.register(PluginRegistry, { useValue: registry });
@@ -99,7 +100,7 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
         log: log.child({ role: 'worker' }),
         registry,
         source,
-        secrets: new SecretBox(secretKey),
+        secrets,
         databaseUrl,
         concurrency: config.WORKER_CONCURRENCY,
         options: {

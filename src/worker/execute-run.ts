@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 import { pluginLogger } from '../logger';
 import type { PluginRegistry } from '../plugins';
-import { classifyCommonError, DestinationError, isDestinationError, MODEL_SCHEMAS, type RecordBatch } from '../sdk';
+import { classifyCommonError, DestinationError, isDestinationError, MODEL_SCHEMAS, type DestinationPlugin, type RecordBatch } from '../sdk';
 import type { ClickHouseSource, PropertyFilter, SourceQuery } from '../source';
 import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
 import { FINISHED_RUN_STATUSES } from '../store/entities';
@@ -139,6 +139,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     filters: exp.filters as PropertyFilter[],
     fullSnapshot: exp.model === 'persons' && run.backfillId !== null && (await isFirstRunOfBackfill(ds, run)),
   };
+  let plugin: DestinationPlugin | undefined;
   try {
     const total = await source.count(query, controller.signal);
     run.recordsTotalCount = total;
@@ -148,7 +149,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     }
     const dest = await ds.getRepository<DestinationEntity>('DestinationEntity').findOneBy({ id: exp.destinationId });
     if (!dest || dest.deletedAt) throw new DestinationError('config', 'The export\'s destination was deleted: point the export at another destination.');
-    const plugin = deps.registry.get(dest.type);
+    plugin = deps.registry.get(dest.type);
     if (!plugin) throw new DestinationError('config', `Destination plugin "${dest.type}" is not installed on this worker.`);
     const config = resolveDestinationConfig(plugin, dest, deps.secrets);
     await log.info(`Exporting ${total} rows to ${plugin.displayName} destination "${dest.name}".`);
@@ -201,7 +202,6 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     if (shutdown?.aborted) {
       return { status: 'FailedRetryable', kind: 'retryable', error: 'Worker shut down during the run; it will be retried.', retryInMs: 0 };
     }
-    const plugin = await pluginFor(deps, exp);
     const classified = isDestinationError(err) ? err : (plugin?.classifyError ?? classifyCommonError)(err);
     const message = classified.code ? `[${classified.code}] ${classified.message}` : classified.message;
     if (classified.kind === 'retryable' && run.attempt < options.maxAttempts) {
@@ -214,11 +214,6 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     clearInterval(heartbeat);
     shutdown?.removeEventListener('abort', onShutdown);
   }
-}
-
-async function pluginFor(deps: ExecutorDeps, exp: BatchExportEntity) {
-  const [d] = await deps.ds.query(`SELECT type FROM destinations WHERE id = $1`, [exp.destinationId]);
-  return d ? deps.registry.get(d.type) : undefined;
 }
 
 async function isFirstRunOfBackfill(ds: DataSource, run: RunEntity): Promise<boolean> {

@@ -3,8 +3,7 @@
  * these, on any number of machines, share the work; graphile-worker's named queues keep one export's runs serial.
  */
 import { randomUUID } from 'node:crypto';
-import { run as runGraphile, type Runner, type Task } from 'graphile-worker';
-import { Logger as GraphileLogger } from 'graphile-worker';
+import { Logger as GraphileLogger, run as runGraphile, type Runner, type Task } from 'graphile-worker';
 import type { Logger } from '../logger';
 import { executeRun, type ExecutorDeps } from './execute-run';
 import { EXECUTE_RUN_TASK } from './run-queue';

@@ -16,8 +16,8 @@ import { discoverPlugins, PluginRegistry } from '../../src/plugins';
 import { createDataSource } from '../../src/store/data-source';
 import { ChangeListener } from '../../src/store/event-bus';
 import { SecretBox } from '../../src/store/secrets';
-import { displayPrefix, generateToken, hashToken } from '../../src/store/tokens';
 import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX, SOURCE, systemClock } from '../../src/tokens';
+import { seedTeam, seedToken } from './seed';
 import { createTestDatabase } from './pg';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -53,17 +53,9 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-async function seedTeam(ds: DataSource, name: string): Promise<SeededTeam> {
-  const [{ id }] = await ds.query(`INSERT INTO teams (name) VALUES ($1) RETURNING id`, [name]);
-  const mk = async (scopes: string[], revoked = false) => {
-    const token = generateToken();
-    await ds.query(
-      `INSERT INTO api_tokens (team_id, name, token_hash, display_prefix, scopes, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [id, `${name} ${scopes.join('+')}`, hashToken(token), displayPrefix(token), scopes, revoked ? new Date() : null],
-    );
-    return token;
-  };
-  return { id, token: await mk(['read', 'write']), readToken: await mk(['read']), revokedToken: await mk(['read', 'write'], true) };
+async function seedApiTeam(ds: DataSource, name: string): Promise<SeededTeam> {
+  const { teamId: id, token } = await seedTeam(ds, name);
+  return { id, token, readToken: await seedToken(ds, id, ['read']), revokedToken: await seedToken(ds, id, ['read', 'write'], true) };
 }
 
 export interface HarnessOptions {
@@ -97,8 +89,8 @@ export async function startApiHarness(options: HarnessOptions = {}): Promise<Api
   const listener = new ChangeListener(db.url);
   await listener.start();
   const server: ApiServer = await startApiServer({ container: c, config, logger, listener, host: '127.0.0.1', port: 0, staticDir: options.staticDir, testConnectionTimeoutMs: 1000 });
-  const a = await seedTeam(ds, 'Team A');
-  const b = await seedTeam(ds, 'Team B');
+  const a = await seedApiTeam(ds, 'Team A');
+  const b = await seedApiTeam(ds, 'Team B');
   const clients: WsClient[] = [];
 
   const gql = async (token: string | undefined, query: string, variables?: Record<string, unknown>): Promise<GqlResult> => {

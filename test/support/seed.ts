@@ -3,13 +3,18 @@ import type { DataSource } from 'typeorm';
 import { SecretBox } from '../../src/store/secrets';
 import { displayPrefix, generateToken, hashToken } from '../../src/store/tokens';
 
+export async function seedToken(ds: DataSource, teamId: number, scopes: string[] = ['read', 'write'], revoked = false): Promise<string> {
+  const token = generateToken();
+  await ds.query(
+    `INSERT INTO api_tokens (team_id, name, token_hash, display_prefix, scopes, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [teamId, scopes.join('+'), hashToken(token), displayPrefix(token), scopes, revoked ? new Date() : null],
+  );
+  return token;
+}
+
 export async function seedTeam(ds: DataSource, name = 'team'): Promise<{ teamId: number; token: string }> {
   const [team] = await ds.query(`INSERT INTO teams (name) VALUES ($1) RETURNING id`, [name]);
-  const token = generateToken();
-  await ds.query(`INSERT INTO api_tokens (team_id, name, token_hash, display_prefix, scopes) VALUES ($1, 't', $2, $3, '{read,write}')`, [
-    team.id, hashToken(token), displayPrefix(token),
-  ]);
-  return { teamId: team.id, token };
+  return { teamId: team.id, token: await seedToken(ds, team.id) };
 }
 
 export async function seedDestination(

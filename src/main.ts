@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-main().catch((err) => {
-  process.stderr.write(`Outport failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+main().catch((err: unknown) => {
+  const why = err instanceof Error ? (err.stack ?? err.message) : err === undefined ? 'no reason was given (run with LOG_LEVEL=debug)' : String(err);
+  process.stderr.write(`Outport failed to start: ${why}\n`);
   process.exit(1);
 });

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import zlib from 'node:zlib';
 import type { Client, QueryResult } from 'pg';
 import { faults, SnowflakeFault } from './errors';
@@ -232,7 +232,7 @@ export class Engine {
     fs.closeSync(fd);
     let input: NodeJS.ReadableStream = fs.createReadStream(file);
     if (head[0] === 0x1f && head[1] === 0x8b) input = input.pipe(zlib.createGunzip());
-    const lines = readline.createInterface({ input, crlfDelay: Infinity });
+    const lines = ndjsonRecords(input);
     let batch: unknown[][] = [];
     let count = 0;
     let lineNo = 0;
@@ -363,4 +363,23 @@ function toFault(err: unknown, s: SessionState): SnowflakeFault {
     case '23502': return new SnowflakeFault('100072', `NULL result in a non-nullable column (${msg})`, '22000');
     default: return new SnowflakeFault('002000', `SQL execution error: ${msg}`, pgErr.code ?? 'XX000');
   }
+}
+
+/**
+ * Records of an NDJSON file split on "\n" only, as Snowflake's default RECORD_DELIMITER does. (node:readline also
+ * breaks lines at U+2028/U+2029 on newer Node versions, which are legal unescaped inside JSON strings.)
+ */
+async function* ndjsonRecords(input: NodeJS.ReadableStream): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    pending += decoder.write(chunk);
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) !== -1) {
+      yield pending.slice(0, nl).replace(/\r$/, '');
+      pending = pending.slice(nl + 1);
+    }
+  }
+  pending += decoder.end();
+  if (pending) yield pending.replace(/\r$/, '');
 }

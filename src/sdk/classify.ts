@@ -65,3 +65,27 @@ export function classifyCommonError(err: unknown): DestinationError {
     new DestinationError('retryable', messageOf(err), { cause: err })
   );
 }
+
+/**
+ * Marks an error raised while READING the source (ClickHouse), not writing the destination. The host wraps what
+ * the source stream throws in one before the plugin sees it, so a plugin that wraps or rethrows it (keeping it as
+ * `cause`) still lets the host say which side failed. Recognised by `name`, so it works across module copies.
+ */
+export class SourceError extends Error {
+  override readonly name = 'SourceError';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+export function isSourceError(err: unknown): err is SourceError {
+  return typeof err === 'object' && err !== null && (err as Error).name === 'SourceError';
+}
+
+/** The SourceError in `err`'s cause chain, if any (bounded: cause chains can be cyclic). */
+export function findSourceError(err: unknown): SourceError | undefined {
+  for (let e = err, depth = 0; e && depth < 20; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isSourceError(e)) return e;
+  }
+  return undefined;
+}

@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 import { pluginLogger } from '../logger';
 import type { PluginRegistry } from '../plugins';
-import { classifyCommonError, DestinationError, isDestinationError, MODEL_SCHEMAS, type DestinationPlugin, type RecordBatch } from '../sdk';
+import { classifyCommonError, DestinationError, findSourceError, isDestinationError, MODEL_SCHEMAS, SourceError, type DestinationPlugin, type RecordBatch } from '../sdk';
 import type { ClickHouseSource, PropertyFilter, SourceQuery } from '../source';
 import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
 import { FINISHED_RUN_STATUSES } from '../store/entities';
@@ -140,8 +140,11 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     fullSnapshot: exp.model === 'persons' && run.backfillId !== null && (await isFirstRunOfBackfill(ds, run)),
   };
   let plugin: DestinationPlugin | undefined;
+  let sourceFailure: SourceError | undefined;
   try {
-    const total = await source.count(query, controller.signal);
+    const total = await source.count(query, controller.signal).catch((err) => {
+      throw asSourceError(err);
+    });
     run.recordsTotalCount = total;
     await ds.query(`UPDATE runs SET records_total_count = $3 WHERE id = $1 AND attempt = $2`, [run.id, run.attempt, total]);
     if (total === 0) {
@@ -155,9 +158,24 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     await log.info(`Exporting ${total} rows to ${plugin.displayName} destination "${dest.name}".`);
 
     async function* counted(): AsyncIterable<RecordBatch> {
-      for await (const batch of source.stream(query, { signal: controller.signal, batchSize: options.batchSize })) {
-        rowsRead += batch.rows.length;
-        if (batch.rows.length) yield batch;
+      const batches = source.stream(query, { signal: controller.signal, batchSize: options.batchSize })[Symbol.asyncIterator]();
+      let exhausted = false;
+      try {
+        for (;;) {
+          let next: IteratorResult<RecordBatch>;
+          try {
+            next = await batches.next();
+          } catch (err) {
+            exhausted = true;
+            // The plugin sees this error from the iterator it consumes and may wrap it as its own failure.
+            throw (sourceFailure = asSourceError(err));
+          }
+          if (next.done) return void (exhausted = true);
+          rowsRead += next.value.rows.length;
+          if (next.value.rows.length) yield next.value;
+        }
+      } finally {
+        if (!exhausted) await batches.return?.(undefined);
       }
     }
     const result = await plugin.write(
@@ -202,6 +220,13 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     if (shutdown?.aborted) {
       return { status: 'FailedRetryable', kind: 'retryable', error: 'Worker shut down during the run; it will be retried.', retryInMs: 0 };
     }
+    const fromSource = sourceFailure ?? findSourceError(err);
+    if (fromSource) {
+      if (run.attempt < options.maxAttempts) {
+        return { status: 'FailedRetryable', kind: 'retryable', error: fromSource.message, retryInMs: retryDelayMs(run.attempt, options.backoff) };
+      }
+      return { status: 'Failed', kind: 'retryable', error: `${fromSource.message} (gave up after ${run.attempt} attempts)` };
+    }
     const classified = isDestinationError(err) ? err : (plugin?.classifyError ?? classifyCommonError)(err);
     const message = classified.code ? `[${classified.code}] ${classified.message}` : classified.message;
     if (classified.kind === 'retryable' && run.attempt < options.maxAttempts) {
@@ -214,6 +239,12 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     clearInterval(heartbeat);
     shutdown?.removeEventListener('abort', onShutdown);
   }
+}
+
+/** Source failures are retried like network failures, and say they happened while READING, not writing. */
+function asSourceError(err: unknown): SourceError {
+  if (err instanceof SourceError) return err;
+  return new SourceError(`Reading from ClickHouse failed: ${classifyCommonError(err).message}`, { cause: err });
 }
 
 async function isFirstRunOfBackfill(ds: DataSource, run: RunEntity): Promise<boolean> {

@@ -3,7 +3,7 @@
  * WHEN clauses, ROW_NUMBER windows, correlated EXISTS, timestamp literals), written without shortcuts such as
  * QUALIFY or SELECT * EXCEPT, so each statement reads on its own.
  */
-import type { ModelSchema } from '../../src/sdk';
+import { newerVersionSql, type ModelSchema } from '../../src/sdk';
 
 export interface TableRef {
   projectId: string;
@@ -36,7 +36,7 @@ const keyMatch = (schema: ModelSchema, target: string, source: string) =>
  * Events: rows whose key is absent are inserted, so a retried or overlapping run adds nothing twice. The optional
  * timestamp range (the stage's min/max) lets BigQuery prune the day partitions it must scan: an event's
  * timestamp never changes, so a matching row can only lie in that range.
- * Mutable models: a stored row is replaced only when an incoming version column is greater.
+ * Mutable models: a stored row is replaced only when the incoming versions are greater (`newerVersionSql`).
  */
 export function mergeStatement(
   schema: ModelSchema,
@@ -51,21 +51,31 @@ export function mergeStatement(
   }
   const lines = [`MERGE INTO ${tableName(final)} AS T`, `USING (${dedupedStage(schema, stage)}) AS S`, `ON ${on}`];
   if (schema.mutable) {
-    const newer = schema.versionColumns.map((v) => `S.${q(v)} > T.${q(v)}`).join(' OR ');
+    const newer = newerVersionSql(schema, (c) => `S.${q(c)}`, (c) => `T.${q(c)}`);
     const set = schema.columns
       .filter((c) => !schema.key.includes(c.name))
       .map((c) => `${q(c.name)} = S.${q(c.name)}`)
       .join(', ');
-    lines.push(`WHEN MATCHED AND (${newer}) THEN UPDATE SET ${set}`);
+    lines.push(`WHEN MATCHED AND ${newer} THEN UPDATE SET ${set}`);
   }
   lines.push(`WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `S.${c}`).join(', ')})`);
   return lines.join('\n');
 }
 
-/** How many distinct stage keys are present in the final table: the run's rows that landed. */
+/**
+ * How many distinct stage keys are present in the final table: the run's rows that landed. Mutable models count a
+ * key only where the stored versions are not older than the stage's latest row (the same or newer content).
+ */
 export function landedCountStatement(schema: ModelSchema, final: TableRef, stage: TableRef): string {
+  if (!schema.mutable) {
+    return (
+      `SELECT COUNT(*) AS landed FROM (SELECT DISTINCT ${schema.key.map(q).join(', ')} FROM ${tableName(stage)}) AS S\n` +
+      `WHERE EXISTS (SELECT 1 FROM ${tableName(final)} AS T WHERE ${keyMatch(schema, 'T', 'S')})`
+    );
+  }
+  const stageNewer = newerVersionSql(schema, (c) => `S.${q(c)}`, (c) => `T.${q(c)}`);
   return (
-    `SELECT COUNT(*) AS landed FROM (SELECT DISTINCT ${schema.key.map(q).join(', ')} FROM ${tableName(stage)}) AS S\n` +
-    `WHERE EXISTS (SELECT 1 FROM ${tableName(final)} AS T WHERE ${keyMatch(schema, 'T', 'S')})`
+    `SELECT COUNT(*) AS landed FROM (${dedupedStage(schema, stage)}) AS S\n` +
+    `WHERE EXISTS (SELECT 1 FROM ${tableName(final)} AS T WHERE ${keyMatch(schema, 'T', 'S')} AND NOT ${stageNewer})`
   );
 }

@@ -3,7 +3,7 @@
  * Only SQL that Redshift and Postgres both accept is used in varchar mode (no ON CONFLICT, no MERGE, no UNLOGGED,
  * no DISTKEY): Postgres stands in for Redshift in the tests. SUPER and COPY are Redshift-only.
  */
-import type { Column, ColumnType, ModelSchema } from '../../src/sdk';
+import { newerVersionSql, type Column, type ColumnType, type ModelSchema } from '../../src/sdk';
 import { qualified, quoteIdent } from '../../src/sdk/pgwire';
 import type { RedshiftConfig } from './config';
 import { safeLiteral } from './identifiers';
@@ -56,13 +56,25 @@ export function stagedKeysSql(stage: string, model: ModelSchema): string {
   return `SELECT COUNT(*) AS n FROM (SELECT DISTINCT ${key} FROM ${stage}) k`;
 }
 
-/** Distinct stage keys absent from the final table after the merge (0 unless something went wrong). */
+/**
+ * Distinct stage keys the final table does not hold after the merge (0 unless something went wrong): absent, or,
+ * for persons/sessions, stored at older versions than a stage row, i.e. the run's content did not land.
+ */
 export function missingKeysSql(finalTable: string, stage: string, model: ModelSchema): string {
   const key = model.key.map(quoteIdent).join(', ');
   const first = quoteIdent(model.key[0]);
+  if (!model.mutable) {
+    return (
+      `SELECT COUNT(*) AS n FROM (SELECT DISTINCT ${key} FROM ${stage}) s ` +
+      `LEFT JOIN ${finalTable} f ON ${keyMatch(model, 'f', 's')} WHERE f.${first} IS NULL`
+    );
+  }
+  const versions = model.versionColumns.map(quoteIdent).join(', ');
+  const stageNewer = newerVersionSql(model, (c) => `s.${quoteIdent(c)}`, (c) => `f.${quoteIdent(c)}`);
   return (
-    `SELECT COUNT(*) AS n FROM (SELECT DISTINCT ${key} FROM ${stage}) s ` +
-    `LEFT JOIN ${finalTable} f ON ${keyMatch(model, 'f', 's')} WHERE f.${first} IS NULL`
+    `SELECT COUNT(*) AS n FROM (SELECT DISTINCT ${model.key.map((k) => `s.${quoteIdent(k)}`).join(', ')} ` +
+    `FROM (SELECT DISTINCT ${key}, ${versions} FROM ${stage}) s ` +
+    `LEFT JOIN ${finalTable} f ON ${keyMatch(model, 'f', 's')} WHERE f.${first} IS NULL OR ${stageNewer}) m`
   );
 }
 
@@ -70,7 +82,7 @@ export function missingKeysSql(finalTable: string, stage: string, model: ModelSc
  * The merge, in order, inside one transaction. Redshift has no ON CONFLICT, and its MERGE cannot take a
  * condition, so it is spelled as deletes and an insert:
  * - events: drop stage rows whose key is already stored, then insert one row per remaining key.
- * - persons/sessions: drop stage rows that are not newer than the stored row (no version column greater),
+ * - persons/sessions: drop stage rows that are not newer than the stored row (`newerVersionSql`, the SDK's rule),
  *   delete the stored rows that the remaining stage rows replace, insert the latest stage row per key.
  */
 export function mergeStatements(schema: string, finalName: string, stageName: string, model: ModelSchema): string[] {
@@ -90,9 +102,9 @@ export function mergeStatements(schema: string, finalName: string, stageName: st
   if (!model.mutable) {
     return [`DELETE FROM ${stageTable} USING ${finalTable} WHERE ${keyMatch(model, s, f)}`, insertLatest];
   }
-  const newer = model.versionColumns.map((v) => `${s}.${quoteIdent(v)} > ${f}.${quoteIdent(v)}`).join(' OR ');
+  const newer = newerVersionSql(model, (c) => `${s}.${quoteIdent(c)}`, (c) => `${f}.${quoteIdent(c)}`);
   return [
-    `DELETE FROM ${stageTable} USING ${finalTable} WHERE ${keyMatch(model, s, f)} AND NOT (${newer})`,
+    `DELETE FROM ${stageTable} USING ${finalTable} WHERE ${keyMatch(model, s, f)} AND NOT ${newer}`,
     `DELETE FROM ${finalTable} USING ${stageTable} WHERE ${keyMatch(model, f, s)}`,
     insertLatest,
   ];

@@ -1,5 +1,5 @@
 /** The Snowflake statements of one run. Every identifier is quoted; column names are the model's, in upper case. */
-import type { Column, ColumnType, ModelSchema } from '../../src/sdk';
+import { newerVersionSql, type Column, type ColumnType, type ModelSchema } from '../../src/sdk';
 import { quoteIdent } from './identifiers';
 
 const TYPES: Record<ColumnType, string> = {
@@ -40,30 +40,46 @@ const keyMatch = (schema: ModelSchema, a: string, b: string) => schema.key.map((
 
 /**
  * One atomic statement. Events: insert keys that are absent (a retry or an overlapping run adds nothing).
- * Mutable models: insert new keys, replace a stored row only when an incoming version column is greater.
+ * Mutable models: insert new keys, replace a stored row only when the incoming versions are greater (`newerVersionSql`).
  * The stage is first reduced to one row per key (the highest versions), as MERGE refuses duplicate matches.
  */
-export function merge(target: string, stage: string, schema: ModelSchema): string {
+function latestPerKey(stage: string, schema: ModelSchema): string {
   const order = [...schema.versionColumns.map((v) => `${col(v)} DESC`), `${col('_inserted_at')} DESC`].join(', ');
-  const deduped =
+  return (
     `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${schema.key.map(col).join(', ')} ORDER BY ${order}) AS "OUTPORT_RN" ` +
-    `FROM ${stage}) WHERE "OUTPORT_RN" = 1`;
+    `FROM ${stage}) WHERE "OUTPORT_RN" = 1`
+  );
+}
+
+export function merge(target: string, stage: string, schema: ModelSchema): string {
+  const deduped = latestPerKey(stage, schema);
   const insert =
     `WHEN NOT MATCHED THEN INSERT (${schema.columns.map(col).join(', ')}) ` +
     `VALUES (${schema.columns.map(sourceValue).join(', ')})`;
   let update = '';
   if (schema.mutable && schema.versionColumns.length > 0) {
-    const newer = schema.versionColumns.map((v) => `s.${col(v)} > t.${col(v)}`).join(' OR ');
+    const newer = newerVersionSql(schema, (c) => `s.${col(c)}`, (c) => `t.${col(c)}`);
     const sets = schema.columns.filter((c) => !schema.key.includes(c.name)).map((c) => `${col(c)} = ${sourceValue(c)}`);
-    update = `WHEN MATCHED AND (${newer}) THEN UPDATE SET ${sets.join(', ')} `;
+    update = `WHEN MATCHED AND ${newer} THEN UPDATE SET ${sets.join(', ')} `;
   }
   return `MERGE INTO ${target} AS t USING (${deduped}) AS s ON ${keyMatch(schema, 't', 's')} ${update}${insert}`;
 }
 
-/** Distinct stage keys present in the target after the merge: what reconciliation compares with rows read. */
+/**
+ * Distinct stage keys present in the target after the merge: what reconciliation compares with rows read. Mutable
+ * models count a key only where the stored versions are not older than the stage's latest row (the same or newer
+ * content).
+ */
 export function countLanded(target: string, stage: string, schema: ModelSchema): string {
+  if (!schema.mutable || schema.versionColumns.length === 0) {
+    return (
+      `SELECT COUNT(*) AS "LANDED" FROM (SELECT DISTINCT ${schema.key.map(col).join(', ')} FROM ${stage}) AS s ` +
+      `WHERE EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch(schema, 't', 's')})`
+    );
+  }
+  const stageNewer = newerVersionSql(schema, (c) => `s.${col(c)}`, (c) => `t.${col(c)}`);
   return (
-    `SELECT COUNT(*) AS "LANDED" FROM (SELECT DISTINCT ${schema.key.map(col).join(', ')} FROM ${stage}) AS s ` +
-    `WHERE EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch(schema, 't', 's')})`
+    `SELECT COUNT(*) AS "LANDED" FROM (${latestPerKey(stage, schema)}) AS s ` +
+    `WHERE EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch(schema, 't', 's')} AND NOT ${stageNewer})`
   );
 }

@@ -15,8 +15,10 @@
  *   Any nullable column may be `null`.
  * - Key: the columns that identify a row at the destination. Writing a row whose key already exists must not
  *   add a second row.
- * - Version columns: for mutable models, a stored row is replaced only when an incoming row has a greater value
- *   in at least one version column (an older version never overwrites a newer one).
+ * - Version columns: for mutable models, a stored row is replaced only when the incoming row's version columns,
+ *   compared in the order listed (the first that differs decides, as in a tuple comparison), are greater. Equal
+ *   versions keep the stored row; an older version never overwrites a newer one. `isNewerVersion` and
+ *   `newerVersionSql` implement this rule; use them rather than writing it again.
  */
 export type Model = 'events' | 'persons' | 'sessions';
 
@@ -35,7 +37,8 @@ export interface ModelSchema {
   columns: readonly Column[];
   /** Columns that identify a row at the destination. */
   key: readonly string[];
-  /** Columns compared to decide whether an incoming row replaces a stored one. Empty for immutable models. */
+  /** Columns compared, in this order, to decide whether an incoming row replaces a stored one (see the glossary's
+   *  "Version columns"). Empty for immutable models. */
   versionColumns: readonly string[];
   /** True when rows change after they are first exported (needs a merge, not an append). */
   mutable: boolean;
@@ -88,9 +91,19 @@ export const PERSONS_SCHEMA: ModelSchema = {
     col('_inserted_at', 'timestamp'),
   ],
   key: ['team_id', 'distinct_id'],
-  versionColumns: ['person_version', 'person_distinct_id_version'],
+  /**
+   * The distinct-id row's version first: PostHog raises it when it moves the distinct id to another person, whose
+   * `person_version` may be lower than the old person's. Then the person's version (`NO_PERSON_VERSION` while
+   * the person row has not arrived). Then `_inserted_at`, the later ClickHouse insertion of the two rows: PostHog
+   * sometimes rewrites a row without raising its version, and a row always changes with a later insertion.
+   */
+  versionColumns: ['person_distinct_id_version', 'person_version', '_inserted_at'],
   mutable: true,
 };
+
+/** Persons: the `person_version` of a distinct id whose person row has not reached ClickHouse yet (PostHog's
+ *  versions start at 0, so this orders below every real version). */
+export const NO_PERSON_VERSION = -1;
 
 export const SESSIONS_SCHEMA: ModelSchema = {
   model: 'sessions',
@@ -124,3 +137,31 @@ export const MODEL_SCHEMAS: Record<Model, ModelSchema> = {
   persons: PERSONS_SCHEMA,
   sessions: SESSIONS_SCHEMA,
 };
+
+/**
+ * True when `incoming` replaces `stored` at the destination: its version columns, compared in order, are greater
+ * (see the glossary). Timestamps compare as model rows hold them, ISO-8601 UTC with microseconds.
+ */
+export function isNewerVersion(schema: ModelSchema, incoming: Row, stored: Row): boolean {
+  for (const column of schema.versionColumns) {
+    const a = incoming[column] as number | string;
+    const b = stored[column] as number | string;
+    if (a !== b) return a > b;
+  }
+  return false;
+}
+
+/**
+ * The SQL condition, parenthesised, under which the incoming row replaces the stored one: the rule of
+ * `isNewerVersion` spelled with `>`, `=`, AND and OR only, so every SQL dialect reads it alike. `incoming(column)`
+ * and `stored(column)` render a qualified, quoted column, e.g. `(c) => 'S.' + quote(c)`. Version columns are
+ * never NULL.
+ */
+export function newerVersionSql(schema: ModelSchema, incoming: (column: string) => string, stored: (column: string) => string): string {
+  if (schema.versionColumns.length === 0) throw new Error(`the ${schema.model} model has no version columns to compare`);
+  const [first, ...rest] = schema.versionColumns;
+  const greater = `${incoming(first)} > ${stored(first)}`;
+  if (rest.length === 0) return `(${greater})`;
+  const tie = newerVersionSql({ ...schema, versionColumns: rest }, incoming, stored);
+  return `(${greater} OR (${incoming(first)} = ${stored(first)} AND ${tie}))`;
+}

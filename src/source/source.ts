@@ -17,7 +17,11 @@
  * interval (and that existed before `end`), at the LATEST versions stored (not the versions as of `end`: a ReplacingMergeTree discards older
  * versions on merge, so "as of end" could not be answered reliably; destinations keep the highest version
  * anyway, so re-reading an old interval can never move a row backwards). Deletions come out with
- * `is_deleted = true`. `fullSnapshot` gives every distinct id of the team first seen before `end`.
+ * `is_deleted = true`. `fullSnapshot` gives every distinct id of the team first seen before `end`. A distinct id
+ * whose person row has not arrived yet comes out with `person_version = NO_PERSON_VERSION` (-1) and NULL
+ * properties and created_at; when the person row lands, its interval reads the distinct id again. A row PostHog
+ * rewrote at the same version is read at its latest insertion. `_inserted_at` is the later insertion of the
+ * distinct-id and person rows, the last of the version columns destinations order persons by (models.ts).
  *
  * Sessions: derived from events' `$session_id` property. A session is read when any of its events was inserted
  * in the interval, aggregated over all its events inserted before `end` (within the same timestamp guard).
@@ -31,7 +35,7 @@
  * Every value reaches ClickHouse as a query parameter; identifiers come only from the validated SourceConfig.
  */
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
-import { MODEL_SCHEMAS, type Model, type RecordBatch, type Row } from '../sdk/models';
+import { MODEL_SCHEMAS, NO_PERSON_VERSION, type Model, type RecordBatch, type Row } from '../sdk/models';
 import type { SourceConfig } from './config';
 import { QueryParams, propertyFilterSql, validatePropertyFilters, type PropertyFilter } from './filters';
 
@@ -242,12 +246,14 @@ export class ClickHouseSource {
       ? `AND distinct_id IN (SELECT distinct_id FROM ${pdi} WHERE team_id = ${p.team} AND _timestamp < ${p.end}
           AND (distinct_id IN (${changedPdi}) OR person_id IN (${changedPerson})))`
       : `AND distinct_id IN (SELECT distinct_id FROM ${pdi} WHERE team_id = ${p.team} AND _timestamp < ${p.end})`;
-    const latestPdi = `SELECT distinct_id, argMax(person_id, version) AS person_id, max(version) AS pdi_version,
-        argMax(is_deleted, version) AS pdi_deleted, argMax(_timestamp, version) AS pdi_ts
+    // PostHog sometimes rewrites a row at the same version: the later insertion is the current one.
+    const latest = `(version, _timestamp)`;
+    const latestPdi = `SELECT distinct_id, argMax(person_id, ${latest}) AS person_id, max(version) AS pdi_version,
+        argMax(is_deleted, ${latest}) AS pdi_deleted, argMax(_timestamp, ${latest}) AS pdi_ts
       FROM ${pdi} WHERE team_id = ${p.team} ${candidates}
       GROUP BY distinct_id`;
-    const latestPerson = `SELECT id, argMax(properties, version) AS properties, max(version) AS person_version,
-        argMax(is_deleted, version) AS person_deleted, argMax(created_at, version) AS created_at, argMax(_timestamp, version) AS person_ts
+    const latestPerson = `SELECT id, argMax(properties, ${latest}) AS properties, max(version) AS person_version,
+        argMax(is_deleted, ${latest}) AS person_deleted, argMax(created_at, ${latest}) AS created_at, argMax(_timestamp, ${latest}) AS person_ts
       FROM ${person} WHERE team_id = ${p.team}
         AND id IN (SELECT person_id FROM ${pdi} WHERE team_id = ${p.team} ${candidates})
       GROUP BY id`;
@@ -261,7 +267,7 @@ export class ClickHouseSource {
         d.distinct_id AS distinct_id,
         toString(d.person_id) AS person_id,
         p.properties AS properties,
-        toInt64(coalesce(p.person_version, 0)) AS person_version,
+        coalesce(toInt64(p.person_version), toInt64(${NO_PERSON_VERSION})) AS person_version,
         toInt64(d.pdi_version) AS person_distinct_id_version,
         toBool(d.pdi_deleted = 1 OR coalesce(p.person_deleted, 0) = 1) AS is_deleted,
         if(p.created_at IS NULL, NULL, ${ts("toDateTime64(assumeNotNull(p.created_at), 6, 'UTC')")}) AS created_at,

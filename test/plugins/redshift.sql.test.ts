@@ -63,10 +63,12 @@ describe('Redshift merge statements', () => {
     const [stale, replaced, ins] = mergeStatements('s', 'persons', 'stg', PERSONS_SCHEMA);
     expect(stale).toBe(
       'DELETE FROM "s"."stg" USING "s"."persons" WHERE "stg"."team_id" = "persons"."team_id" AND "stg"."distinct_id" = "persons"."distinct_id" ' +
-        'AND NOT ("stg"."person_version" > "persons"."person_version" OR "stg"."person_distinct_id_version" > "persons"."person_distinct_id_version")',
+        'AND NOT ("stg"."person_distinct_id_version" > "persons"."person_distinct_id_version" OR ("stg"."person_distinct_id_version" = "persons"."person_distinct_id_version" ' +
+        'AND ("stg"."person_version" > "persons"."person_version" OR ("stg"."person_version" = "persons"."person_version" ' +
+        'AND ("stg"."_inserted_at" > "persons"."_inserted_at")))))',
     );
     expect(replaced).toBe('DELETE FROM "s"."persons" USING "s"."stg" WHERE "persons"."team_id" = "stg"."team_id" AND "persons"."distinct_id" = "stg"."distinct_id"');
-    expect(ins).toContain('PARTITION BY "team_id", "distinct_id" ORDER BY "person_version" DESC, "person_distinct_id_version" DESC');
+    expect(ins).toContain('PARTITION BY "team_id", "distinct_id" ORDER BY "person_distinct_id_version" DESC, "person_version" DESC, "_inserted_at" DESC');
   });
 });
 

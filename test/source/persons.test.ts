@@ -1,4 +1,4 @@
-import type { Row } from '../../src/sdk/models';
+import { NO_PERSON_VERSION, type Row } from '../../src/sdk/models';
 import { generatePersons, insertPersons, isoMicros, microsOf, type PersonDistinctIdRow, type PersonRow } from '../../src/source/generator';
 import { collect, createTestClickHouse } from './support/clickhouse';
 
@@ -29,7 +29,7 @@ function expectedPersons(data: { persons: PersonRow[]; distinctIds: PersonDistin
       distinct_id: distinctId,
       person_id: d.person_id,
       properties: p ? p.properties : null,
-      person_version: p ? p.version : 0,
+      person_version: p ? p.version : NO_PERSON_VERSION,
       person_distinct_id_version: d.version,
       is_deleted: d.is_deleted === 1 || p?.is_deleted === 1,
       created_at: p ? p.created_at : null,

@@ -1,7 +1,7 @@
 /** The body of each conformance check. Each throws an Error whose message says what went wrong, in words. */
 import { isDeepStrictEqual } from 'node:util';
 import type { DestinationPlugin, WriteResult } from '../destination';
-import { MODEL_SCHEMAS, type Model, type Row } from '../models';
+import { isNewerVersion, MODEL_SCHEMAS, NO_PERSON_VERSION, type Model, type Row } from '../models';
 import { diffRows, show } from './compare';
 import { eventRows, personRow, sessionRow, type Interval, type PersonSpec, type SessionSpec } from './rows';
 import { classifiedFailure, collectingLogger, hourInterval, runContext, stream, toBatches } from './run';
@@ -63,7 +63,7 @@ function merged(model: Model, ...runs: Row[][]): Row[] {
   for (const row of runs.flat()) {
     const key = JSON.stringify(schema.key.map((k) => row[k]));
     const stored = state.get(key);
-    const newer = !stored || schema.versionColumns.some((c) => (row[c] as number) > (stored[c] as number));
+    const newer = !stored || isNewerVersion(schema, row, stored);
     if (newer) state.set(key, row);
   }
   return [...state.values()];
@@ -135,18 +135,27 @@ export const CHECKS: Record<ConformanceCheck, { title: string; run(fx: Fixture):
   },
 
   'persons-merge': {
-    title: 'a later run merges persons by version: older loses, newer replaces, deletions land',
+    title: 'a later run merges persons by version: older loses, newer replaces (late person rows, same-version rewrites, moved distinct ids), deletions land',
     async run(fx) {
       const i1 = hourInterval(0);
       const i2 = hourInterval(1);
       const base: PersonSpec[] = Array.from({ length: 40 }, (_, key) => ({ key, personVersion: 1, tag: 'run1' }));
       base[0] = { key: 0, personVersion: 2, tag: 'run1-v2' };
       base[3] = { key: 3, personVersion: 3, distinctIdVersion: 1, tag: 'run1' };
+      base[20] = { key: 20, personVersion: NO_PERSON_VERSION, tag: 'run1-no-person-row-yet' };
+      base[21] = { key: 21, personVersion: 0, tag: 'run1' };
+      base[22] = { key: 22, personVersion: 7, tag: 'run1-old-person' };
       const later: PersonSpec[] = [
         { key: 0, personVersion: 1, tag: 'stale-v1' },
         { key: 1, personVersion: 5, tag: 'run2-v5' },
         { key: 2, personVersion: 2, deleted: true, tag: 'run2-deleted' },
         { key: 3, personVersion: 3, distinctIdVersion: 2, tag: 'run2-distinct-id-version' },
+        // The person row arrives after its distinct id, at version 0.
+        { key: 20, personVersion: 0, tag: 'run2-person-row-arrived' },
+        // Rewritten at the same versions, inserted later (run 2's _inserted_at is later).
+        { key: 21, personVersion: 0, tag: 'run2-rewritten' },
+        // Moved to another person whose version is lower than the old person's.
+        { key: 22, personVersion: 0, distinctIdVersion: 1, tag: 'run2-moved' },
         ...Array.from({ length: 10 }, (_, i) => ({ key: 10 + i, personVersion: 2, tag: 'run2' })),
         ...Array.from({ length: 10 }, (_, i) => ({ key: 40 + i, personVersion: 1, tag: 'run2-new' })),
       ];

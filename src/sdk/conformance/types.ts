@@ -6,7 +6,9 @@ import type { Column, Model, Row, Value } from '../models';
  * - `connection`: `testConnection` succeeds on `config()`.
  * - `config-validation`: `config()` passes `configSchema`; every `invalidConfigs` entry fails it at its path.
  * - `events-roundtrip`: every generated event (hostile values included) lands once, value for value.
- * - `persons-merge` / `sessions-merge`: a later run merges by key and version (older versions never win).
+ * - `persons-merge` / `sessions-merge`: a later run merges by key and version (older versions never win; see
+ *   "Version columns" in models.ts). Persons include a person row arriving after its distinct id, a rewrite at
+ *   the same versions, and a distinct id moved to a person of lower version.
  * - `empty-run`: a run with zero batches succeeds and lands nothing.
  * - `retry-no-duplicates`: an attempt aborted mid-stream leaves nothing; attempts 2 and 3 and a re-export of
  *   the same interval by another run each leave every row exactly once.

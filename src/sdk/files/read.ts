@@ -1,5 +1,5 @@
 /** Reading runs back: manifests, files, and the per-key merge that turns interval snapshots into current rows. */
-import type { ModelSchema, Row } from '../models';
+import { isNewerVersion, type ModelSchema, type Row } from '../models';
 import { jsonlCompressionFromName } from './compression';
 import { decodeJsonl } from './jsonl';
 import { decodeParquet } from './parquet';
@@ -39,8 +39,9 @@ export async function readRun(store: FileStore, manifest: RunManifest, schema: M
 }
 
 /**
- * Merges rows in write order by the schema's key: a later row replaces the kept one only when one of its version
- * columns is greater (the rule table destinations apply). Immutable models (no version columns) are returned as is.
+ * Merges rows in write order by the schema's key: a later row replaces the kept one only when its versions are
+ * greater (`isNewerVersion`, the rule table destinations apply). Immutable models (no version columns) are
+ * returned as is.
  */
 export function mergeLatestVersions(rows: Row[], schema: ModelSchema): Row[] {
   if (schema.versionColumns.length === 0) return rows;
@@ -48,7 +49,7 @@ export function mergeLatestVersions(rows: Row[], schema: ModelSchema): Row[] {
   for (const row of rows) {
     const k = JSON.stringify(schema.key.map((c) => row[c]));
     const old = kept.get(k);
-    if (!old || schema.versionColumns.some((c) => (row[c] as number) > (old[c] as number))) kept.set(k, row);
+    if (!old || isNewerVersion(schema, row, old)) kept.set(k, row);
   }
   return [...kept.values()];
 }

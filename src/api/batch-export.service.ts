@@ -5,7 +5,8 @@
 import { inject, injectable } from 'tsyringe';
 import type { DataSource, EntityManager } from 'typeorm';
 import { firstInterval, intervalContaining } from '../scheduler/intervals';
-import { BatchExportEntity, type BackfillEntity, type StoredPropertyFilter } from '../store/entities';
+import { BatchExportEntity, RunEntity, type BackfillEntity, type StoredPropertyFilter } from '../store/entities';
+import { enqueueRun } from '../worker/run-queue';
 import { CLOCK, DATA_SOURCE, type Clock } from '../tokens';
 import { publishTouched, type Touched } from './publish';
 import type { CreateBatchExportInput, UpdateBatchExportInput } from './batch-export.input';
@@ -127,14 +128,8 @@ export class BatchExportService {
       if (patch.model != null || patch.destinationId != null) {
         await this.checkDestination(m, teamId, e.destinationId, e.model, 'input.destinationId', 'input.model');
       }
-      const realigned = ['interval', 'timezone', 'offsetHour', 'offsetDay'].some((k) => (patch as Record<string, unknown>)[k] !== undefined);
-      if (realigned) {
-        // New boundaries: resume at the first one at or after where the scheduler stopped. Never earlier, so no
-        // row already exported under the old boundaries is exported again into an overlapping interval.
-        const from = e.scheduledUntil ?? this.clock.now();
-        const c = intervalContaining(scheduleOf(e), from);
-        e.scheduledUntil = c.start.getTime() === from.getTime() ? from : c.end;
-      }
+      // scheduledUntil is deliberately left alone: it is where the export's coverage ends, and the scheduler starts
+      // the new schedule exactly there (bridging to the new grid), so a schedule change neither skips nor repeats data.
       return m.getRepository(BatchExportEntity).save(e);
     });
   }
@@ -151,9 +146,12 @@ export class BatchExportService {
   }
 
   /**
-   * Resumes the schedule at the interval in progress now. With `backfillPausedGap`, the intervals that closed while
-   * paused (from where the scheduler stopped, or the interval containing `paused_at`, to the start of the current
-   * interval) become a backfill; otherwise they are skipped.
+   * Resumes the schedule at the interval in progress now. The intervals between where the export's coverage ends
+   * (`scheduledUntil`) and the start of the current interval closed while paused: with `backfillPausedGap` they
+   * become a backfill (preceded by a scheduled bridging run when a schedule change left the coverage off the
+   * current grid); otherwise they are skipped, and a WARN log entry on the export names the skipped range. When
+   * the coverage already reaches past the start of the current interval (a coarser interval chosen while paused),
+   * nothing is skipped and the schedule continues from the coverage's end, so nothing is exported twice.
    */
   async unpause(teamId: number, id: string, backfillPausedGap: boolean): Promise<BatchExportEntity> {
     let touched: Touched = { runs: [], backfills: [] };
@@ -163,19 +161,49 @@ export class BatchExportService {
       const now = this.clock.now();
       const schedule = scheduleOf(e);
       const resumeAt = intervalContaining(schedule, now).start;
-      const gapStart = e.scheduledUntil ?? (e.pausedAt ? intervalContaining(schedule, e.pausedAt).start : resumeAt);
+      const coveredUntil = e.scheduledUntil ?? (e.pausedAt ? intervalContaining(schedule, e.pausedAt).start : resumeAt);
+      const gapEnd = e.endAt && e.endAt < resumeAt ? e.endAt : resumeAt;
       e.paused = false;
       e.pausedAt = null;
       e.pausedReason = null;
-      e.scheduledUntil = e.endAt && e.endAt < resumeAt ? e.endAt : resumeAt;
+      if (coveredUntil < gapEnd) e.scheduledUntil = gapEnd;
       await m.getRepository(BatchExportEntity).save(e);
-      if (backfillPausedGap && gapStart < resumeAt) {
-        touched = await this.backfills.createIn(m, teamId, e, gapStart, resumeAt, now);
+      if (coveredUntil < gapEnd && backfillPausedGap) {
+        const around = intervalContaining(schedule, coveredUntil);
+        const onGrid = around.start.getTime() === coveredUntil.getTime();
+        const bridge = onGrid ? undefined : await this.insertBridgeRun(m, e, coveredUntil, around.end);
+        const backfillFrom = onGrid ? coveredUntil : around.end;
+        if (backfillFrom < gapEnd) touched = await this.backfills.createIn(m, teamId, e, backfillFrom, gapEnd, now);
+        if (bridge) touched.runs.unshift(bridge);
+      } else if (coveredUntil < gapEnd) {
+        await m.query(`INSERT INTO log_entries (team_id, batch_export_id, level, message) VALUES ($1, $2, 'WARN', $3)`, [
+          e.teamId,
+          e.id,
+          `Unpaused without backfilling the paused gap: data from ${coveredUntil.toISOString()} to ${gapEnd.toISOString()} was not exported. ` +
+            'To export it, create a backfill of that range.',
+        ]);
       }
       return e;
     });
     await publishTouched(this.ds, touched);
     return saved;
+  }
+
+  /**
+   * A backfill covers whole intervals of the current grid; when the coverage ends between two of its boundaries
+   * (the schedule changed while paused), the stretch up to the next boundary is a scheduled run of its own, so the
+   * backfill after it neither overlaps the last run nor leaves a hole.
+   */
+  private async insertBridgeRun(m: EntityManager, e: BatchExportEntity, start: Date, end: Date): Promise<RunEntity | undefined> {
+    const [inserted] = await m.query(
+      `INSERT INTO runs (team_id, batch_export_id, interval_start, interval_end, status, trigger) VALUES ($1, $2, $3, $4, 'Starting', 'schedule')
+       ON CONFLICT (batch_export_id, interval_start, interval_end) WHERE backfill_id IS NULL DO NOTHING RETURNING id`,
+      [e.teamId, e.id, start, end],
+    );
+    if (!inserted) return undefined;
+    const run = await m.getRepository(RunEntity).findOneByOrFail({ id: inserted.id });
+    await enqueueRun(m, run);
+    return run;
   }
 
   /** Soft delete: the row stays for history; queued runs and backfills are cancelled, running ones asked to stop. */

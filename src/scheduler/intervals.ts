@@ -167,6 +167,46 @@ export function closedIntervals(schedule: Schedule, options: ClosedIntervalsOpti
   return out;
 }
 
+export interface DueIntervalsOptions {
+  /**
+   * Where the export's coverage ends: the end of its last scheduled run, whatever schedule that run was cut from.
+   * The first interval returned starts exactly here.
+   */
+  coveredUntil: Date;
+  now: Date;
+  /** As in `closedIntervals`. Default: 0. */
+  settleMs?: number;
+  /** As in `closedIntervals`. Default: 1000. */
+  limit?: number;
+}
+
+/**
+ * The intervals due for export after `coveredUntil`, oldest first, tiling time from there with no gap and no
+ * overlap. When `coveredUntil` is not a boundary of `schedule` (the schedule changed since the last run: interval,
+ * time zone or offset), the first interval is a bridge `[coveredUntil, next boundary)`; the schedule's own grid
+ * follows. A `startAt` past `coveredUntil` moves the start to the interval containing `startAt` (never before
+ * `coveredUntil`); `endAt` and `settleMs` apply as in `closedIntervals`.
+ */
+export function dueIntervals(schedule: Schedule, options: DueIntervalsOptions): Interval[] {
+  const rule = compile(schedule);
+  const coveredUntil = ms(options?.coveredUntil, 'coveredUntil');
+  const now = ms(options.now, 'now');
+  const settleMs = options.settleMs ?? 0;
+  const limit = options.limit ?? 1000;
+  if (!Number.isFinite(settleMs) || settleMs < 0) throw new RangeError(`settleMs must be a finite number >= 0, got ${describe(settleMs)}`);
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a whole number >= 0, got ${describe(limit)}`);
+  let cursor = coveredUntil;
+  if (rule.startAt !== undefined && rule.startAt > cursor) cursor = Math.max(cursor, containing(rule, rule.startAt)[0]);
+  const out: Interval[] = [];
+  while (out.length < limit) {
+    const [start, end] = containing(rule, cursor);
+    if (end + settleMs > now || (rule.endAt !== undefined && cursor >= rule.endAt)) break;
+    out.push(toInterval(Math.max(start, cursor), end));
+    cursor = end;
+  }
+  return out;
+}
+
 /**
  * The intervals a backfill of `[start, end)` runs, oldest first. A range starting or ending mid-interval is widened
  * to whole aligned intervals (a run always covers a full interval, so it replaces exactly what a scheduled run

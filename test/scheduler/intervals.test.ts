@@ -1,5 +1,6 @@
 import {
   closedIntervals,
+  dueIntervals,
   firstInterval,
   INTERVAL_KINDS,
   intervalContaining,
@@ -534,5 +535,52 @@ describe('firstInterval', () => {
     const schedule = sched('hour', 'UTC', { endAt: at('2024-05-05T09:00Z') });
     const first = firstInterval(schedule, at('2024-05-05T10:20Z'));
     expect(closedIntervals(schedule, { from: first.start, now: at('2024-05-06T00:00Z') })).toEqual([]);
+  });
+});
+
+describe('dueIntervals', () => {
+  const list = (intervals: Interval[]) => intervals.map((i) => `${i.start.toISOString().slice(5, 16)}/${i.end.toISOString().slice(5, 16)}`);
+
+  it('starts exactly at coveredUntil: on the grid it is closedIntervals', () => {
+    const s = sched('every_15_minutes');
+    const opts = { coveredUntil: at('2024-05-05T09:00Z'), now: at('2024-05-05T10:00Z') };
+    expect(dueIntervals(s, opts)).toEqual(closedIntervals(s, { from: opts.coveredUntil, now: opts.now }));
+  });
+
+  it('bridges an off-grid coverage end to the next boundary, for every kind of change', () => {
+    expect(list(dueIntervals(sched('every_15_minutes'), { coveredUntil: at('2024-05-05T04:25Z'), now: at('2024-05-05T05:00Z') }))).toEqual([
+      '05-05T04:25/05-05T04:30', '05-05T04:30/05-05T04:45', '05-05T04:45/05-05T05:00',
+    ]);
+    expect(list(dueIntervals(sched('hour', 'Asia/Kolkata'), { coveredUntil: at('2024-05-05T10:00Z'), now: at('2024-05-05T11:30Z') }))).toEqual([
+      '05-05T10:00/05-05T10:30', '05-05T10:30/05-05T11:30',
+    ]);
+    expect(list(dueIntervals(sched('day', 'Europe/Paris', { offsetHour: 3 }), { coveredUntil: at('2024-05-05T14:00Z'), now: at('2024-05-07T01:00Z') }))).toEqual([
+      '05-05T14:00/05-06T01:00', '05-06T01:00/05-07T01:00',
+    ]);
+    expect(list(dueIntervals(sched('week', 'UTC', { offsetDay: 1 }), { coveredUntil: at('2024-05-08T00:00Z'), now: at('2024-05-13T00:00Z') }))).toEqual([
+      '05-08T00:00/05-13T00:00',
+    ]);
+  });
+
+  it('waits for the bridge to close (plus settle) like any interval', () => {
+    const s = sched('hour');
+    expect(dueIntervals(s, { coveredUntil: at('2024-05-05T10:20Z'), now: at('2024-05-05T11:04Z'), settleMs: 5 * MIN })).toEqual([]);
+    expect(list(dueIntervals(s, { coveredUntil: at('2024-05-05T10:20Z'), now: at('2024-05-05T11:05Z'), settleMs: 5 * MIN }))).toEqual(['05-05T10:20/05-05T11:00']);
+  });
+
+  it('startAt past the coverage moves the start to the interval containing it, never before the coverage', () => {
+    const s = sched('every_15_minutes', 'UTC', { startAt: at('2024-05-05T04:27Z') });
+    expect(list(dueIntervals(s, { coveredUntil: at('2024-05-05T04:25Z'), now: at('2024-05-05T04:45Z') }))).toEqual(['05-05T04:25/05-05T04:30', '05-05T04:30/05-05T04:45']);
+    const later = sched('every_15_minutes', 'UTC', { startAt: at('2024-05-05T06:20Z') });
+    expect(list(dueIntervals(later, { coveredUntil: at('2024-05-05T04:25Z'), now: at('2024-05-05T06:30Z') }))).toEqual(['05-05T06:15/05-05T06:30']);
+  });
+
+  it('stops at endAt (the last interval may reach past it) and at limit', () => {
+    const s = sched('hour', 'UTC', { endAt: at('2024-05-05T12:30Z') });
+    expect(list(dueIntervals(s, { coveredUntil: at('2024-05-05T10:15Z'), now: at('2024-05-06T00:00Z') }))).toEqual([
+      '05-05T10:15/05-05T11:00', '05-05T11:00/05-05T12:00', '05-05T12:00/05-05T13:00',
+    ]);
+    expect(dueIntervals(s, { coveredUntil: at('2024-05-05T13:00Z'), now: at('2024-05-06T00:00Z') })).toEqual([]);
+    expect(dueIntervals(sched('hour'), { coveredUntil: at('2024-05-05T10:15Z'), now: at('2024-05-06T00:00Z'), limit: 2 })).toHaveLength(2);
   });
 });

@@ -66,6 +66,58 @@ describe('schedulerTick', () => {
     expect((await runsOf(autumn)).map(hours)).toEqual([25, 24]); // Oct 25 (clocks back), Oct 26
   });
 
+  it('starts the first run after a schedule change exactly where the last one ended, bridging to the new grid', async () => {
+    const id = await seedExport(ds, { teamId, destinationId, interval: 'every_5_minutes', scheduledUntil: new Date('2026-03-06T04:00:00Z') });
+    await schedulerTick(ds, at('2026-03-06T04:25:40Z'), opts);
+    await ds.query(`UPDATE batch_exports SET interval = 'every_15_minutes' WHERE id = $1`, [id]);
+    await schedulerTick(ds, at('2026-03-06T05:00:40Z'), opts);
+    expect((await runsOf(id)).slice(-4)).toEqual([
+      { s: '2026-03-06T04:20:00.000Z', e: '2026-03-06T04:25:00.000Z' },
+      { s: '2026-03-06T04:25:00.000Z', e: '2026-03-06T04:30:00.000Z' },
+      { s: '2026-03-06T04:30:00.000Z', e: '2026-03-06T04:45:00.000Z' },
+      { s: '2026-03-06T04:45:00.000Z', e: '2026-03-06T05:00:00.000Z' },
+    ]);
+  });
+
+  it('a tick computed from a schedule that changed under it creates nothing; coverage stays continuous', async () => {
+    const id = await seedExport(ds, { teamId, destinationId, interval: 'every_5_minutes', scheduledUntil: new Date('2026-03-07T04:25:00Z') });
+    const clock = at('2026-03-07T05:00:40Z');
+    const lockWaiters = async () =>
+      (await ds.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO runs%'`,
+      ))[0].n as number;
+    const until = async (n: number) => {
+      for (let i = 0; (await lockWaiters()) < n; i++) {
+        if (i > 200) throw new Error(`expected ${n} ticks waiting on the runs table`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    // Hold both ticks between reading the exports and writing runs, with the schedule changed in between.
+    const blocker = ds.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query('LOCK TABLE runs IN SHARE MODE');
+    let stale: Promise<unknown>, fresh: Promise<unknown>;
+    try {
+      stale = schedulerTick(ds, clock, opts);
+      await until(1);
+      await ds.query(`UPDATE batch_exports SET interval = 'every_15_minutes' WHERE id = $1`, [id]);
+      fresh = schedulerTick(ds, clock, opts);
+      await until(2);
+    } finally {
+      await blocker.commitTransaction();
+      await blocker.release();
+    }
+    await Promise.all([stale!, fresh!]);
+    await schedulerTick(ds, clock, opts);
+    expect(await runsOf(id)).toEqual([
+      { s: '2026-03-07T04:25:00.000Z', e: '2026-03-07T04:30:00.000Z' },
+      { s: '2026-03-07T04:30:00.000Z', e: '2026-03-07T04:45:00.000Z' },
+      { s: '2026-03-07T04:45:00.000Z', e: '2026-03-07T05:00:00.000Z' },
+    ]);
+    expect(await jobsOf(id)).toBe(3);
+  });
+
   it('creates nothing for paused, deleted or ended exports', async () => {
     const paused = await seedExport(ds, { teamId, destinationId, paused: true, scheduledUntil: new Date('2026-03-04T00:00:00Z') });
     const deleted = await seedExport(ds, { teamId, destinationId, scheduledUntil: new Date('2026-03-04T00:00:00Z') });

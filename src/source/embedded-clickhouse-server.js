@@ -10,50 +10,65 @@
  * Implemented
  * - POST/GET `/` with the query in the body, in the `query` URL parameter, or both (URL query + body = INSERT
  *   data, as ClickHouse does); `multipart/form-data` bodies carrying `query` and `param_*` parts.
- * - `database`, `default_format`, `query_id`, `param_<name>` (bound server-side by the engine, values never
- *   enter the SQL text), any other URL parameter is applied as a setting (`SET name = value` on a fresh engine
- *   session per request, so settings never leak between requests).
- * - Streaming results for SELECT-like statements, chunk by chunk with TCP back-pressure; the query is cancelled
- *   when the client goes away. Statements the engine cannot stream (DDL, INSERT, SHOW, ...) run buffered.
- * - Errors before the first byte: ClickHouse's status mapping (400/404/413/500/501...), body
- *   `Code: N. DB::Exception: ... (TYPE)`, `X-ClickHouse-Exception-Code`. Errors after rows were sent: the
- *   `X-ClickHouse-Exception-Tag` frame that ClickHouse >= 25.11 appends, which @clickhouse/client parses.
+ * - `database`, `default_format`, `query_id` (echoed only), `param_<name>` (bound as the request connection's
+ *   `SET param_<name>`, the value a string literal: it never enters the statement's text), any other URL
+ *   parameter is applied as a setting (`SET name = value` on a fresh engine connection per request, so settings
+ *   and parameters never leak between requests, and requests run concurrently, parameterized or not).
+ * - SELECT/WITH statements stream as a server streams them: the engine writes the whole result, in the requested
+ *   format, into a private named pipe (`INSERT INTO FUNCTION file('<fifo>', '<format>') SELECT ...`) which is
+ *   relayed with back-pressure. So every format is one output per query (one Parquet/Arrow/ORC/Avro file, one
+ *   header for *WithNames, one JSON document), encoded by the engine's parallel pipeline. Other statements,
+ *   INTO OUTFILE, WITH TOTALS and `extremes=1` (which INSERT ... SELECT would drop) run buffered and are
+ *   answered whole with Content-Length and a real X-ClickHouse-Summary read counter.
+ * - The first MiB of a streamed result is held (all of it with `wait_end_of_query=1`), so a query failing early
+ *   gets ClickHouse's status mapping (400/404/413/500/501...), body `Code: N. DB::Exception: ... (TYPE)` and
+ *   `X-ClickHouse-Exception-Code`. A failure after bytes were sent appends the `X-ClickHouse-Exception-Tag`
+ *   frame of ClickHouse >= 25.11 (parsed by @clickhouse/client) and then breaks the connection without the
+ *   final chunk, so every client (binary formats too) sees a failed response, never a short success.
+ * - A client that goes away gets its query killed (`KILL QUERY`, found by a marker comment), buffered or streamed.
  * - `/ping` and `GET /` answer `Ok.`; headers `X-ClickHouse-Query-Id`, `-Format`, `-Timezone`, `-Summary`.
- * - gzip/deflate/br request bodies (`Content-Encoding`), gzip responses when `enable_http_compression=1`.
+ * - gzip/deflate/br request bodies (`Content-Encoding`); gzip, deflate or br responses when
+ *   `enable_http_compression=1` and Accept-Encoding allows, at `http_zlib_compression_level` (default 3).
  *
  * Not implemented (honestly)
  * - Authentication: every user/password is accepted (it listens on 127.0.0.1 only).
- * - `session_id` sessions (temporary tables across requests), `KILL QUERY`, progress headers
- *   (`send_progress_in_http_headers` is ignored), `wait_end_of_query` buffering, zstd/lz4 compression.
- * - `X-ClickHouse-Summary` write counters: the engine does not report rows written, so they are 0; read
- *   counters come from the engine for buffered statements only.
+ * - `session_id` sessions (temporary tables across requests); `KILL QUERY` by the client's `query_id` (the engine
+ *   assigns its own ids); progress headers (`send_progress_in_http_headers` is ignored); zstd/lz4/xz responses;
+ *   ClickHouse's native compression (`compress=1`).
+ * - `X-ClickHouse-Summary` of a streamed SELECT is all zeros (sent with the headers, before the counts exist;
+ *   the engine reports nothing for INSERT ... SELECT); write counters are always 0.
+ * - The exception frame is written even inside binary formats (as ClickHouse does); clients of those see the
+ *   broken connection.
  * - INSERT bodies are decoded as UTF-8 text (JSONEachRow/CSV/TSV work; binary input formats do not).
- * - Parameterized statements are serialised process-wide (the bundled libchdb clobbers parameters of
- *   concurrent parameterized queries on different connections); unparameterized ones run in parallel.
+ * - Named pipes need a POSIX system (chdb runs on Linux and macOS only anyway).
  */
+// Every streamed query holds a libuv thread for its whole run (chdb's async calls block one): leave room for
+// concurrent exports plus the fs and zlib work around them. Must be set before the pool is first used.
+process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '32';
+
 const http = require('node:http');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const crypto = require('node:crypto');
+const { execFile } = require('node:child_process');
 const { once } = require('node:events');
-
-const chdbRoot = path.dirname(require.resolve('chdb'));
-// @clickhouse/client sends each param already in ClickHouse's escaped text form. chdb's binder would escape a
-// JS string again, so values are wrapped in RawParam and its formatter is taught to pass them through verbatim.
-// The patch must land before chdb's index.js destructures formatParamValue.
-const serialize = require(path.join(chdbRoot, 'dist', 'serialize.js'));
-class RawParam {
-  constructor(text) {
-    this.text = text;
-  }
-}
-const formatParamValue = serialize.formatParamValue;
-serialize.formatParamValue = (v) => (v instanceof RawParam ? v.text : formatParamValue(v));
+const { promisify } = require('node:util');
 const { Session } = require('chdb');
 
+const execFileAsync = promisify(execFile);
 const dataDir = process.env.OUTPORT_CH_DATA_DIR;
 const port = Number(process.env.OUTPORT_CH_PORT || 0);
 const ENGINE_ARGS = ['--async_load_databases=0', '--timezone=UTC'];
+/**
+ * A streamed response starts once this much output is ready or the query ended, so that a query failing early
+ * still gets an error status (ClickHouse's HTTP handler buffers its first MiB the same way).
+ */
+const HOLD_BYTES = 1 << 20;
+/** Errors that the `INSERT INTO FUNCTION file()` wrapping itself can cause; the query is then run unwrapped. */
+const WRAPPING_ERRORS = new Set(['SYNTAX_ERROR', 'DUPLICATE_COLUMN', 'ILLEGAL_COLUMN', 'FORMAT_IS_NOT_SUITABLE_FOR_OUTPUT', 'NOT_IMPLEMENTED', 'UNKNOWN_FORMAT']);
 
 /** URL parameters that are protocol, not settings. */
 const PROTOCOL_PARAMS = new Set([
@@ -73,21 +88,16 @@ const STATUS_BY_CODE = new Map([
 ]);
 
 let anchor; // keeps the engine bound to dataDir for the life of the process
-let paramTail = Promise.resolve();
-
-/** Runs `fn` while no other parameterized statement is being bound. */
-function withParamLock(fn) {
-  const run = paramTail.then(fn);
-  paramTail = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  return run;
-}
+let pipeDir; // private directory of the per-query named pipes
 
 function errorCode(message) {
   const m = /Code: (\d+)/.exec(message);
   return m ? Number(m[1]) : 1000;
+}
+
+function errorType(message) {
+  const m = /\(([A-Z_]+)\)\s*$/.exec(message.trim());
+  return m ? m[1] : '';
 }
 
 function errorText(err) {
@@ -97,7 +107,12 @@ function errorText(err) {
 
 function settingLiteral(value) {
   if (/^-?\d+(\.\d+)?$/.test(value)) return value;
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return stringLiteral(value);
+}
+
+/** A ClickHouse string literal holding exactly `value` (the parser undoes precisely these escapes). */
+function stringLiteral(value) {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\0/g, '\\0')}'`;
 }
 
 async function readBody(req) {
@@ -138,9 +153,24 @@ function summary(read) {
   });
 }
 
+const TRAILING_FORMAT = /\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$/i;
+
 function formatOf(sql, fallback) {
-  const m = /\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$/i.exec(sql);
+  const m = TRAILING_FORMAT.exec(sql);
   return m ? m[1] : fallback;
+}
+
+/**
+ * The SELECT to stream through a named pipe, without its FORMAT clause, or undefined for statements the
+ * engine must answer itself: anything but a SELECT, INTO OUTFILE (the engine writes that file), and WITH TOTALS
+ * or extremes (INSERT ... SELECT drops them).
+ */
+function streamableSelect(sql, settings) {
+  const head = sql.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)+/, '');
+  if (!/^(?:SELECT|WITH)\b|^\(/i.test(head)) return undefined;
+  if (/\bINTO\s+OUTFILE\b|\bWITH\s+TOTALS\b/i.test(sql)) return undefined;
+  if (settings.extremes && !/^(0|false)$/i.test(settings.extremes)) return undefined;
+  return sql.replace(TRAILING_FORMAT, '').replace(/\s*;?\s*$/, '');
 }
 
 function sendError(res, err, queryId) {
@@ -156,6 +186,17 @@ function sendError(res, err, queryId) {
   res.end(`${text}\n`);
 }
 
+/** The response compression the client asked for and allowed (`enable_http_compression=1`), as ClickHouse picks it. */
+function responseEncoding(fields, req) {
+  if (fields.enable_http_compression !== '1') return undefined;
+  const accepted = String(req.headers['accept-encoding'] || '').toLowerCase();
+  const level = Math.min(9, Math.max(1, Number(fields.http_zlib_compression_level) || 3));
+  if (/\bgzip\b/.test(accepted)) return { name: 'gzip', create: () => zlib.createGzip({ level }) };
+  if (/\bdeflate\b/.test(accepted)) return { name: 'deflate', create: () => zlib.createDeflate({ level }) };
+  if (/\bbr\b/.test(accepted)) return { name: 'br', create: () => zlib.createBrotliCompress() };
+  return undefined;
+}
+
 async function handle(req, res) {
   const url = new URL(req.url, 'http://localhost');
   if (url.pathname.replace(/\/+$/, '') === '/ping' || (req.method === 'GET' && !url.searchParams.has('query'))) {
@@ -164,7 +205,15 @@ async function handle(req, res) {
     return;
   }
   const queryId = url.searchParams.get('query_id') || crypto.randomUUID();
+  // Marks the statement in system.processes so that it can be killed when the client goes away.
+  const mark = `/* outport-embedded ${crypto.randomUUID()} */`;
   let session;
+  let running; // the engine call of this request, once started
+  let runningSettled = false;
+  const killOnHangUp = () => {
+    if (!res.writableFinished && running && !runningSettled) void killWhileRunning(mark, running);
+  };
+  res.on('close', killOnHangUp);
   try {
     const body = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
     const fields = Object.fromEntries(url.searchParams);
@@ -177,108 +226,245 @@ async function handle(req, res) {
     const sql = [fields.query, bodyText].filter((s) => s && s.length > 0).join('\n');
     if (!sql.trim()) throw new Error('Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)');
 
-    const params = {};
-    const settings = [];
+    // Each request gets its own engine connection. Parameters are bound as that connection's `SET param_<name>`
+    // (the text form travels as a string literal and is parsed by the placeholder's type, as ClickHouse's HTTP
+    // handler does), never spliced into the statement, and never through chdb's binder, whose parameter state
+    // is shared process-wide and so forced every parameterized statement to run alone.
+    const setup = [];
+    const settings = {};
     for (const [k, v] of Object.entries(fields)) {
-      if (k.startsWith('param_')) params[k.slice(6)] = new RawParam(v);
-      else if (!PROTOCOL_PARAMS.has(k)) {
+      if (k.startsWith('param_')) {
+        if (!/^param_[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`Code: 36. DB::Exception: Bad query parameter name '${k.slice(6)}'. (BAD_ARGUMENTS)`);
+        setup.push(`SET ${k} = ${stringLiteral(v)}`);
+      } else if (!PROTOCOL_PARAMS.has(k)) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`Code: 115. DB::Exception: Unknown setting '${k}'. (UNKNOWN_SETTING)`);
-        settings.push(`SET ${k} = ${settingLiteral(v)}`);
+        settings[k] = v;
+        setup.push(`SET ${k} = ${settingLiteral(v)}`);
       }
     }
-    const format = fields.default_format || 'TabSeparated';
+    const format = formatOf(sql, fields.default_format || 'TabSeparated');
+    if (!/^[A-Za-z0-9_]+$/.test(format)) throw new Error(`Code: 73. DB::Exception: Unknown format ${format}. (UNKNOWN_FORMAT)`);
     session = new Session(dataDir);
     const database = fields.database || req.headers['x-clickhouse-database'];
     if (database && database !== 'default') {
       if (!/^[A-Za-z0-9_]+$/.test(database)) throw new Error(`Code: 81. DB::Exception: Database ${database} does not exist. (UNKNOWN_DATABASE)`);
       await session.queryAsync(`USE ${database}`);
     }
-    for (const s of settings) await session.queryAsync(s);
+    for (const s of setup) await session.queryAsync(s);
 
-    const gzip = fields.enable_http_compression === '1' && /\bgzip\b/.test(String(req.headers['accept-encoding'] || ''));
+    const encoding = responseEncoding(fields, req);
     const headers = {
       'Content-Type': 'text/plain; charset=UTF-8',
       'X-ClickHouse-Query-Id': queryId,
-      'X-ClickHouse-Format': formatOf(sql, format),
+      'X-ClickHouse-Format': format,
       'X-ClickHouse-Timezone': 'UTC',
-      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+      ...(encoding ? { 'Content-Encoding': encoding.name } : {}),
     };
-    const hasParams = Object.keys(params).length > 0;
-    await respond(session, { sql, params, hasParams, format, headers, gzip, req, res, queryId });
+    const track = (p) => {
+      running = p;
+      runningSettled = false;
+      const settled = () => {
+        runningSettled = true;
+      };
+      p.then(settled, settled);
+      if (res.destroyed) killOnHangUp();
+      return p;
+    };
+    const select = streamableSelect(sql, settings);
+    const holdAll = fields.wait_end_of_query === '1';
+    if (select !== undefined && (await streamThroughPipe(session, { select, mark, format, headers, encoding, holdAll, req, res, track }))) return;
+    await respondBuffered(session, { sql: `${mark} ${sql}`, format, headers, encoding, res, track });
   } catch (err) {
     sendError(res, err, queryId);
   } finally {
+    res.off('close', killOnHangUp);
+    if (running) await running.catch(() => undefined);
     if (session) session.close();
   }
 }
 
-async function respond(session, { sql, params, hasParams, format, headers, gzip, req, res }) {
-  let stream;
-  try {
-    stream = hasParams ? session.queryStreamBind(sql, params, { format }) : session.queryStream(sql, { format });
-  } catch (err) {
-    if (errorCode(errorText(err)) !== 36 || !/Streaming query is not supported/.test(err.message)) throw err;
-  }
-  if (!stream) {
-    const result = hasParams
-      ? await withParamLock(() => session.queryBindAsync(sql, params, { format }))
-      : await session.queryAsync(sql, { format });
-    const out = Buffer.from(result.bytes());
-    res.writeHead(200, { ...headers, 'X-ClickHouse-Summary': summary(result) });
-    res.end(gzip ? zlib.gzipSync(out) : out);
-    return;
-  }
+/** Runs the statement to completion and answers with its whole output. */
+async function respondBuffered(session, { sql, format, headers, encoding, res, track }) {
+  const result = await track(session.queryAsync(sql, { format }));
+  let out = Buffer.from(result.bytes());
+  if (encoding) out = await compressAll(encoding.create(), out);
+  res.writeHead(200, { ...headers, 'Content-Length': String(out.length), 'X-ClickHouse-Summary': summary(result) });
+  res.end(out);
+}
 
-  let gone = false;
-  res.on('close', () => {
-    if (!res.writableFinished) gone = true;
-  });
-  const it = stream[Symbol.asyncIterator]();
+async function compressAll(compressor, data) {
+  const chunks = [];
+  compressor.on('data', (c) => chunks.push(c));
+  compressor.end(data);
+  await once(compressor, 'end');
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Streams a SELECT the way a ClickHouse server does: the engine writes the query's output, in the requested
+ * format, into a named pipe (`INSERT INTO FUNCTION file('<fifo>', <format>) SELECT ...`) and we relay its bytes.
+ * One output per query (a single Parquet/Arrow/ORC file, one header, one JSON document), formatted by the
+ * engine's parallel pipeline; chdb's block-by-block streaming API would encode every block as a whole new output.
+ *
+ * Returns false, having sent nothing, when the engine refused the wrapped statement for a reason the wrapping
+ * itself causes (duplicate column names, ...): the caller then runs the statement as sent.
+ */
+async function streamThroughPipe(session, { select, mark, format, headers, encoding, holdAll, req, res, track }) {
+  const fifo = path.join(pipeDir, `${crypto.randomUUID()}.pipe`);
+  await execFileAsync('mkfifo', ['-m', '0600', fifo]);
+  let pipe;
   try {
-    const first = hasParams ? await withParamLock(() => it.next()) : await it.next();
-    const tag = crypto.randomBytes(8).toString('hex');
-    res.writeHead(200, {
-      ...headers,
-      'X-ClickHouse-Exception-Tag': tag,
-      'X-ClickHouse-Summary': summary({}),
+    // Non-blocking, so that opening does not wait for the engine's writer and reads never hold a thread.
+    const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    pipe = new net.Socket({ fd, readable: true, writable: false });
+    const statement = `${mark} INSERT INTO FUNCTION file(${stringLiteral(fifo)}, ${stringLiteral(format)}) ${select}`;
+    const run = track(session.queryAsync(statement));
+    const relay = relayPipe(pipe, { headers, encoding, holdAll, res });
+    let failure;
+    await run.catch((err) => {
+      failure = err;
     });
-    const out = gzip ? zlib.createGzip() : res;
-    if (gzip) out.pipe(res);
-    const write = (buf) => (out.write(buf) || gone ? undefined : drained(out, res));
-    try {
-      for (let r = first; !r.done && !gone; r = await it.next()) await write(Buffer.from(r.value.raw()));
-    } catch (err) {
-      // The frame ClickHouse >= 25.11 appends when a query fails after the response started; the length
-      // counts the message's trailing newline.
-      const msg = Buffer.from(`${errorText(err)}\n`);
-      await write(Buffer.concat([
-        Buffer.from(`\r\n__exception__\r\n${tag}\r\n`), msg,
-        Buffer.from(`${msg.length} ${tag}\r\n__exception__\r\n`),
-      ]));
+    closeWriterSide(fifo);
+    await relay.ended;
+    if (!failure) {
+      await relay.finish();
+      return true;
     }
-    out.end();
-    if (!gone && !res.writableFinished) await once(res, 'close');
+    if (relay.started) {
+      await relay.fail(errorText(failure));
+      return true;
+    }
+    if (WRAPPING_ERRORS.has(errorType(errorText(failure)))) return false;
+    throw failure;
   } finally {
-    stream.cancel();
-    if (gone) req.destroy();
+    if (pipe) pipe.destroy();
+    fs.rm(fifo, { force: true }, () => undefined);
+    if (res.destroyed) req.destroy();
   }
 }
 
-/** Resolves when `out` can take more data, or when the client went away. */
-function drained(out, res) {
-  return new Promise((resolve) => {
-    const done = () => {
-      out.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    out.on('drain', done);
-    res.on('close', done);
+/**
+ * The engine opens the pipe only once its pipeline starts; a statement that failed before that never opened it,
+ * and a reader without any writer would wait forever. Opening and closing a writer ourselves makes the reader
+ * see end-of-file right after whatever the engine wrote.
+ */
+function closeWriterSide(fifo) {
+  try {
+    fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+  } catch {
+    // ENXIO: the reader is already gone, nothing to wake up.
+  }
+}
+
+/**
+ * Relays the pipe's bytes to the response with back-pressure. Holds the first HOLD_BYTES (all of them with
+ * `wait_end_of_query=1`) so that a query failing early is answered with an error status instead of a 200.
+ */
+function relayPipe(pipe, { headers, encoding, holdAll, res }) {
+  const held = [];
+  let heldBytes = 0;
+  let out;
+  const state = { started: false };
+  const exceptionTag = crypto.randomBytes(8).toString('hex');
+  const clientGone = new Promise((resolve) => res.once('close', resolve));
+  const start = (complete) => {
+    state.started = true;
+    const extra = complete && !encoding ? { 'Content-Length': String(heldBytes) } : {};
+    res.writeHead(200, {
+      ...headers,
+      ...extra,
+      'X-ClickHouse-Exception-Tag': exceptionTag,
+      'X-ClickHouse-Summary': summary({}),
+    });
+    if (encoding) {
+      out = encoding.create();
+      out.pipe(res, { end: false });
+    } else out = res;
+    out.on('drain', () => pipe.resume());
+    for (const b of held.splice(0)) write(b);
+  };
+  const write = (chunk) => {
+    if (res.destroyed) return;
+    if (!out.write(chunk)) pipe.pause();
+  };
+  pipe.on('data', (chunk) => {
+    if (res.destroyed) return; // the client is gone: drain so the engine never blocks before it is killed
+    if (state.started) return write(chunk);
+    held.push(chunk);
+    heldBytes += chunk.length;
+    if (!holdAll && heldBytes >= HOLD_BYTES) start(false);
   });
+  res.on('close', () => pipe.resume());
+  const ended = new Promise((resolve) => {
+    pipe.once('end', resolve);
+    pipe.once('close', resolve);
+  });
+  /** Ends the compressor, if any, once it handed everything to the response; returns the bytes still to write. */
+  const endOut = async (last) => {
+    if (out === res) return last;
+    out.end(last);
+    await Promise.race([once(out, 'end'), clientGone]);
+    return undefined;
+  };
+  return {
+    ended,
+    get started() {
+      return state.started;
+    },
+    async finish() {
+      if (!state.started) start(true);
+      await endOut(undefined);
+      res.end();
+    },
+    /**
+     * A failure after the response started: ClickHouse (>= 25.11) appends an exception frame carrying the
+     * response's tag, which @clickhouse/client turns into a ClickHouseError, and then breaks the connection
+     * without the final chunk, so that every HTTP client sees an incomplete response rather than a short success.
+     */
+    async fail(message) {
+      const msg = Buffer.from(`${message}\n`);
+      const frame = Buffer.concat([
+        Buffer.from(`\r\n__exception__\r\n${exceptionTag}\r\n`),
+        msg,
+        Buffer.from(`${msg.length} ${exceptionTag}\r\n__exception__\r\n`),
+      ]);
+      const last = await endOut(frame);
+      if (res.destroyed) return;
+      await new Promise((resolve) => {
+        const abort = () => {
+          res.destroy();
+          resolve();
+        };
+        if (last) res.write(last, abort);
+        else if (res.writableNeedDrain) res.once('drain', abort);
+        else setImmediate(abort);
+      });
+    },
+  };
+}
+
+/** Kills the statement carrying `mark` until it has stopped (it may not be registered yet when this starts). */
+async function killWhileRunning(mark, running) {
+  let stopped = false;
+  running.then(
+    () => (stopped = true),
+    () => (stopped = true),
+  );
+  const killer = new Session(dataDir);
+  try {
+    while (!stopped) {
+      await killer.queryAsync(`KILL QUERY WHERE startsWith(query, ${stringLiteral(mark)}) ASYNC`).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    killer.close();
+  }
 }
 
 function main() {
   if (!dataDir) throw new Error('OUTPORT_CH_DATA_DIR is required');
+  pipeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outport-ch-pipes-'));
+  process.on('exit', () => fs.rmSync(pipeDir, { recursive: true, force: true }));
   anchor = new Session(dataDir, { connectionArgs: ENGINE_ARGS });
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => sendError(res, err, ''));

@@ -1,7 +1,14 @@
 /**
  * Property filters on events, pushed into SQL. The key and the value always travel as query parameters, so a
  * filter can hold any text (quotes, NUL, emoji) without touching the SQL.
+ *
+ * Filters read the documents through their readable copies (json-document.ts), which a query defines with
+ * `WITH readableJsonColumns()`: a document holding a lone surrogate escape is filtered like any other, that
+ * surrogate reading as U+FFFD. A lone surrogate in a filter's key or value reads as U+FFFD too, so it matches the
+ * document it was copied from.
  */
+import { readableJson, wellFormedText } from './json-document';
+
 export type PropertyFilterOperator =
   | 'exact' | 'is_not' | 'icontains' | 'not_icontains' | 'regex' | 'is_set' | 'is_not_set' | 'gt' | 'lt';
 
@@ -63,14 +70,20 @@ function validateOne(f: unknown, where: string): PropertyFilter {
     case 'lt': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isFinite(n)) throw new Error(`${where}.value must be a finite number for ${operator}`);
-      return { key, operator: operator as PropertyFilterOperator, value: n, type: (type as PropertyFilter['type']) ?? 'event' };
+      return { key: wellFormedText(key), operator: operator as PropertyFilterOperator, value: n, type: (type as PropertyFilter['type']) ?? 'event' };
     }
     case 'is_set':
     case 'is_not_set':
       if (value !== undefined && value !== null) throw new Error(`${where}.value must be absent for ${operator}`);
-      return { key, operator: operator as PropertyFilterOperator, type: (type as PropertyFilter['type']) ?? 'event' };
+      return { key: wellFormedText(key), operator: operator as PropertyFilterOperator, type: (type as PropertyFilter['type']) ?? 'event' };
   }
-  return { key, operator: operator as PropertyFilterOperator, value: value as PropertyFilter['value'], type: (type as PropertyFilter['type']) ?? 'event' };
+  const text = (v: unknown) => (typeof v === 'string' ? wellFormedText(v) : v);
+  return {
+    key: wellFormedText(key),
+    operator: operator as PropertyFilterOperator,
+    value: (Array.isArray(value) ? value.map(text) : text(value)) as PropertyFilter['value'],
+    type: (type as PropertyFilter['type']) ?? 'event',
+  };
 }
 
 /** Collects query parameters under generated names; SQL only ever sees `{name:Type}`. */
@@ -85,10 +98,18 @@ export class QueryParams {
   }
 }
 
-/** SQL conditions (ANDed) for validated filters over the events table columns. */
+/** Aliases of the readable copies of the events table's JSON columns. */
+export const READABLE_JSON = { properties: '_properties_json', person_properties: '_person_properties_json' } as const;
+
+/** The WITH list defining READABLE_JSON over the events table (an alias no expression uses costs nothing). */
+export function readableJsonColumns(): string {
+  return Object.entries(READABLE_JSON).map(([column, alias]) => `${readableJson(column)} AS ${alias}`).join(',\n');
+}
+
+/** SQL conditions (ANDed) for validated filters over the events table columns; the query must define READABLE_JSON. */
 export function propertyFilterSql(filters: readonly PropertyFilter[], params: QueryParams): string[] {
   return filters.map((f) => {
-    const column = f.type === 'person' ? 'person_properties' : 'properties';
+    const column = f.type === 'person' ? READABLE_JSON.person_properties : READABLE_JSON.properties;
     const key = params.add('String', f.key);
     // A string property compares by its value, anything else by its JSON text.
     const text = `if(JSONType(${column}, ${key}) = 'String', JSONExtractString(${column}, ${key}), JSONExtractRaw(${column}, ${key}))`;

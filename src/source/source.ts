@@ -37,7 +37,8 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { MODEL_SCHEMAS, NO_PERSON_VERSION, type Model, type RecordBatch, type Row } from '../sdk/models';
 import type { SourceConfig } from './config';
-import { QueryParams, propertyFilterSql, validatePropertyFilters, type PropertyFilter } from './filters';
+import { QueryParams, READABLE_JSON, propertyFilterSql, readableJsonColumns, validatePropertyFilters, type PropertyFilter } from './filters';
+import { readableJson } from './json-document';
 
 export interface SourceQuery {
   teamId: number;
@@ -189,9 +190,15 @@ export class ClickHouseSource {
     const ins = `coalesce(inserted_at, toDateTime64(_timestamp, 6, 'UTC'))`;
     const guard = `team_id = ${p.team} AND timestamp >= ${p.lo} AND timestamp < ${p.hi}`;
     const inInterval = `${ins} >= ${p.start} AND ${ins} < ${p.end}`;
+    // The run's selection; the estimate applies it too, only without deduplication by uuid.
+    const selection: string[] = [];
+    if (q.includeEvents?.length) selection.push(`event IN ${params.add('Array(String)', q.includeEvents)}`);
+    if (q.excludeEvents?.length) selection.push(`event NOT IN ${params.add('Array(String)', q.excludeEvents)}`);
+    selection.push(...propertyFilterSql(validatePropertyFilters(q.filters), params));
     if (shape === 'estimate') {
-      return `SELECT count() AS rows, sum(length(properties) + length(person_properties) + length(elements_chain) + length(distinct_id) + length(event) + 250) AS bytes
-        FROM ${events} WHERE ${guard} AND ${inInterval}`;
+      return `WITH ${readableJsonColumns()}
+        SELECT count() AS rows, sum(length(properties) + length(person_properties) + length(elements_chain) + length(distinct_id) + length(event) + 250) AS bytes
+        FROM ${events} WHERE ${[guard, inInterval, ...selection].join(' AND ')}`;
     }
     const where = [
       guard,
@@ -199,11 +206,9 @@ export class ClickHouseSource {
       // A uuid first inserted in an earlier interval was read by that interval's run.
       `uuid NOT IN (SELECT uuid FROM ${events} WHERE ${guard} AND ${ins} < ${p.start}
          AND uuid IN (SELECT uuid FROM ${events} WHERE ${guard} AND ${inInterval}))`,
+      ...selection,
     ];
-    if (q.includeEvents?.length) where.push(`event IN ${params.add('Array(String)', q.includeEvents)}`);
-    if (q.excludeEvents?.length) where.push(`event NOT IN ${params.add('Array(String)', q.excludeEvents)}`);
-    where.push(...propertyFilterSql(validatePropertyFilters(q.filters), params));
-    if (shape === 'count') return `SELECT count() AS n FROM (SELECT uuid FROM ${events} WHERE ${where.join(' AND ')} LIMIT 1 BY uuid)`;
+    if (shape === 'count') return `SELECT count() AS n FROM (WITH ${readableJsonColumns()} SELECT uuid FROM ${events} WHERE ${where.join(' AND ')} LIMIT 1 BY uuid)`;
     // Formatting happens in the outer query: its aliases reuse column names and must not leak into WHERE.
     return `SELECT
         team_id,
@@ -216,12 +221,13 @@ export class ClickHouseSource {
         ${ts('_ins')} AS _inserted_at,
         nullIf(properties, '') AS properties,
         nullIf(person_properties, '') AS person_properties,
-        if(JSONHas(properties, '$set'), JSONExtractRaw(properties, '$set'), NULL) AS set,
-        if(JSONHas(properties, '$set_once'), JSONExtractRaw(properties, '$set_once'), NULL) AS set_once,
+        if(JSONHas(${READABLE_JSON.properties}, '$set'), JSONExtractRaw(${READABLE_JSON.properties}, '$set'), NULL) AS set,
+        if(JSONHas(${READABLE_JSON.properties}, '$set_once'), JSONExtractRaw(${READABLE_JSON.properties}, '$set_once'), NULL) AS set_once,
         elements_chain
       FROM (
+        WITH ${readableJsonColumns()}
         SELECT team_id, uuid, event, distinct_id, person_id, timestamp, created_at, properties, person_properties,
-          elements_chain, ${ins} AS _ins
+          elements_chain, ${ins} AS _ins, ${READABLE_JSON.properties}
         FROM ${events}
         WHERE ${where.join('\n          AND ')}
         ORDER BY _ins, event, uuid
@@ -282,7 +288,8 @@ export class ClickHouseSource {
     const events = this.table('events');
     const ins = `coalesce(inserted_at, toDateTime64(_timestamp, 6, 'UTC'))`;
     const guard = `team_id = ${p.team} AND timestamp >= ${p.lo} AND timestamp < ${p.hi}`;
-    const sid = `JSONExtractString(properties, '$session_id')`;
+    const json = readableJson('properties');
+    const sid = `JSONExtractString(${json}, '$session_id')`;
     const touched = `SELECT ${sid} AS s FROM ${events} WHERE ${guard} AND ${ins} >= ${p.start} AND ${ins} < ${p.end} AND ${sid} != ''`;
     if (shape === 'estimate') return `SELECT uniq(s) AS rows, rows * 400 AS bytes FROM (${touched})`;
     if (shape === 'count') return `SELECT uniqExact(s) AS n FROM (${touched})`;
@@ -317,8 +324,8 @@ export class ClickHouseSource {
         FROM (
           SELECT team_id, uuid AS e_uuid, event AS e_event, distinct_id AS e_distinct_id, timestamp AS e_timestamp,
             ${ins} AS e_ins, ${sid} AS e_session_id,
-            JSONExtract(properties, '$current_url', 'Nullable(String)') AS e_url,
-            ${utm.map((u) => `JSONExtract(properties, '${u}', 'Nullable(String)') AS e_${u}`).join(',\n            ')}
+            JSONExtract(${json}, '$current_url', 'Nullable(String)') AS e_url,
+            ${utm.map((u) => `JSONExtract(${json}, '${u}', 'Nullable(String)') AS e_${u}`).join(',\n            ')}
           FROM ${events}
           WHERE ${guard} AND ${ins} < ${p.end} AND ${sid} IN (SELECT s FROM (${touched}))
           ORDER BY e_ins

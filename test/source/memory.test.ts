@@ -7,16 +7,30 @@ import { clickHouseUrl, createTestClickHouse } from './support/clickhouse';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** Transpiles the modules the reader needs into a directory that still resolves node_modules from the repo. */
+/**
+ * Transpiles the reader and every module it imports by relative path (followed, so a new import needs no edit
+ * here) into a directory that still resolves node_modules from the repo.
+ */
 function compileSource(): string {
   const out = path.join(ROOT, 'node_modules/.cache/outport-source-memory-test');
-  for (const file of ['src/source/source.ts', 'src/source/config.ts', 'src/source/filters.ts', 'src/sdk/models.ts']) {
-    const js = ts.transpileModule(fs.readFileSync(path.join(ROOT, file), 'utf8'), {
+  const pending = ['src/source/source.ts'];
+  const done = new Set<string>();
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (done.has(file)) continue;
+    done.add(file);
+    const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+    const { outputText } = ts.transpileModule(text, {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       fileName: file,
-    }).outputText;
+    });
     fs.mkdirSync(path.dirname(path.join(out, file)), { recursive: true });
-    fs.writeFileSync(path.join(out, file.replace(/\.ts$/, '.js')), js);
+    fs.writeFileSync(path.join(out, file.replace(/\.ts$/, '.js')), outputText);
+    // Type-only imports vanish from the output; only the ones that survive are needed at run time.
+    for (const [, spec] of outputText.matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) {
+      const target = path.join(path.dirname(file), spec);
+      pending.push(fs.existsSync(path.join(ROOT, `${target}.ts`)) ? `${target}.ts` : path.join(target, 'index.ts'));
+    }
   }
   return out;
 }

@@ -37,6 +37,38 @@ describe('estimateBackfill with a source', () => {
     expect(r.seconds).toBeCloseTo(6 * 2 + 600 / 50_000, 6);
   });
 
+  it("applies the export's include/exclude events and property filters, as its runs do", async () => {
+    const d = (await h.ok(h.a.token, `mutation { createDestination(name: "g", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`)).createDestination.id;
+    const selections = [
+      { includeEvents: ['$pageview', 'purchase', '$autocapture'], excludeEvents: ['purchase'], filters: [{ key: '$browser', operator: 'exact', value: 'Chrome' }] },
+      { excludeEvents: ['$pageview'] },
+      { filters: [{ key: 'amount', operator: 'gt', value: 900 }, { key: 'email', operator: 'icontains', value: 'USER-', type: 'PERSON' }] },
+      { filters: [{ key: '$browser', operator: 'is_not', value: ['Chrome', 'Safari'] }] },
+    ];
+    for (const selection of selections) {
+      const id = (await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id } }`, {
+        input: { name: 'selective', destinationId: d, interval: 'HOUR', ...selection },
+      })).createBatchExport.id;
+      const r = (await h.ok(h.a.readToken, ESTIMATE, { id, s: new Date(start).toISOString(), e: new Date(end).toISOString() })).estimateBackfill;
+      // What the export's runs read: the source with the export's stored selection, interval by interval.
+      const stored = (await h.ok(h.a.readToken, `query($id: ID!) { batchExport(id: $id) { includeEvents excludeEvents filters { key operator value type } } }`, { id })).batchExport;
+      let exported = 0;
+      for (let t = start; t < end; t += HOUR) {
+        exported += await ch.source.count({
+          teamId: h.a.id,
+          model: 'events',
+          interval: { start: new Date(t), end: new Date(t + HOUR) },
+          includeEvents: stored.includeEvents,
+          excludeEvents: stored.excludeEvents,
+          filters: stored.filters.map((f: { type: string }) => ({ ...f, type: f.type.toLowerCase() })),
+        });
+      }
+      expect({ selection, rows: r.rows }).toEqual({ selection, rows: exported });
+      expect(exported).toBeGreaterThan(0);
+      expect(exported).toBeLessThan(600);
+    }
+  });
+
   it('stores the estimate with the backfill it creates', async () => {
     const b = (await h.ok(h.a.token, `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { createBackfill(batchExportId: $id, startAt: $s, endAt: $e) { estimate { runs rows } } }`,
       { id: exportId, s: new Date(start).toISOString(), e: new Date(start + 2 * HOUR).toISOString() })).createBackfill;

@@ -55,6 +55,12 @@ export const ConfigSchema = z.object({
   AUTO_PAUSE_WINDOW: int(1).default(50),
   PLUGIN_DIRS: z.string().default('').describe('Extra folders of destination plugins, comma separated (plugins/ is always scanned).'),
   DEMO: bool.default(true).describe('On embedded defaults: create demo data, a local-files destination and an export on first boot.'),
+  OUTPORT_GRAPHQL_MAX_TOKENS: int(100).default(5000).describe('Most lexer tokens in one GraphQL document; longer documents are refused before validation.'),
+  OUTPORT_GRAPHQL_MAX_DEPTH: int(1).default(15).describe('Deepest selection nesting of a GraphQL request.'),
+  OUTPORT_GRAPHQL_MAX_ALIASES: int(0).default(25).describe('Most field aliases in one GraphQL request.'),
+  OUTPORT_GRAPHQL_MAX_FRAGMENTS: int(0).default(50).describe('Most fragment definitions in one GraphQL document.'),
+  OUTPORT_GRAPHQL_MAX_COST: int(1).default(20_000).describe('Largest estimated cost of a GraphQL request: each field counts 1, multiplied by the page sizes (first, limit) of the lists above it.'),
+  OUTPORT_GRAPHQL_MAX_EXPENSIVE_FIELDS: int(1).default(3).describe('Most testDestination, estimateBackfill and createBackfill fields in one GraphQL request.'),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { projectRoot: string };

@@ -78,7 +78,15 @@ function shapeError(formatted: GraphQLFormattedError, error: unknown, log: (err:
   }
   if (KNOWN_CODES.has(code)) {
     const { http: _http, stacktrace: _stack, exception: _ex, ...rest } = ext;
-    return { message: formatted.message, locations, path, extensions: rest };
+    // graphql-js words the token limit without saying which setting it is.
+    const message = /Document contains more than \d+ tokens/.test(formatted.message) ? `${formatted.message} (OUTPORT_GRAPHQL_MAX_TOKENS)` : formatted.message;
+    return { message, locations, path, extensions: rest };
+  }
+  // Request errors Apollo raises with an HTTP status but no code (e.g. an unsupported persisted-query version).
+  const raised = error instanceof GraphQLError && !error.originalError ? error : undefined;
+  const raisedStatus = (raised?.extensions?.http as { status?: unknown } | undefined)?.status;
+  if (raised && raised.extensions.code === undefined && typeof raisedStatus === 'number' && raisedStatus >= 400 && raisedStatus < 500) {
+    return { message: formatted.message, locations, path, extensions: { code: 'BAD_REQUEST' } };
   }
   // graphql-js coercion errors (wrong enum value, bad scalar) have no code but are the client's fault.
   if (!code && !(error as { originalError?: unknown })?.originalError && /Variable|Expected|Argument|Enum|Cannot|Unknown|Field/.test(formatted.message)) {

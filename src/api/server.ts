@@ -15,10 +15,11 @@ import type { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { ChangeListener } from '../store/event-bus';
+import { answerReadiness, type Health } from '../health';
 import { DATA_SOURCE } from '../tokens';
 import { authenticate, tokenFromHeader } from './auth';
 import { BackfillService } from './backfill.service';
@@ -27,6 +28,8 @@ import { createLoaders } from './loaders';
 import { API_OPTIONS, CHANGE_FEED, type ApiContext, type ApiOptions } from './context';
 import { DestinationService, TEST_CONNECTION_TIMEOUT_MS } from './destination.service';
 import { formatApiError } from './errors';
+import { queryLimitsFrom } from './query-limits';
+import { graphqlPathOnly, jsonErrorHandler, prepareWsOperation, requestGuardsPlugin } from './request-guards';
 import { LogService } from './log.service';
 import { RESOLVERS, buildApiSchema } from './schema';
 import { RunService } from './run.service';
@@ -44,6 +47,8 @@ export interface ApiServerDeps {
   port: number;
   /** A built web UI to serve at `/` (unknown GET paths fall back to its index.html). */
   staticDir?: string;
+  /** What `/readyz` checks: every role of the process. Default: the store answers. */
+  health?: Health;
   /** How long testDestination waits for a plugin. Default: 15 000 ms. */
   testConnectionTimeoutMs?: number;
 }
@@ -56,7 +61,10 @@ export interface ApiServer {
 
 const SERVICES = [DestinationService, RunService, BackfillService, BatchExportService, LogService, TeamService, SubscriptionService];
 
-type WsExtra = { auth?: Omit<ApiContext, 'container' | 'loaders'>; authError?: GraphQLError };
+type WsExtra = { token?: string; auth?: Omit<ApiContext, 'container' | 'loaders'>; authError?: GraphQLError };
+
+/** How often open WebSockets' tokens are re-checked, in case a revocation notice was missed. */
+const REVOCATION_SWEEP_MS = 5_000;
 
 /**
  * The container scope the API's services and resolvers live in. Also used outside the server (first-boot demo
@@ -75,6 +83,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const scope = apiScope(deps.container, deps);
   const ds = scope.resolve<DataSource>(DATA_SOURCE);
   const schema = await buildApiSchema(scope);
+  const limits = queryLimitsFrom(deps.config);
   const logError = (err: unknown) => log.error({ err }, 'GraphQL request failed');
   const contextFor = async (authorization: unknown): Promise<ApiContext> => {
     const auth = await authenticate(ds, tokenFromHeader(authorization));
@@ -86,6 +95,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const httpServer = http.createServer(app);
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const sockets = new SocketsByToken();
   const wsCleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
@@ -94,15 +104,24 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
         try {
           // connectionParams first (browsers cannot set headers on a WebSocket), then the upgrade request's header.
           const given = params.authorization ?? params.Authorization ?? params.token ?? ctx.extra.request.headers.authorization;
-          ctx.extra.auth = await authenticate(ds, tokenFromHeader(given));
+          ctx.extra.token = tokenFromHeader(given);
+          ctx.extra.auth = await authenticate(ds, ctx.extra.token);
+          sockets.add(ctx.extra.auth.tokenId, ctx.extra.socket);
         } catch (err) {
           // Keep the socket: each subscription then fails with a proper UNAUTHENTICATED error.
           ctx.extra.authError = err as GraphQLError;
         }
         return true;
       },
-      onSubscribe: (ctx) => {
+      onSubscribe: async (ctx, _id, payload) => {
         if (!ctx.extra.auth) return [ctx.extra.authError!];
+        // Re-checked on every subscribe: the token may have been revoked since connection_init.
+        try {
+          ctx.extra.auth = await authenticate(ds, ctx.extra.token);
+        } catch (err) {
+          return [err as GraphQLError];
+        }
+        return prepareWsOperation(schema, limits, payload);
       },
       context: (ctx) => ({ ...ctx.extra.auth!, container: scope, loaders: createLoaders(ds, ctx.extra.auth!.teamId) }) satisfies ApiContext,
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -116,8 +135,10 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    parseOptions: { maxTokens: limits.maxTokens },
     formatError: (formatted, error) => formatApiError(formatted, error, logError),
     plugins: [
+      requestGuardsPlugin(schema, limits),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
@@ -129,6 +150,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    if (deps.health) return answerReadiness(deps.health, res, log);
     try {
       await ds.query('SELECT 1');
       res.json({ status: 'ready' });
@@ -139,10 +161,17 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   });
   app.use(
     '/graphql',
+    graphqlPathOnly,
     express.json({ limit: '2mb' }),
     expressMiddleware(apollo, { context: async ({ req }) => contextFor(req.headers.authorization) }),
+    jsonErrorHandler(log),
   );
   if (deps.staticDir) mountStatic(app, deps.staticDir);
+
+  const stopRevocations = deps.listener.onTokenRevoked((c) => sockets.close(c.tokenId));
+  const sweep = setInterval(() => {
+    sockets.sweep(ds).catch((err) => log.warn({ err: String(err) }, 'revoked-token sweep failed'));
+  }, REVOCATION_SWEEP_MS).unref();
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -156,11 +185,41 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     url,
     port,
     async stop() {
+      stopRevocations();
+      clearInterval(sweep);
       await apollo.stop();
       wsServer.close();
       scope.dispose?.();
     },
   };
+}
+
+/**
+ * Open WebSockets by the API token that authenticated them, so a revocation (noticed through the change feed,
+ * or by the periodic sweep) closes them with 4401 and their subscriptions end.
+ */
+class SocketsByToken {
+  private readonly byToken = new Map<string, Set<WebSocket>>();
+
+  add(tokenId: string, socket: WebSocket): void {
+    let set = this.byToken.get(tokenId);
+    if (!set) this.byToken.set(tokenId, (set = new Set()));
+    set.add(socket);
+    socket.once('close', () => {
+      set.delete(socket);
+      if (set.size === 0 && this.byToken.get(tokenId) === set) this.byToken.delete(tokenId);
+    });
+  }
+
+  close(tokenId: string): void {
+    for (const socket of this.byToken.get(tokenId) ?? []) socket.close(4401, 'Unauthorized: the API token was revoked');
+  }
+
+  async sweep(ds: DataSource): Promise<void> {
+    if (this.byToken.size === 0) return;
+    const rows: { id: string }[] = await ds.query(`SELECT id FROM api_tokens WHERE id = ANY($1::uuid[]) AND revoked_at IS NOT NULL`, [[...this.byToken.keys()]]);
+    for (const { id } of rows) this.close(id);
+  }
 }
 
 /** Serves a single-page app: files as they are, any other GET that wants HTML gets index.html. */

@@ -2,6 +2,7 @@
 import { inject, injectable } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import { ApiTokenEntity, TeamEntity, type TokenScope } from '../store/entities';
+import { publishChange } from '../store/event-bus';
 import { displayPrefix, generateToken, hashToken } from '../store/tokens';
 import { CLOCK, DATA_SOURCE, type Clock } from '../tokens';
 import { badInput, notFound } from './errors';
@@ -60,6 +61,8 @@ export class TeamService {
       row.revokedAt = this.clock.now();
       await this.ds.getRepository(ApiTokenEntity).save(row);
     }
+    // Also when already revoked: a repeated revoke is how a client makes sure every socket is gone.
+    await publishChange(this.ds, { kind: 'token-revoked', teamId, tokenId: row.id, at: new Date().toISOString() });
     return row;
   }
 }

@@ -34,7 +34,15 @@ export interface BackfillChange {
   at: string;
 }
 
-export type Change = RunChange | BackfillChange;
+/** An API token was revoked: every API process closes the WebSockets it authenticated. */
+export interface TokenRevokedChange {
+  kind: 'token-revoked';
+  teamId: number;
+  tokenId: string;
+  at: string;
+}
+
+export type Change = RunChange | BackfillChange | TokenRevokedChange;
 
 export async function publishChange(ds: Pick<DataSource, 'query'>, change: Change): Promise<void> {
   const c = { ...change } as Change;
@@ -57,7 +65,9 @@ export class ChangeListener {
     client.on('notification', (msg) => {
       if (msg.channel !== CHANNEL || !msg.payload) return;
       try {
-        this.emitter.emit('change', JSON.parse(msg.payload) as Change);
+        const change = JSON.parse(msg.payload) as Change;
+        // Revocations go to their own listeners, so 'change' listeners remain exactly the open subscriptions.
+        this.emitter.emit(change.kind === 'token-revoked' ? 'token-revoked' : 'change', change);
       } catch (err) {
         this.onError(err);
       }
@@ -80,6 +90,11 @@ export class ChangeListener {
   on(listener: (c: Change) => void): () => void {
     this.emitter.on('change', listener);
     return () => this.emitter.off('change', listener);
+  }
+
+  onTokenRevoked(listener: (c: TokenRevokedChange) => void): () => void {
+    this.emitter.on('token-revoked', listener);
+    return () => this.emitter.off('token-revoked', listener);
   }
 
   /** An async iterator of changes passing `filter`, ended by `return()` (graphql-ws calls it on unsubscribe). */

@@ -35,6 +35,20 @@ function cleanEvents(events: string[], field: string): string[] {
   return [...new Set(events)];
 }
 
+/**
+ * Event selections and property filters choose events; the persons and sessions models have no events to choose,
+ * and their source would ignore them. Refused rather than stored, so an export never claims a selection it
+ * does not apply.
+ */
+function assertSelectionFitsModel(model: string, selection: { includeEvents: string[]; excludeEvents: string[]; filters: unknown[] }): void {
+  if (model === 'events') return;
+  for (const field of ['includeEvents', 'excludeEvents', 'filters'] as const) {
+    if (selection[field].length > 0) {
+      throw badInput(`input.${field}`, `${field} applies to the events model only; a ${model} export takes none (send ${field}: [] to clear it, or export events)`);
+    }
+  }
+}
+
 @injectable()
 export class BatchExportService {
   constructor(
@@ -81,6 +95,7 @@ export class BatchExportService {
     const includeEvents = cleanEvents(input.includeEvents ?? [], 'input.includeEvents');
     const excludeEvents = cleanEvents(input.excludeEvents ?? [], 'input.excludeEvents');
     const filters = validateFilters(input.filters ?? [], 'input.filters');
+    assertSelectionFitsModel(input.model, { includeEvents, excludeEvents, filters });
     return this.ds.transaction(async (m) => {
       await this.checkDestination(m, teamId, input.destinationId, input.model, 'input.destinationId', 'input.model');
       const first = firstInterval(scheduleOf(draft), now);
@@ -124,6 +139,10 @@ export class BatchExportService {
       if (patch.excludeEvents != null) e.excludeEvents = cleanEvents(patch.excludeEvents, 'input.excludeEvents');
       if (patch.filters != null) e.filters = validateFilters(patch.filters, 'input.filters') as StoredPropertyFilter[];
       if (patch.model != null) e.model = patch.model;
+      if (patch.model != null || patch.includeEvents != null || patch.excludeEvents != null || patch.filters != null) {
+        // Only when the patch touches them: an export stored before this rule still accepts unrelated changes.
+        assertSelectionFitsModel(e.model, e);
+      }
       if (patch.destinationId != null) e.destinationId = patch.destinationId;
       if (patch.model != null || patch.destinationId != null) {
         await this.checkDestination(m, teamId, e.destinationId, e.model, 'input.destinationId', 'input.model');

@@ -156,6 +156,53 @@ describe('batch export validation', () => {
     expect(read.batchExport).toEqual({ name: 'stable', timezone: 'UTC' });
   });
 
+  it('refuses event selections and property filters on persons and sessions exports, on create and on update', async () => {
+    const files = (await h.ok(h.a.token, `mutation { createDestination(name: "all models", type: "local-files", config: { path: "models" }) { id } }`)).createDestination.id;
+    const selections: [Record<string, unknown>, string][] = [
+      [{ includeEvents: ['$pageview'] }, 'input.includeEvents'],
+      [{ excludeEvents: ['$pageleave'] }, 'input.excludeEvents'],
+      [{ filters: [{ key: '$browser', operator: 'exact', value: 'Chrome' }] }, 'input.filters'],
+      [{ filters: [{ key: 'plan', operator: 'is_set', type: 'PERSON' }] }, 'input.filters'],
+    ];
+    for (const model of ['PERSONS', 'SESSIONS']) {
+      for (const [selection, field] of selections) {
+        const created = await create({ destinationId: files, model, ...selection });
+        expect({ model, selection, error: created.errors?.[0].extensions }).toMatchObject({ model, selection, error: { code: 'BAD_USER_INPUT', field } });
+        expect(created.errors?.[0].message).toMatch(new RegExp(`events model only.*${model.toLowerCase()}`));
+      }
+      // Empty lists are no selection.
+      const plain = (await create({ destinationId: files, model, includeEvents: [], excludeEvents: [], filters: [] })).data!.createBatchExport;
+      for (const [selection, field] of selections) {
+        const updated = await h.gql(h.a.token, UPDATE, { id: plain.id, input: selection });
+        expect({ model, selection, error: updated.errors?.[0].extensions }).toMatchObject({ model, selection, error: { code: 'BAD_USER_INPUT', field } });
+      }
+      // An events export with a selection cannot become a persons or sessions export that would ignore it...
+      for (const [selection, field] of selections) {
+        const events = (await create({ destinationId: files, ...selection })).data!.createBatchExport;
+        const moved = await h.gql(h.a.token, UPDATE, { id: events.id, input: { model } });
+        expect({ model, selection, error: moved.errors?.[0].extensions }).toMatchObject({ model, selection, error: { code: 'BAD_USER_INPUT', field } });
+        expect((await h.ok(h.a.token, `query($id: ID!) { batchExport(id: $id) { model } }`, { id: events.id })).batchExport.model).toBe('EVENTS');
+        // ...unless the same update clears it.
+        const cleared = (await h.ok(h.a.token, UPDATE, { id: events.id, input: { model, includeEvents: [], excludeEvents: [], filters: [] } })).updateBatchExport;
+        expect(cleared).toMatchObject({ model, includeEvents: [], excludeEvents: [], filters: [] });
+      }
+    }
+    const [{ n }] = await h.ds.query(
+      `SELECT count(*)::int AS n FROM batch_exports WHERE team_id = $1 AND model <> 'events' AND (cardinality(include_events) > 0 OR cardinality(exclude_events) > 0 OR jsonb_array_length(filters) > 0)`,
+      [h.a.id],
+    );
+    expect(n).toBe(0);
+  });
+
+  it('reads a lone surrogate in a filter as U+FFFD, as the source reads documents', async () => {
+    const r = await create({ filters: [{ key: 'title\udc00', operator: 'exact', value: ['Buy now \ud83d', 'ok'] }, { key: 'x', operator: 'icontains', value: '\ude00' }] });
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.createBatchExport.filters).toEqual([
+      { key: 'title\ufffd', operator: 'exact', value: ['Buy now \ufffd', 'ok'], type: 'EVENT' },
+      { key: 'x', operator: 'icontains', value: '\ufffd', type: 'EVENT' },
+    ]);
+  });
+
   it('round-trips hostile event names and filter values', async () => {
     const events = ["it's \"quoted\"", 'back\\slash', '🚀 launch', '\u202Eevil', '$set'];
     const r = (await create({ includeEvents: events, filters: [{ key: "prop'; --", operator: 'icontains', value: '%_\\' }] })).data!.createBatchExport;

@@ -21,8 +21,8 @@
  * evaluates `if` branches lazily, so the repair runs only for the documents that need it.
  *
  * Other valid JSON ClickHouse's JSON functions reject as a whole, not repaired here (measured on ClickHouse 26.7):
- * nesting deeper than 1,023 levels, integers outside the 64-bit range (`12345678901234567890123`), floats that
- * overflow a double (`1e400`). A UTF-8 BOM is accepted. With duplicate keys the FIRST value wins (JavaScript's
+ * nesting deeper than 1,023 levels, integers (no fraction or exponent) below -2^63 or above 2^64-1, numbers that
+ * overflow a double (`1e400`): repairing those would need to tell number tokens from string contents. A UTF-8 BOM is accepted. With duplicate keys the FIRST value wins (JavaScript's
  * JSON.parse keeps the last).
  */
 export function readableJson(column: string): string {

@@ -29,8 +29,13 @@
  * in microseconds, so a later run's row for the same session always wins at the destination. utm_* come from
  * the session's first event (by timestamp). Events without `$session_id` belong to no session.
  *
- * Filters (includeEvents, excludeEvents, property filters) apply to the events model only; persons and
- * sessions ignore them.
+ * Filters (includeEvents, excludeEvents, property filters) apply to the events model only: the API refuses them on
+ * persons and sessions exports, and the source ignores them there.
+ *
+ * JSON functions (filters, set/set_once, sessions' $session_id, $current_url, utm_*) read `properties` and
+ * `person_properties` through readableJson (json-document.ts): a lone surrogate escape, which ClickHouse's parsers
+ * reject the whole document for, reads as U+FFFD there. The exported `properties`/`person_properties` are the
+ * stored text byte for byte; set/set_once are re-serialized by ClickHouse (compact, escapes decoded).
  *
  * Every value reaches ClickHouse as a query parameter; identifiers come only from the validated SourceConfig.
  */
@@ -152,7 +157,7 @@ export class ClickHouseSource {
     }
   }
 
-  /** Rows and bytes a (wide) range would export, cheaply and without deduplication. */
+  /** Rows and bytes a (wide) range would export with the run's selection, cheaply and without deduplication. */
   async estimate(q: SourceQuery): Promise<SourceEstimate> {
     const { sql, params, settings } = this.build(q, 'estimate');
     const rs = await this.client.query({ query: sql, query_params: params.values, format: 'JSONEachRow', clickhouse_settings: settings });

@@ -108,6 +108,7 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
           maxAttempts: config.RETRY_MAX_ATTEMPTS,
           heartbeatMs: config.HEARTBEAT_SECONDS * 1000,
           batchSize: config.SOURCE_BATCH_SIZE,
+          localFilesRoot: config.OUTPORT_LOCAL_FILES_ROOT,
           autoPause: { failures: config.AUTO_PAUSE_FAILURES, window: config.AUTO_PAUSE_WINDOW },
         },
       });

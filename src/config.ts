@@ -14,6 +14,7 @@ const ROLES = ['api', 'scheduler', 'worker'] as const;
 export const ConfigSchema = z.object({
   DATABASE_URL: z.string().url().optional().describe('Metadata Postgres. Unset: an embedded Postgres under OUTPORT_DATA_DIR.'),
   OUTPORT_DATA_DIR: z.string().default('.outport').describe('Where embedded Postgres/ClickHouse data, the generated secret key and local exports live.'),
+  OUTPORT_LOCAL_FILES_ROOT: z.string().optional().describe('Folder local-files destinations write under, one team-<id> subfolder per team; a destination\'s path is resolved inside its team\'s folder and cannot leave it. Unset: OUTPORT_DATA_DIR/exports.'),
   OUTPORT_SECRET_KEY: z.string().optional().describe('AES-256 key for destination secrets (64 hex chars or base64 of 32 bytes). Unset: generated into OUTPORT_DATA_DIR/secret.key (0600).'),
   OUTPORT_ROLES: z
     .string()
@@ -63,7 +64,12 @@ export const ConfigSchema = z.object({
   OUTPORT_GRAPHQL_MAX_EXPENSIVE_FIELDS: int(1).default(3).describe('Most testDestination, estimateBackfill and createBackfill fields in one GraphQL request.'),
 });
 
-export type Config = z.infer<typeof ConfigSchema> & { projectRoot: string };
+export type Config = z.infer<typeof ConfigSchema> & { projectRoot: string; OUTPORT_LOCAL_FILES_ROOT: string };
+
+/** The one folder a team's local-files destinations may write in (handed to plugins as `localFilesDirectory`). */
+export function teamLocalFilesDirectory(config: Pick<Config, 'OUTPORT_LOCAL_FILES_ROOT'>, teamId: number): string {
+  return path.join(config.OUTPORT_LOCAL_FILES_ROOT, `team-${teamId}`);
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -79,5 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const projectRoot = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
-  return { ...parsed.data, projectRoot, OUTPORT_DATA_DIR: path.resolve(projectRoot, parsed.data.OUTPORT_DATA_DIR) };
+  const dataDir = path.resolve(projectRoot, parsed.data.OUTPORT_DATA_DIR);
+  const localFilesRoot = path.resolve(projectRoot, parsed.data.OUTPORT_LOCAL_FILES_ROOT ?? path.join(dataDir, 'exports'));
+  return { ...parsed.data, projectRoot, OUTPORT_DATA_DIR: dataDir, OUTPORT_LOCAL_FILES_ROOT: localFilesRoot };
 }

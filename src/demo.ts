@@ -3,7 +3,6 @@
  * an hourly export, and a backfill of the last 24 hours, so a new user sees real runs complete within a minute.
  * Goes through the same services the API uses, so the demo is set up exactly as a user would set it up.
  */
-import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { DependencyContainer } from 'tsyringe';
 import { BackfillService } from './api/backfill.service';
@@ -11,7 +10,7 @@ import { apiScope } from './api/server';
 import { BatchExportService } from './api/batch-export.service';
 import { DestinationService } from './api/destination.service';
 import { IntervalEnum, ModelEnum } from './api/enums';
-import type { Config } from './config';
+import { teamLocalFilesDirectory, type Config } from './config';
 import type { Logger } from './logger';
 import { createSourceTables, generatePersons, insertBulkEvents, insertPersons, type SourceConfig } from './source';
 
@@ -36,9 +35,8 @@ export async function setUpDemo(o: {
   await insertBulkEvents(o.chClient, names, { seed: 7, count: DEMO_EVENTS, start, stepMicros: (24 * HOUR * 1000) / DEMO_EVENTS });
   await insertPersons(o.chClient, names, generatePersons({ seed: 7, teamId: o.teamId, persons: 500, start }));
 
-  const dest = await services.resolve(DestinationService).create(o.teamId, 'Local files (demo)', 'local-files', {
-    path: path.join(o.config.OUTPORT_DATA_DIR, 'exports'),
-  });
+  // '.' is the team's own folder under OUTPORT_LOCAL_FILES_ROOT (default .outport/exports/team-<id>).
+  const dest = await services.resolve(DestinationService).create(o.teamId, 'Local files (demo)', 'local-files', { path: '.' });
   const exp = await services.resolve(BatchExportService).create(o.teamId, {
     name: 'Demo: events, hourly, to local files',
     destinationId: dest.id,
@@ -48,5 +46,5 @@ export async function setUpDemo(o: {
     paused: false,
   } as never);
   await services.resolve(BackfillService).create(o.teamId, exp.id, start, end);
-  o.log.info({ events: DEMO_EVENTS, exportId: exp.id, directory: path.join(o.config.OUTPORT_DATA_DIR, 'exports') }, 'demo data and export created; a 24-hour backfill is running');
+  o.log.info({ events: DEMO_EVENTS, exportId: exp.id, directory: teamLocalFilesDirectory(o.config, o.teamId) }, 'demo data and export created; a 24-hour backfill is running');
 }

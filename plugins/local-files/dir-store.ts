@@ -1,7 +1,12 @@
-/** `FileStore` over a local directory: files appear atomically (written to a temporary name, fsynced, renamed). */
+/**
+ * `FileStore` over a local directory: files appear atomically (written to a temporary name, fsynced, renamed).
+ * With `confineTo`, every folder a file is written in or deleted from must really (symbolic links resolved) lie
+ * inside that folder: a link created after the destination was checked cannot redirect writes or deletions.
+ */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { DestinationError } from '../../src/sdk';
 import type { FileSink, FileStore } from '../../src/sdk/files';
 
 function isMissing(err: unknown): boolean {
@@ -10,9 +15,51 @@ function isMissing(err: unknown): boolean {
 
 export class DirectoryStore implements FileStore {
   readonly root: string;
+  private readonly confineTo?: string;
 
-  constructor(root: string) {
+  /** `confineTo` must be a real path (no symbolic links in it). */
+  constructor(root: string, options: { confineTo?: string } = {}) {
     this.root = path.resolve(root);
+    this.confineTo = options.confineTo;
+  }
+
+  private refuseOutside(real: string, shown: string): void {
+    if (!this.confineTo) return;
+    const rel = path.relative(this.confineTo, real);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new DestinationError('config', `path leads outside your team's folder through a symbolic link (${shown}); remove the link or set path to a folder inside your team's folder.`, { code: 'PATH_OUTSIDE_TEAM_FOLDER' });
+    }
+  }
+
+  /** The folder of `full`, created; refused (before anything is created) when a link leads it outside `confineTo`. */
+  private async confinedFolderFor(full: string): Promise<void> {
+    const folder = path.dirname(full);
+    if (this.confineTo) {
+      let existing = folder;
+      for (;;) {
+        try {
+          this.refuseOutside(await fs.realpath(existing), folder);
+          break;
+        } catch (err) {
+          if (!isMissing(err) || existing === this.root) throw err;
+          existing = path.dirname(existing);
+        }
+      }
+    }
+    await fs.mkdir(folder, { recursive: true });
+    if (this.confineTo) this.refuseOutside(await fs.realpath(folder), folder);
+  }
+
+  /** False when the folder of `full` does not exist; throws when a link leads it outside `confineTo`. */
+  private async folderExistsConfined(full: string): Promise<boolean> {
+    if (!this.confineTo) return true;
+    try {
+      this.refuseOutside(await fs.realpath(path.dirname(full)), path.dirname(full));
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
   }
 
   /** Maps a `/`-separated key to a path inside the root; keys that would escape it are refused. */
@@ -29,7 +76,7 @@ export class DirectoryStore implements FileStore {
 
   async create(key: string): Promise<FileSink> {
     const full = this.pathOf(key);
-    await fs.mkdir(path.dirname(full), { recursive: true });
+    await this.confinedFolderFor(full);
     const temp = this.tempPathOf(full);
     const handle = await fs.open(temp, 'w');
     let closed = false;
@@ -52,7 +99,7 @@ export class DirectoryStore implements FileStore {
 
   async put(key: string, body: Uint8Array): Promise<void> {
     const full = this.pathOf(key);
-    await fs.mkdir(path.dirname(full), { recursive: true });
+    await this.confinedFolderFor(full);
     const temp = this.tempPathOf(full);
     try {
       const handle = await fs.open(temp, 'w');
@@ -104,6 +151,9 @@ export class DirectoryStore implements FileStore {
   }
 
   async delete(keys: string[]): Promise<void> {
-    for (const key of keys) await fs.rm(this.pathOf(key), { force: true });
+    for (const key of keys) {
+      const full = this.pathOf(key);
+      if (await this.folderExistsConfined(full)) await fs.rm(full, { force: true });
+    }
   }
 }

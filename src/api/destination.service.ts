@@ -6,10 +6,11 @@ import { inject, injectable } from 'tsyringe';
 import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { PluginRegistry } from '../plugins';
 import { classifyCommonError, isDestinationError, type DestinationPlugin } from '../sdk';
+import { teamLocalFilesDirectory, type Config } from '../config';
 import { pluginLogger, type Logger } from '../logger';
 import { BatchExportEntity, DestinationEntity } from '../store/entities';
 import type { SecretBox } from '../store/secrets';
-import { DATA_SOURCE, LOGGER, SECRET_BOX } from '../tokens';
+import { CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX } from '../tokens';
 import { API_OPTIONS, type ApiOptions } from './context';
 import { badInput } from './errors';
 import { loadDestination } from './lookup';
@@ -46,6 +47,7 @@ export class DestinationService {
     @inject(LOGGER) private readonly log: Logger,
     @inject(PluginRegistry) registry: PluginRegistry,
     @inject(API_OPTIONS) private readonly options: ApiOptions,
+    @inject(CONFIG) private readonly config: Pick<Config, 'OUTPORT_LOCAL_FILES_ROOT'>,
   ) {
     this.plugins = new PluginAccess(registry);
   }
@@ -129,7 +131,7 @@ export class DestinationService {
     });
     try {
       const logger = pluginLogger(this.log.child({ destinationId: dest.id, plugin: plugin.id }));
-      await Promise.race([plugin.testConnection(parsed.data, { signal: controller.signal, logger }), timeout]);
+      await Promise.race([plugin.testConnection(parsed.data, { signal: controller.signal, logger, localFilesDirectory: teamLocalFilesDirectory(this.config, teamId) }), timeout]);
       return { ok: true, errorKind: null, message: null };
     } catch (err) {
       const classified = isDestinationError(err) ? err : (plugin.classifyError ?? classifyCommonError)(err);

@@ -44,6 +44,14 @@ export interface Capabilities {
 export interface ConnectionContext {
   signal: AbortSignal;
   logger: PluginLogger;
+  /**
+   * The folder on the server's disk this team's destinations may write under: the operator's
+   * `OUTPORT_LOCAL_FILES_ROOT` joined with the team's own `team-<id>` folder. A plugin that writes local files
+   * resolves its paths inside it and refuses any that leave it (`..`, absolute paths elsewhere, symbolic links
+   * leading out), so one team can never reach another team's files. Undefined when the host offers no local folder;
+   * plugins read it from here, never from the environment.
+   */
+  localFilesDirectory?: string;
 }
 
 export interface RunContext extends ConnectionContext {

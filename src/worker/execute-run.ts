@@ -5,6 +5,7 @@
  * presumed dead (stale heartbeat) and comes back cannot overwrite the state of the attempt that replaced it.
  */
 import type { DataSource } from 'typeorm';
+import { teamLocalFilesDirectory } from '../config';
 import type { Logger } from '../logger';
 import { pluginLogger } from '../logger';
 import type { PluginRegistry } from '../plugins';
@@ -28,6 +29,8 @@ export interface ExecutorOptions {
   maxAttempts: number;
   heartbeatMs: number;
   batchSize: number;
+  /** OUTPORT_LOCAL_FILES_ROOT: each team's plugins get its `team-<id>` folder as `localFilesDirectory`. */
+  localFilesRoot?: string;
   autoPause: AutoPausePolicy;
   /** A run longer than this is stopped as TimedOut. Default: twice the interval, at least 30 minutes. */
   timeoutMs?: (run: RunEntity) => number;
@@ -192,6 +195,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
         expectedRows: total,
         signal: controller.signal,
         logger: pluginLogger(deps.log.child({ runId: run.id, plugin: plugin.id })),
+        localFilesDirectory: options.localFilesRoot ? teamLocalFilesDirectory({ OUTPORT_LOCAL_FILES_ROOT: options.localFilesRoot }, run.teamId) : undefined,
         progress: (u) => {
           if (u.bytes) bytes = Math.max(bytes, u.bytes);
         },

@@ -51,8 +51,8 @@ async function recordingProxy(target: string): Promise<{ url: string; requests: 
 async function localBytes(config: Partial<S3Config>, rows: Row[]): Promise<Map<string, Buffer>> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'outport-s3cmp-'));
   try {
-    const lf = localFiles.configSchema.parse({ path: root, prefix: config.prefix, file_format: config.file_format, compression: config.compression, max_file_size_mb: config.max_file_size_mb });
-    const result = await localFiles.write(lf, ctx(), batches(rows));
+    const lf = localFiles.configSchema.parse({ path: '.', prefix: config.prefix, file_format: config.file_format, compression: config.compression, max_file_size_mb: config.max_file_size_mb });
+    const result = await localFiles.write(lf, { ...ctx(), localFilesDirectory: root }, batches(rows));
     return new Map((result.details!.files as string[]).map((k) => [k, fs.readFileSync(path.join(root, k))]));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
@@ -71,9 +71,10 @@ describe('s3 destination', () => {
     const { store, close } = storeFor(config);
     try {
       const keys = await store.list('');
-      expect(keys).toEqual([...expected.keys(), `events/2024/${RUN}_manifest.json`].sort());
+      const dir = 'events/2024/export_id=exp-1';
+      expect(keys).toEqual([...expected.keys(), `${dir}/${RUN}_attempt.json`, `${dir}/${RUN}_manifest.json`].sort());
       for (const [key, bytes] of expected) expect(Buffer.from((await store.get(key))!).equals(bytes)).toBe(true);
-      const manifest = JSON.parse(Buffer.from((await store.get(`events/2024/${RUN}_manifest.json`))!).toString()) as RunManifest;
+      const manifest = JSON.parse(Buffer.from((await store.get(`${dir}/${RUN}_manifest.json`))!).toString()) as RunManifest;
       expect(manifest.rows).toBe(300);
       expect(result.rowsLanded).toBe(300);
       if (file_format === 'Parquet') {

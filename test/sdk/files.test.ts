@@ -50,16 +50,35 @@ describe('key templates', () => {
     expect(renderPrefix('/{table}/{year}/{month}/{day}/{hour}{minute}{second}/t{team_id}/{export_id}/', vars)).toBe('events/2024/03/05/070809/t42/exp1');
     expect(renderPrefix('{table}/{data_interval_start}_{data_interval_end}', vars)).toBe('events/20240305T070809Z_20240305T080809Z');
   });
-  it('names files deterministically and recognises its own files', () => {
-    const l = runLayout('events/2024', vars.interval, '.jsonl.gz', true);
-    expect(l.fileKey(0)).toBe('events/2024/20240305T070809Z-20240305T080809Z-0.jsonl.gz');
-    expect(l.manifestKey).toBe('events/2024/20240305T070809Z-20240305T080809Z_manifest.json');
-    expect(l.ownsKey('events/2024/20240305T070809Z-20240305T080809Z-12.parquet')).toBe(true);
-    expect(l.ownsKey('events/2024/20240305T070809Z-20240305T080809Z.jsonl.gz.abc123.tmp')).toBe(true);
+  it('names files deterministically in the export\'s own folder and recognises its own files', () => {
+    const l = runLayout('events/2024', vars.interval, '.jsonl.gz', true, 'exp1');
+    const dir = 'events/2024/export_id=exp1';
+    expect(l.fileKey(0)).toBe(`${dir}/20240305T070809Z-20240305T080809Z-0.jsonl.gz`);
+    expect(l.manifestKey).toBe(`${dir}/20240305T070809Z-20240305T080809Z_manifest.json`);
+    expect(l.ownsKey(`${dir}/20240305T070809Z-20240305T080809Z-12.parquet`)).toBe(true);
+    expect(l.ownsKey(`${dir}/20240305T070809Z-20240305T080809Z.jsonl.gz.abc123.tmp`)).toBe(true);
     expect(l.ownsKey(l.manifestKey)).toBe(false);
-    expect(l.ownsKey('events/2024/20240305T070809Z-20240305T090809Z.jsonl')).toBe(false);
-    expect(runLayout('', vars.interval, '.parquet', false).fileKey(3)).toBe('20240305T070809Z-20240305T080809Z.parquet');
+    expect(l.ownsKey(`${dir}/20240305T070809Z-20240305T090809Z.jsonl`)).toBe(false);
+    expect(runLayout('', vars.interval, '.parquet', false, 'exp1').fileKey(3)).toBe('export_id=exp1/20240305T070809Z-20240305T080809Z.parquet');
     expect(compactUtc(new Date('2024-01-01T00:00:00.250Z'))).toBe('20240101T000000.250Z');
+  });
+  it('never lets one export own another export\'s keys, whatever the prefix templates render to', () => {
+    const interval = vars.interval;
+    const stem = '20240305T070809Z-20240305T080809Z';
+    // Ids where one is a prefix of the other, and prefixes that spell the other's folder.
+    const a = runLayout('events', interval, '.jsonl', true, 'exp');
+    const b = runLayout('events', interval, '.jsonl', true, 'exp-1');
+    const c = runLayout('events/export_id=exp', interval, '.jsonl', false, 'other');
+    for (const [mine, theirs] of [[a, b], [b, a], [a, c], [c, a]]) {
+      for (const key of [theirs.fileKey(0), theirs.fileKey(1), theirs.manifestKey, `${theirs.base}.parquet`]) expect(mine.ownsKey(key)).toBe(false);
+    }
+    expect(b.fileKey(1)).toBe(`events/export_id=exp-1/${stem}-1.jsonl`);
+    expect(c.fileKey(0)).toBe(`events/export_id=exp/export_id=other/${stem}.jsonl`);
+  });
+  it('refuses export ids that cannot be one folder name', () => {
+    for (const bad of ['', '..', '.', 'a/b', 'a\\b', '../x', 'x'.repeat(129)]) {
+      expect(() => runLayout('events', vars.interval, '.jsonl', false, bad)).toThrow(/cannot name a folder/);
+    }
   });
   it('rejects unknown placeholders, a missing {table} and dot segments', () => {
     expect(prefixTemplateProblems('{table}/{year}')).toEqual([]);

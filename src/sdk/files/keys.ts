@@ -1,11 +1,17 @@
 /**
- * Where a run's files go. Keys are derived only from the config and the run's interval, so a retry of the same
- * run writes the same keys and overwrites what an earlier attempt left.
+ * Where a run's files go. Keys are derived only from the config, the export and the run's interval, so a retry of
+ * the same run (same export and interval) writes the same keys and overwrites what an earlier attempt left.
  *
- * Key: `{prefix}/{start}-{end}[-{n}].{jsonl|parquet}[.gz|.br|.zst]` and `{prefix}/{start}-{end}_manifest.json`,
- * where `{start}`/`{end}` are the interval bounds in compact UTC ISO form (`20240131T230000Z`: no colons, which
- * Hadoop-style paths and Windows reject). `-{n}` (from 0) appears when `max_file_size_mb` is set, even when the
- * run fits in one file, so the names do not depend on the data.
+ * Key: `{prefix}/export_id={export}/{start}-{end}[-{n}].{jsonl|parquet}[.gz|.br|.zst]` next to
+ * `{prefix}/export_id={export}/{start}-{end}_manifest.json`, where `{start}`/`{end}` are the interval bounds in
+ * compact UTC ISO form (`20240131T230000Z`: no colons, which Hadoop-style paths and Windows reject). `-{n}` (from
+ * 0) appears when `max_file_size_mb` is set, even when the run fits in one file, so the names do not depend on the
+ * data.
+ *
+ * The `export_id=` folder is always added, whatever the prefix template says: several exports (and several
+ * destinations with different templates) may share one folder or bucket, and a run deletes the stale files it
+ * finds under its own `{prefix}/export_id={export}/{start}-{end}`. Because that folder is the last one and can
+ * only be this export's, no template can make two exports write, or clean up, each other's files.
  */
 import type { Model } from '../models';
 
@@ -66,30 +72,49 @@ export function renderPrefix(template: string, vars: PrefixVars): string {
 
 export type FileFormat = 'jsonl' | 'parquet';
 
+/** The folder that keeps one export's files apart from every other export's, e.g. `export_id=0a7c…`. */
+export function exportFolder(exportId: string): string {
+  // One safe path segment: no '/', '\\', '.' or '..', so the folder cannot be escaped or shared.
+  if (typeof exportId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(exportId)) {
+    throw new Error(`export id ${JSON.stringify(exportId)} cannot name a folder: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+  return `export_id=${exportId}`;
+}
+
 /** The names of one run's files. */
 export interface RunLayout {
-  /** `{prefix}/{start}-{end}`: every file of the run starts with it. */
+  exportId: string;
+  /** `{prefix}/export_id={export}/{start}-{end}`: every file of the run starts with it, and only its files do. */
   base: string;
   /** File name extension including compression, e.g. `.jsonl.gz`. */
   extension: string;
   numbered: boolean;
   fileKey(n: number): string;
   manifestKey: string;
-  /** True for keys this layout's runs produce (any format or numbering), used to find stale files. */
+  /** `{base}_attempt.json`: which attempt of which run is writing these files now (see run-writer.ts). */
+  attemptKey: string;
+  /**
+   * True for keys this export's runs of this interval produce (any format or numbering, temporary files of a
+   * crashed attempt): the files a run may delete as stale. Never true for another export's keys.
+   */
   ownsKey(key: string): boolean;
 }
 
 const RUN_FILE_SUFFIX = /^(-\d+)?\.(jsonl|parquet)(\.[A-Za-z0-9]+)*$/;
 
-export function runLayout(prefix: string, interval: { start: Date; end: Date }, extension: string, numbered: boolean): RunLayout {
+/** The layout of one run of export `exportId` over `interval`, under the rendered `prefix`. */
+export function runLayout(prefix: string, interval: { start: Date; end: Date }, extension: string, numbered: boolean, exportId: string): RunLayout {
   const name = `${compactUtc(interval.start)}-${compactUtc(interval.end)}`;
-  const base = prefix ? `${prefix}/${name}` : name;
+  const folder = exportFolder(exportId);
+  const base = prefix ? `${prefix}/${folder}/${name}` : `${folder}/${name}`;
   return {
+    exportId,
     base,
     extension,
     numbered,
     fileKey: (n) => (numbered ? `${base}-${n}${extension}` : `${base}${extension}`),
     manifestKey: `${base}_manifest.json`,
+    attemptKey: `${base}_attempt.json`,
     ownsKey: (key) => key.startsWith(base) && RUN_FILE_SUFFIX.test(key.slice(base.length)),
   };
 }

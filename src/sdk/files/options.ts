@@ -18,7 +18,7 @@ export function fileOutputFields(defaultPrefix = '{table}/{year}/{month}/{day}')
     compression: z.enum([...new Set([...JSONL_COMPRESSIONS, ...PARQUET_COMPRESSIONS])] as [string, ...string[]]).default('gzip')
       .describe('Compression. JSONLines: none, gzip (default, adds .gz), brotli (.br), zstd (.zst, needs Node >= 22.15). Parquet: none, zstd, snappy, gzip, brotli, lz4 (compressed inside the file; the name stays .parquet).'),
     prefix: z.string().max(512).default(defaultPrefix)
-      .describe('Folder for each run\'s files, a template filled from the interval start in UTC: {year} {month} {day} {hour} {minute} {second} {data_interval_start} {data_interval_end} {table} {team_id} {export_id}. Must contain {table}. Files are named {prefix}/{start}-{end}[-{n}].{jsonl|parquet}[.gz|.br|.zst] next to {start}-{end}_manifest.json, which is written last and lists them.'),
+      .describe('Folder for each run\'s files, a template filled from the interval start in UTC: {year} {month} {day} {hour} {minute} {second} {data_interval_start} {data_interval_end} {table} {team_id} {export_id}. Must contain {table}. Each export\'s files always go in its own folder below it: {prefix}/export_id={export id}/{start}-{end}[-{n}].{jsonl|parquet}[.gz|.br|.zst], next to {start}-{end}_manifest.json, which is written last and lists them; so several exports can share one destination without touching each other\'s files.'),
     max_file_size_mb: z.number().min(0).max(100_000).default(0)
       .describe('Split a run into numbered files (-0, -1, ...) of about this many MB each (a file may exceed it by about one batch). 0 writes one file per run.'),
   };
@@ -52,7 +52,7 @@ export type FileOutputSettings = FileOutputConfig & { max_file_size_mb: number }
 
 /**
  * A file destination's whole `write`, once it has a store: the run's files under the prefix template filled from
- * `ctx`, one file or numbered parts as `max_file_size_mb` says, stale files of the interval deleted, the manifest
+ * `ctx`, in the export's own folder (`export_id=…`), one file or numbered parts as `max_file_size_mb` says, stale files of the interval deleted, the manifest
  * last. A warning is logged when values that were not valid JSON were written as strings. `where` leads the
  * result's details (e.g. `{ bucket }`); the destination classifies what this throws.
  */
@@ -65,7 +65,7 @@ export async function writeConfiguredRun(
 ): Promise<WriteResult> {
   const encoding = fileEncodingOf(config);
   const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId });
-  const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0);
+  const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0, ctx.exportId);
   const { manifest, manifestKey, staleDeleted } = await writeRunFiles({
     store, layout, encoding, batches, schema: ctx.schema,
     maxFileBytes: config.max_file_size_mb * 1024 * 1024,

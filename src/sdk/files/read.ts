@@ -55,14 +55,15 @@ export function mergeLatestVersions(rows: Row[], schema: ModelSchema): Row[] {
 }
 
 /**
- * The rows a reader of these files sees for one model: every complete run under `prefix`, in write order, merged
- * by `mergeLatestVersions` for mutable models (immutable models: concatenated). Throws if one run holds a key
- * twice, which exactly-once writing never produces.
+ * The rows a reader of these files sees for one model: every complete run under `prefix` (of one export with
+ * `only.exportId`), in write order, merged by `mergeLatestVersions` for mutable models (immutable models:
+ * concatenated). Throws if one run holds a key twice, which exactly-once writing never produces.
  */
-export async function readModelRows(store: FileStore, prefix: string, schema: ModelSchema): Promise<Row[]> {
+export async function readModelRows(store: FileStore, prefix: string, schema: ModelSchema, only: { exportId?: string } = {}): Promise<Row[]> {
   const rows: Row[] = [];
   for (const { key, manifest } of await listManifests(store, prefix)) {
     if (manifest.model !== schema.model) continue;
+    if (only.exportId !== undefined && manifest.export_id !== only.exportId) continue;
     const runRows = await readRun(store, manifest, schema);
     const seen = new Set<string>();
     for (const row of runRows) {

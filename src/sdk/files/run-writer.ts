@@ -4,9 +4,18 @@
  * 2. stream the batches into files with deterministic names (overwriting an earlier attempt's), starting a new
  *    numbered file when the current one reaches `maxFileBytes` (checked between batches, so a file may exceed it
  *    by about one batch);
- * 3. delete files of this run's interval that this attempt did not write (an earlier attempt's extra parts,
- *    another format, temporary files of a crashed attempt);
+ * 3. delete files of this run that this attempt did not write (an earlier attempt's extra parts, another format,
+ *    temporary files of a crashed attempt). "This run" is this export over this interval: only keys under the
+ *    layout's `base`, which carries the export's own folder (see keys.ts), so another export's files, or another
+ *    destination's on the same folder or bucket, are never candidates;
  * 4. write the manifest last. A run is complete exactly when its manifest exists; the manifest lists its files.
+ *
+ * A worker presumed dead that comes back after another worker took its run over must not undo the newer
+ * attempt. Each attempt first records itself in `{base}_attempt.json` (run id and attempt), and checks that record
+ * again before closing each file, before deleting stale files and before writing the manifest: an attempt that
+ * finds a later attempt of the same run there stops without touching anything more (a `permanent` error nobody
+ * sees: the host ignores a superseded attempt). Only a file being closed at the very moment of the takeover can
+ * still race, and the manifest's byte counts expose it to readers.
  *
  * Mutable models (persons, sessions): each file holds the rows changed in its interval, a snapshot per interval.
  * Readers merge across intervals by the model's key, keeping the row with the greatest version columns
@@ -15,6 +24,7 @@
 import type { Model, ModelSchema, RecordBatch } from '../models';
 import type { JsonlCompression, ParquetCompression } from './compression';
 import { encodeJsonl, newEncodeStats, type EncodeStats } from './jsonl';
+import { DestinationError } from '../destination';
 import type { RunLayout } from './keys';
 import { encodeParquet } from './parquet';
 import type { FileStore } from './store';
@@ -33,6 +43,8 @@ export interface ManifestFile {
 export interface RunManifest {
   version: 1;
   model: Model;
+  /** The export the run belongs to; a reader of one export keeps the manifests carrying its id. */
+  export_id: string;
   data_interval_start: string;
   data_interval_end: string;
   run_id: string;
@@ -81,10 +93,33 @@ function encoderFor(encoding: FileEncoding, schema: ModelSchema, maxFileBytes: n
         }, stats);
 }
 
+interface AttemptRecord {
+  run_id: string;
+  attempt: number;
+  started_at: string;
+}
+
+async function throwIfSuperseded(store: FileStore, layout: RunLayout, run: WriteRunOptions['run']): Promise<void> {
+  const body = await store.get(layout.attemptKey);
+  if (!body) return;
+  let current: Partial<AttemptRecord>;
+  try {
+    current = JSON.parse(Buffer.from(body).toString('utf8')) as Partial<AttemptRecord>;
+  } catch {
+    return;
+  }
+  if (current.run_id === run.runId && typeof current.attempt === 'number' && current.attempt > run.attempt) {
+    throw new DestinationError('permanent', `Attempt ${run.attempt} of run ${run.runId} was superseded by attempt ${current.attempt} (the run was taken over); this attempt stops without touching the run's files.`, { code: 'SUPERSEDED' });
+  }
+}
+
 export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome> {
   const { store, layout, signal } = o;
   const maxFileBytes = layout.numbered && o.maxFileBytes && o.maxFileBytes > 0 ? o.maxFileBytes : undefined;
   const encode = encoderFor(o.encoding, o.schema, maxFileBytes);
+  await throwIfSuperseded(store, layout, o.run);
+  const record: AttemptRecord = { run_id: o.run.runId, attempt: o.run.attempt, started_at: new Date().toISOString() };
+  await store.put(layout.attemptKey, Buffer.from(JSON.stringify(record) + '\n'), 'application/json');
   await store.delete([layout.manifestKey]);
 
   const source = o.batches[Symbol.asyncIterator]();
@@ -129,6 +164,7 @@ export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome
           o.progress?.({ bytes: chunk.byteLength });
         }
         throwIfAborted(signal);
+        await throwIfSuperseded(store, layout, o.run);
         await sink.close();
       } catch (err) {
         await sink.abort(err);
@@ -140,6 +176,8 @@ export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome
     if (!exhausted) await source.return?.().catch(() => undefined);
   }
 
+  throwIfAborted(signal);
+  await throwIfSuperseded(store, layout, o.run);
   const written = new Set(files.map((f) => f.key));
   const stale = (await store.list(layout.base)).filter((k) => layout.ownsKey(k) && !written.has(k));
   await store.delete(stale);
@@ -147,6 +185,7 @@ export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome
   const manifest: RunManifest = {
     version: 1,
     model: o.schema.model,
+    export_id: layout.exportId,
     data_interval_start: o.run.interval.start.toISOString(),
     data_interval_end: o.run.interval.end.toISOString(),
     run_id: o.run.runId,
@@ -160,6 +199,7 @@ export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome
     written_at: new Date().toISOString(),
   };
   throwIfAborted(signal);
+  await throwIfSuperseded(store, layout, o.run);
   await store.put(layout.manifestKey, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 'application/json');
   return { manifest, manifestKey: layout.manifestKey, staleDeleted: stale };
 }

@@ -71,15 +71,15 @@ export class DestinationService {
   /** The config as clients see it: stored settings plus secrets masked. */
   maskedConfig(dest: DestinationEntity): Record<string, unknown> {
     const secrets = this.box.decrypt(dest.encryptedSecrets);
-    return this.plugins.mask(dest.type, { ...dest.config, ...secrets });
+    return this.plugins.mask(dest.type, this.plugins.knownKeysOnly(dest.type, { ...dest.config, ...secrets }));
   }
 
   async create(teamId: number, name: string, type: string, config: unknown): Promise<DestinationEntity> {
     const cleanName = checkName(name);
     const plugin = this.plugins.plugin(type);
-    const full = checkObject(config);
-    this.plugins.validate(type, full);
-    const row = this.ds.getRepository(DestinationEntity).create({ teamId, name: cleanName, type, ...this.split(plugin, full) });
+    // Only the schema's output is stored: whatever else the client sent never reaches the store.
+    const parsed = this.plugins.validate(type, checkObject(config));
+    const row = this.ds.getRepository(DestinationEntity).create({ teamId, name: cleanName, type, ...this.split(plugin, parsed) });
     return this.ds.getRepository(DestinationEntity).save(row);
   }
 
@@ -90,9 +90,10 @@ export class DestinationService {
       if (patch !== undefined && patch !== null) {
         const plugin = this.plugins.plugin(dest.type);
         const stored = { ...dest.config, ...this.box.decrypt(dest.encryptedSecrets) };
-        const merged = this.plugins.merge(dest.type, stored, checkObject(patch));
-        this.plugins.validate(dest.type, merged);
-        Object.assign(dest, this.split(plugin, merged));
+        const given = checkObject(patch);
+        const merged = this.plugins.merge(dest.type, stored, given);
+        // Unknown keys are refused in what the client sent; ones an older version stored are dropped by parsing.
+        Object.assign(dest, this.split(plugin, this.plugins.validate(dest.type, merged, { given })));
       }
       return m.getRepository(DestinationEntity).save(dest);
     });

@@ -4,7 +4,11 @@
  */
 import type { DestinationPlugin } from '../sdk';
 import { PluginRegistry, type CatalogEntry } from '../plugins';
-import { badInput } from './errors';
+import { apiError, badInput } from './errors';
+
+/** Unknown keys listed in one error, and how much of each key's name is shown (a key can be megabytes long). */
+const UNKNOWN_KEYS_SHOWN = 20;
+const KEY_CHARS_SHOWN = 80;
 
 export class PluginAccess {
   constructor(private readonly registry: PluginRegistry) {}
@@ -23,13 +27,34 @@ export class PluginAccess {
     return plugin;
   }
 
-  /** Validates a full config with the plugin's zod schema; every issue is reported with its path under `field`. */
-  validate(type: string, config: Record<string, unknown>, field = 'config'): void {
-    const result = this.registry.validateConfig(type, config);
-    if (result.ok) return;
+  /**
+   * Validates a full config with the plugin's zod schema and returns its parsed output (defaults filled in), the
+   * only thing to store. Keys the schema does not define, in `given` (default: `config`, the client's input), are
+   * refused rather than silently dropped, so a typo never looks accepted. Every issue is reported with its path
+   * under `field`.
+   */
+  validate(type: string, config: Record<string, unknown>, opts: { given?: Record<string, unknown>; field?: string } = {}): Record<string, unknown> {
+    const field = opts.field ?? 'config';
+    const schema = this.plugin(type).configSchema;
+    const unknown = unknownKeys(schema, opts.given ?? config, [field]);
+    if (unknown.length) {
+      const shown = unknown.slice(0, UNKNOWN_KEYS_SHOWN).map((k) => (k.length > KEY_CHARS_SHOWN ? `${k.slice(0, KEY_CHARS_SHOWN)}…` : k));
+      const more = unknown.length > shown.length ? ` and ${unknown.length - shown.length} more` : '';
+      throw apiError('BAD_USER_INPUT', `Unknown config key(s) ${shown.join(', ')}${more}: the ${type} destination does not define them (see destinationTypes.configSchema); remove them`, {
+        field: shown[0],
+        fields: shown,
+      });
+    }
+    const result = this.registry.validateConfig<Record<string, unknown>>(type, config);
+    if (result.ok) return result.config;
     const issues = result.issues.map((i) => `${[field, ...i.path].join('.')}: ${i.message}`);
     const first = result.issues[0];
     throw badInput(first ? [field, ...first.path].join('.') : field, issues.join('; '));
+  }
+
+  /** `config` without the keys the plugin's schema does not define (rows stored before unknown keys were refused). */
+  knownKeysOnly(type: string, config: Record<string, unknown>): Record<string, unknown> {
+    return dropUnknown(this.plugin(type).configSchema, config) as Record<string, unknown>;
   }
 
   mask(type: string, config: Record<string, unknown>): Record<string, unknown> {
@@ -40,4 +65,53 @@ export class PluginAccess {
   merge(type: string, stored: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
     return this.registry.mergeConfig(type, stored, patch);
   }
+}
+
+interface ZodDef {
+  type?: string;
+  innerType?: unknown;
+  in?: unknown;
+  element?: unknown;
+  shape?: Record<string, unknown>;
+  catchall?: unknown;
+}
+
+const defOf = (schema: unknown): ZodDef | undefined => (schema as { _zod?: { def?: ZodDef } })?._zod?.def;
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'catch', 'readonly', 'nonoptional']);
+
+/** The schema under optional/default/pipe wrappers (zod 4 internals, read by duck typing: plugins bring their own zod copy). */
+function unwrapped(schema: unknown): ZodDef | undefined {
+  let def = defOf(schema);
+  for (let i = 0; def && i < 20; i++) {
+    if (def.type && WRAPPERS.has(def.type)) def = defOf(def.innerType);
+    else if (def.type === 'pipe') def = defOf(def.in);
+    else break;
+  }
+  return def;
+}
+
+/** Objects whose catchall accepts extra keys (z.looseObject, .catchall(...)) define no unknown keys. */
+const acceptsAnyKey = (def: ZodDef) => def.catchall !== undefined && defOf(def.catchall)?.type !== 'never';
+
+/** Paths of keys in `value` that `schema` does not define, where the schema is an object (or array of them). */
+function unknownKeys(schema: unknown, value: unknown, path: string[]): string[] {
+  const def = unwrapped(schema);
+  if (!def || value === null || typeof value !== 'object') return [];
+  if (def.type === 'array' && Array.isArray(value)) return value.flatMap((v, i) => unknownKeys(def.element, v, [...path, String(i)]));
+  if (def.type !== 'object' || !def.shape || Array.isArray(value) || acceptsAnyKey(def)) return [];
+  const out: string[] = [];
+  for (const [key, v] of Object.entries(value)) {
+    if (Object.hasOwn(def.shape, key)) out.push(...unknownKeys(def.shape[key], v, [...path, key]));
+    else out.push([...path, key].join('.'));
+  }
+  return out;
+}
+
+function dropUnknown(schema: unknown, value: unknown): unknown {
+  const def = unwrapped(schema);
+  if (!def || value === null || typeof value !== 'object') return value;
+  if (def.type === 'array' && Array.isArray(value)) return value.map((v) => dropUnknown(def.element, v));
+  if (def.type !== 'object' || !def.shape || Array.isArray(value) || acceptsAnyKey(def)) return value;
+  const shape = def.shape;
+  return Object.fromEntries(Object.entries(value).filter(([k]) => Object.hasOwn(shape, k)).map(([k, v]) => [k, dropUnknown(shape[k], v)]));
 }

@@ -6,6 +6,7 @@ import { inject, injectable } from 'tsyringe';
 import type { DataSource, EntityManager } from 'typeorm';
 import { firstInterval, intervalContaining } from '../scheduler/intervals';
 import { BatchExportEntity, RunEntity, type BackfillEntity, type StoredPropertyFilter } from '../store/entities';
+import { holdWaitingRuns, requeueWaitingRuns } from '../worker/paused-runs';
 import { enqueueRun } from '../worker/run-queue';
 import { CLOCK, DATA_SOURCE, type Clock } from '../tokens';
 import { publishTouched, type Touched } from './publish';
@@ -153,6 +154,7 @@ export class BatchExportService {
     });
   }
 
+  /** Stops new attempts of the export's runs (see src/worker/paused-runs.ts); a running attempt finishes. */
   async pause(teamId: number, id: string): Promise<BatchExportEntity> {
     return this.ds.transaction(async (m) => {
       const e = await loadExport(m, teamId, id, { lock: true });
@@ -160,6 +162,7 @@ export class BatchExportService {
       e.paused = true;
       e.pausedAt = this.clock.now();
       e.pausedReason = null;
+      await holdWaitingRuns(m, e.id);
       return m.getRepository(BatchExportEntity).save(e);
     });
   }
@@ -170,7 +173,8 @@ export class BatchExportService {
    * become a backfill (preceded by a scheduled bridging run when a schedule change left the coverage off the
    * current grid); otherwise they are skipped, and a WARN log entry on the export names the skipped range. When
    * the coverage already reaches past the start of the current interval (a coarser interval chosen while paused),
-   * nothing is skipped and the schedule continues from the coverage's end, so nothing is exported twice.
+   * nothing is skipped and the schedule continues from the coverage's end, so nothing is exported twice. Runs held
+   * by the pause (scheduled, backfill, retries) are queued again, oldest interval first.
    */
   async unpause(teamId: number, id: string, backfillPausedGap: boolean): Promise<BatchExportEntity> {
     let touched: Touched = { runs: [], backfills: [] };
@@ -187,6 +191,7 @@ export class BatchExportService {
       e.pausedReason = null;
       if (coveredUntil < gapEnd) e.scheduledUntil = gapEnd;
       await m.getRepository(BatchExportEntity).save(e);
+      await requeueWaitingRuns(m, e.id);
       if (coveredUntil < gapEnd && backfillPausedGap) {
         const around = intervalContaining(schedule, coveredUntil);
         const onGrid = around.start.getTime() === coveredUntil.getTime();

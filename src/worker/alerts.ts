@@ -1,18 +1,25 @@
 /**
- * After a run fails: pause the export when it fails too often, and tell the team's webhook. The payload has a
- * `text` field, so a Slack incoming webhook shows it as is, plus structured fields for other receivers.
+ * After a run fails: pause the export when it fails too often (cancelling its backfills), and tell the team's
+ * webhook once per change of the export's state. The payload has a `text` field, so a Slack incoming webhook
+ * shows it as is, plus structured fields for other receivers.
  */
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../logger';
 import type { RunEntity } from '../store/entities';
-import { exportLog } from './run-log';
+import { publishChange } from '../store/event-bus';
+import { holdWaitingRuns, WAITING_RUN_STATUSES } from './paused-runs';
+import { publishRun } from './run-queue';
 
 export interface AutoPausePolicy {
   failures: number;
   window: number;
 }
 
-/** Pauses the export when `failures` of its last `window` finished runs failed. Returns the reason when it paused. */
+/**
+ * Pauses the export when `failures` of its last `window` finished runs failed. Returns the reason when it paused.
+ * In the same transaction its waiting runs are held (see paused-runs.ts) and its active backfills cancelled, each
+ * with a WARN log entry on the export naming the backfill and the reason.
+ */
 export async function autoPauseIfFailing(ds: DataSource, run: RunEntity, policy: AutoPausePolicy): Promise<string | undefined> {
   if (policy.failures <= 0) return undefined;
   const [{ failed }] = await ds.query(
@@ -23,13 +30,71 @@ export async function autoPauseIfFailing(ds: DataSource, run: RunEntity, policy:
   );
   if (failed < policy.failures) return undefined;
   const reason = `Paused automatically: ${failed} of the last ${policy.window} runs failed. Fix the destination, then unpause (optionally backfilling the paused gap).`;
-  const res = await ds.query(
-    `UPDATE batch_exports SET paused = true, paused_at = now(), paused_reason = $2, updated_at = now() WHERE id = $1 AND NOT paused AND deleted_at IS NULL`,
-    [run.batchExportId, reason],
-  );
-  if ((res[1] ?? 0) === 0) return undefined;
-  await exportLog(ds, run.teamId, run.batchExportId, 'WARN', reason);
+  const cancelled = await ds.transaction(async (m) => {
+    const res = await m.query(
+      `UPDATE batch_exports SET paused = true, paused_at = now(), paused_reason = $2, updated_at = now() WHERE id = $1 AND NOT paused AND deleted_at IS NULL`,
+      [run.batchExportId, reason],
+    );
+    if ((res[1] ?? 0) === 0) return undefined;
+    await m.query(`INSERT INTO log_entries (team_id, batch_export_id, level, message) VALUES ($1, $2, 'WARN', $3)`, [run.teamId, run.batchExportId, reason]);
+    const touched = await cancelBackfills(m, run, reason);
+    await holdWaitingRuns(m, run.batchExportId);
+    return touched;
+  });
+  if (!cancelled) return undefined;
+  if (cancelled.runIds.length) {
+    const runs = await ds.getRepository<RunEntity>('RunEntity').createQueryBuilder('r').where('r.id IN (:...ids)', { ids: cancelled.runIds }).getMany();
+    for (const r of runs) await publishRun(ds, r);
+  }
+  for (const backfillId of cancelled.backfillIds) {
+    await publishChange(ds, { kind: 'backfill', teamId: run.teamId, batchExportId: run.batchExportId, backfillId, at: new Date().toISOString() });
+  }
   return reason;
+}
+
+/** An automatic pause cancels the export's active backfills: their remaining runs would fail the same way. */
+async function cancelBackfills(m: EntityManager, run: RunEntity, reason: string): Promise<{ backfillIds: string[]; runIds: string[] }> {
+  const [backfills] = (await m.query(
+    `UPDATE backfills SET status = 'Cancelled', finished_at = now() WHERE batch_export_id = $1 AND status IN ('Starting', 'Running')
+     RETURNING id, start_at, end_at`,
+    [run.batchExportId],
+  )) as [{ id: string; start_at: Date; end_at: Date }[], number];
+  const runIds: string[] = [];
+  for (const b of backfills) {
+    const [queued] = (await m.query(
+      `UPDATE runs SET status = 'Cancelled', finished_at = now(), next_attempt_at = NULL, latest_error = $3
+       WHERE backfill_id = $1 AND status = ANY($2::text[]) RETURNING id`,
+      [b.id, WAITING_RUN_STATUSES, 'Cancelled: the export was paused automatically before this run was attempted.'],
+    )) as [{ id: string }[], number];
+    await m.query(`SELECT graphile_worker.remove_job('run:' || id) FROM unnest($1::uuid[]) AS id`, [queued.map((q) => q.id)]);
+    const [running] = (await m.query(
+      `UPDATE runs SET cancel_requested_at = now() WHERE backfill_id = $1 AND status = 'Running' AND cancel_requested_at IS NULL RETURNING id`,
+      [b.id],
+    )) as [{ id: string }[], number];
+    runIds.push(...queued.map((q) => q.id), ...running.map((r) => r.id));
+    await m.query(`INSERT INTO log_entries (team_id, batch_export_id, level, message) VALUES ($1, $2, 'WARN', $3)`, [
+      run.teamId,
+      run.batchExportId,
+      `Backfill ${b.id} (${b.start_at.toISOString()} – ${b.end_at.toISOString()}) cancelled: ${queued.length} of its runs had not run yet ` +
+        `and were cancelled, ${running.length} running ones asked to stop. ${reason} Then backfill that range again.`,
+    ]);
+  }
+  return { backfillIds: backfills.map((b) => b.id), runIds };
+}
+
+/**
+ * The webhook notices for a run that ended Failed or TimedOut: at most one per change of the export's state. The
+ * failure that pauses the export sends `export_auto_paused` (carrying this run's error) instead of `run_failed`;
+ * a run that fails while the export is paused (an attempt that was already running) sends nothing.
+ */
+export async function alertOnFailure(ds: DataSource, log: Logger, run: RunEntity, notice: Omit<FailureNotice, 'event'>, policy: AutoPausePolicy): Promise<void> {
+  const reason = await autoPauseIfFailing(ds, run, policy);
+  if (reason) {
+    await notifyWebhook(ds, log, { event: 'export_auto_paused', ...notice, reason });
+    return;
+  }
+  const [exp] = await ds.query(`SELECT paused FROM batch_exports WHERE id = $1`, [run.batchExportId]);
+  if (exp && !exp.paused) await notifyWebhook(ds, log, { event: 'run_failed', ...notice });
 }
 
 export interface FailureNotice {

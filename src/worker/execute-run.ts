@@ -14,7 +14,8 @@ import type { ClickHouseSource, PropertyFilter, SourceQuery } from '../source';
 import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
 import { FINISHED_RUN_STATUSES } from '../store/entities';
 import type { SecretBox } from '../store/secrets';
-import { autoPauseIfFailing, notifyWebhook, type AutoPausePolicy } from './alerts';
+import { alertOnFailure, type AutoPausePolicy } from './alerts';
+import { holdWhilePaused } from './paused-runs';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
 import { resolveDestinationConfig } from './destination-config';
 import { enqueueRun, publishRun } from './run-queue';
@@ -64,6 +65,10 @@ export async function executeRun(deps: ExecutorDeps, runId: string, workerId: st
   const log = runLog(ds, deps.log, run);
   if (!exp || exp.deletedAt || run.cancelRequestedAt) {
     await finish(deps, run, run.attempt, { status: 'Cancelled', error: exp?.deletedAt ? 'Export deleted' : 'Cancelled by user' }, log);
+    return;
+  }
+  if (exp.paused) {
+    await holdWhilePaused(ds, deps.log, run); // see paused-runs.ts: no attempt, no retry, until unpaused
     return;
   }
   if (await waitForEarlierRun(deps, run)) return;
@@ -292,8 +297,6 @@ async function finish(deps: ExecutorDeps, run: RunEntity, attempt: number, outco
       intervalEnd: run.intervalEnd.toISOString(),
       error,
     };
-    await notifyWebhook(ds, deps.log, { event: 'run_failed', ...notice });
-    const reason = await autoPauseIfFailing(ds, run, deps.options.autoPause);
-    if (reason) await notifyWebhook(ds, deps.log, { event: 'export_auto_paused', ...notice, reason });
+    await alertOnFailure(ds, deps.log, run, notice, deps.options.autoPause);
   }
 }

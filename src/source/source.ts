@@ -226,13 +226,16 @@ export class ClickHouseSource {
         ${ts('_ins')} AS _inserted_at,
         nullIf(properties, '') AS properties,
         nullIf(person_properties, '') AS person_properties,
-        if(JSONHas(${READABLE_JSON.properties}, '$set'), JSONExtractRaw(${READABLE_JSON.properties}, '$set'), NULL) AS set,
-        if(JSONHas(${READABLE_JSON.properties}, '$set_once'), JSONExtractRaw(${READABLE_JSON.properties}, '$set_once'), NULL) AS set_once,
+        _set AS set,
+        _set_once AS set_once,
         elements_chain
       FROM (
         WITH ${readableJsonColumns()}
         SELECT team_id, uuid, event, distinct_id, person_id, timestamp, created_at, properties, person_properties,
-          elements_chain, ${ins} AS _ins, ${READABLE_JSON.properties}
+          elements_chain, ${ins} AS _ins,
+          -- Derived here so the sort below carries them, not a second copy of properties.
+          if(JSONHas(${READABLE_JSON.properties}, '$set'), JSONExtractRaw(${READABLE_JSON.properties}, '$set'), NULL) AS _set,
+          if(JSONHas(${READABLE_JSON.properties}, '$set_once'), JSONExtractRaw(${READABLE_JSON.properties}, '$set_once'), NULL) AS _set_once
         FROM ${events}
         WHERE ${where.join('\n          AND ')}
         ORDER BY _ins, event, uuid

@@ -51,8 +51,29 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * The driver reads `private_key` with OpenSSL while building the login JWT: what fails there is the key or its
+ * passphrase as configured, never a transient condition.
+ */
+const KEY_DRIVER_CODES: Record<string, string> = {
+  '404026': 'private_key is not a PEM private key: paste the whole key file (-----BEGIN PRIVATE KEY----- ... -----END PRIVATE KEY-----)',
+  '404028': 'private_key_passphrase is not a string',
+};
+const PASSPHRASE_OSSL_CODES = new Set(['ERR_OSSL_BAD_DECRYPT', 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED', 'ERR_MISSING_PASSPHRASE']);
+
+function malformedKeyError(err: unknown): DestinationError | undefined {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !(code.startsWith('ERR_OSSL_') || code === 'ERR_MISSING_PASSPHRASE')) return undefined;
+  const advice = PASSPHRASE_OSSL_CODES.has(code)
+    ? 'private_key_passphrase does not decrypt private_key: check the passphrase (an encrypted key needs one)'
+    : 'private_key could not be read as a private key: paste the whole PEM key file, unchanged';
+  return new DestinationError('config', `${advice} (${code}: ${messageOf(err)})`, { cause: err, code: 'SNOWFLAKE_PRIVATE_KEY' });
+}
+
 export function classifySnowflakeError(err: unknown): DestinationError {
   if (isDestinationError(err)) return err;
+  const malformedKey = malformedKeyError(err);
+  if (malformedKey) return malformedKey;
   const code = snowflakeCode(err);
   if (code === undefined) {
     const cause = (err as { cause?: unknown })?.cause;
@@ -70,6 +91,7 @@ export function classifySnowflakeError(err: unknown): DestinationError {
     return new DestinationError('retryable', msg, opts);
   }
   if (DRIVER_NETWORK.has(code)) return new DestinationError('retryable', `Network error talking to Snowflake: ${msg}`, opts);
+  if (KEY_DRIVER_CODES[code]) return new DestinationError('config', `${KEY_DRIVER_CODES[code]} (${msg})`, opts);
   if (DRIVER_BAD_OPTIONS.test(code)) return new DestinationError('config', `Invalid connection settings: ${msg}`, opts);
   const sqlState = (err as { sqlState?: string }).sqlState;
   if (sqlState?.startsWith('42') || sqlState?.startsWith('22')) return new DestinationError('permanent', msg, opts);

@@ -93,11 +93,12 @@ async function backfill(start: string, end: string, expectedRuns: number, screen
 }
 
 it('signs in, creates a destination and an export, backfills and watches runs complete live, retries a failed run and reads its logs', async () => {
-  const good = path.join(server.tmp, 'exports');
-  const blocker = path.join(server.tmp, 'not-a-directory');
+  // Absolute paths inside the team's folder (OUTPORT_LOCAL_FILES_ROOT/team-<id>); anything outside it is refused.
+  const good = path.join(server.teamFiles, 'exports');
+  const blocker = path.join(server.teamFiles, 'not-a-directory');
   fs.writeFileSync(blocker, 'a file where the destination expects a directory');
   const broken = path.join(blocker, 'exports');
-  const fixed = path.join(server.tmp, 'fixed');
+  const fixed = path.join(server.teamFiles, 'fixed');
 
   // ---- sign in (a wrong token is refused with the server's message) ----
   await page.goto(server.origin + '/');

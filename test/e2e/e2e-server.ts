@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { container } from 'tsyringe';
 import { boot, type BootedApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
+import { loadConfig, teamLocalFilesDirectory } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { createSourceTables } from '../../src/source/schema';
 import { createTestDatabase } from '../support/pg';
@@ -28,8 +28,10 @@ export interface E2eServer {
   origin: string;
   token: string;
   app: BootedApp;
-  /** A scratch directory for local-files destinations. */
+  /** A scratch directory. */
   tmp: string;
+  /** The seeded team's folder for local-files destinations (OUTPORT_LOCAL_FILES_ROOT/team-<id>), created. */
+  teamFiles: string;
   stop(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startE2eServer(): Promise<E2eServer> {
     DATABASE_URL: db.url,
     OUTPORT_SECRET_KEY: randomBytes(32).toString('hex'),
     OUTPORT_DATA_DIR: path.join(tmp, 'data'),
+    OUTPORT_LOCAL_FILES_ROOT: path.join(tmp, 'files'),
     OUTPORT_ROLES: 'api,scheduler,worker',
     HOST: '127.0.0.1',
     PORT: '0',
@@ -91,7 +94,10 @@ export async function startE2eServer(): Promise<E2eServer> {
   try {
     const { teamId, token } = await seedTeam(app.dataSource, 'E2E team');
     await seedEvents(app.clickhouseUrl, chDatabase, teamId);
+    const teamFiles = teamLocalFilesDirectory(config, teamId);
+    fs.mkdirSync(teamFiles, { recursive: true });
     return {
+      teamFiles,
       origin: new URL(app.apiUrl!).origin,
       token,
       app,

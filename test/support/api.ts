@@ -4,6 +4,8 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import pino from 'pino';
@@ -44,6 +46,8 @@ export interface ApiHarness {
   box: SecretBox;
   a: SeededTeam;
   b: SeededTeam;
+  /** OUTPORT_LOCAL_FILES_ROOT of this server: a fresh temporary folder (team folders are `team-<id>` in it). */
+  localFilesRoot: string;
   gql<T = any>(token: string | undefined, query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
   /** Like gql but throws on errors; returns data. */
   ok<T = any>(token: string, query: string, variables?: Record<string, unknown>): Promise<T>;
@@ -77,7 +81,8 @@ export async function startApiHarness(options: HarnessOptions = {}): Promise<Api
     logger: silent,
   });
   const c = container.createChildContainer();
-  const config = loadConfig({});
+  // Never the checkout's .outport/exports: each harness gets its own local-files root.
+  const config = loadConfig({ OUTPORT_LOCAL_FILES_ROOT: fs.mkdtempSync(path.join(os.tmpdir(), 'outport-api-files-')) });
   c.register(CONFIG, { useValue: config });
   c.register(LOGGER, { useValue: logger });
   c.register(DATA_SOURCE, { useValue: ds });
@@ -110,6 +115,7 @@ export async function startApiHarness(options: HarnessOptions = {}): Promise<Api
     box,
     a,
     b,
+    localFilesRoot: config.OUTPORT_LOCAL_FILES_ROOT,
     gql,
     async ok(token, query, variables) {
       const r = await gql(token, query, variables);

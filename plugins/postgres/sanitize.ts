@@ -7,8 +7,10 @@
  *   UTF-8 cannot encode them and JSONB rejects the escapes.
  * - A json value that is not valid JSON, nests deeper than MAX_JSON_DEPTH, or holds a number outside Postgres'
  *   numeric range is stored as a JSON string holding the original text (after the replacements above).
- * Every replacement is counted; the counts are logged as a warning at the end of the run.
+ * Every changed value is counted per column and rule and returned as the run's `replacements`: the host logs
+ * them as WARN lines in the run's log and stores them on the run.
  */
+import { ReplacementCounter } from '../../src/sdk';
 
 /** Well inside what JSONB parses with the default 2 MB max_stack_depth (about 10,000 levels on Postgres 18). */
 export const MAX_JSON_DEPTH = 1000;
@@ -32,107 +34,84 @@ function clean(s: string): boolean {
 }
 const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
 
-export interface SanitizeCounts {
-  /** NUL characters replaced in text columns. */
-  textNul: number;
-  /** Unpaired surrogates replaced in text columns. */
-  textSurrogates: number;
-  /** NUL characters (raw or `\u0000`) replaced in json columns. */
-  jsonNul: number;
-  /** Unpaired surrogates (raw or escaped) replaced in json columns. */
-  jsonSurrogates: number;
-  /** json values that were not valid JSON, stored as JSON strings. */
-  jsonInvalid: number;
-  /** json values nested deeper than MAX_JSON_DEPTH, stored as JSON strings. */
-  jsonTooDeep: number;
-  /** json values with a number Postgres numeric cannot hold, stored as JSON strings. */
-  jsonNumberOutOfRange: number;
-}
+/** Rule ids this sanitizer reports (see src/sdk/replacements.ts); each counts changed VALUES per column. */
+export const POSTGRES_RULES = {
+  nul: 'nul',
+  loneSurrogate: 'lone_surrogate',
+  invalidJson: 'invalid_json_as_string',
+  tooDeep: 'json_too_deep_as_string',
+  numberOutOfRange: 'json_number_out_of_range_as_string',
+} as const;
+
+const DESCRIPTIONS: Record<string, string> = {
+  [POSTGRES_RULES.nul]: 'U+0000 (NUL, raw or as the \\u0000 escape) replaced with U+FFFD: Postgres TEXT and JSONB reject it',
+  [POSTGRES_RULES.loneSurrogate]: 'unpaired UTF-16 surrogates (raw, or escaped in JSON) replaced with U+FFFD: UTF-8 and JSONB cannot hold them',
+  [POSTGRES_RULES.tooDeep]: `json values nested deeper than ${MAX_JSON_DEPTH} levels stored as a JSON string holding the text (JSONB's stack limit)`,
+  [POSTGRES_RULES.numberOutOfRange]: 'json values with a number outside Postgres numeric range stored as a JSON string holding the text',
+};
 
 export class Sanitizer {
-  readonly counts: SanitizeCounts = {
-    textNul: 0, textSurrogates: 0, jsonNul: 0, jsonSurrogates: 0, jsonInvalid: 0, jsonTooDeep: 0, jsonNumberOutOfRange: 0,
-  };
-  /** Columns in which at least one value was changed, with how many values. */
-  readonly columns = new Map<string, number>();
+  /** Values changed, per column and rule: what the run reports as `WriteResult.replacements`. */
+  readonly replacements = new ReplacementCounter();
 
   get total(): number {
-    return Object.values(this.counts).reduce((a, b) => a + b, 0);
+    return this.replacements.total;
+  }
+
+  private note(column: string, rule: string): void {
+    this.replacements.add(column, rule, 1, DESCRIPTIONS[rule]);
   }
 
   text(value: string, column: string): string {
     if (clean(value)) return value;
     let out = value;
-    let changed = false;
     if (out.includes('\u0000')) {
-      this.counts.textNul += countChar(out, '\u0000');
       out = out.replaceAll('\u0000', REPLACEMENT);
-      changed = true;
+      this.note(column, POSTGRES_RULES.nul);
     }
-    const lone = countLoneSurrogates(out);
-    if (lone > 0) {
-      this.counts.textSurrogates += lone;
+    if (!wellFormed(out)) {
       out = out.replace(LONE_SURROGATES, REPLACEMENT);
-      changed = true;
+      this.note(column, POSTGRES_RULES.loneSurrogate);
     }
-    if (changed) this.noteColumn(column);
     return out;
   }
 
   json(value: string, column: string): string {
     let text = value;
-    let changed = false;
+    let nul = false;
+    let lone = false;
     if (text.includes('\u0000')) {
-      this.counts.jsonNul += countChar(text, '\u0000');
       text = text.replaceAll('\u0000', REPLACEMENT);
-      changed = true;
+      nul = true;
     }
-    const lone = countLoneSurrogates(text);
-    if (lone > 0) {
-      this.counts.jsonSurrogates += lone;
+    if (!wellFormed(text)) {
       text = text.replace(LONE_SURROGATES, REPLACEMENT);
-      changed = true;
+      lone = true;
     }
-    let fallback: keyof SanitizeCounts | undefined;
+    let fallback: string | undefined;
     try {
       JSON.parse(text);
     } catch {
-      fallback = 'jsonInvalid';
+      fallback = POSTGRES_RULES.invalidJson;
     }
     if (!fallback && needsScan(text)) {
       const scan = scanJson(text);
-      if (scan.maxDepth > MAX_JSON_DEPTH) fallback = 'jsonTooDeep';
-      else if (scan.numberOutOfRange) fallback = 'jsonNumberOutOfRange';
+      if (scan.maxDepth > MAX_JSON_DEPTH) fallback = POSTGRES_RULES.tooDeep;
+      else if (scan.numberOutOfRange) fallback = POSTGRES_RULES.numberOutOfRange;
       else if (scan.fixes.length > 0) {
-        this.counts.jsonNul += scan.nulEscapes;
-        this.counts.jsonSurrogates += scan.fixes.length - scan.nulEscapes;
+        nul ||= scan.nulEscapes > 0;
+        lone ||= scan.fixes.length > scan.nulEscapes;
         text = applyFixes(text, scan.fixes);
-        changed = true;
       }
     }
+    if (nul) this.note(column, POSTGRES_RULES.nul);
+    if (lone) this.note(column, POSTGRES_RULES.loneSurrogate);
     if (fallback) {
-      this.counts[fallback]++;
-      this.noteColumn(column);
+      this.note(column, fallback);
       return JSON.stringify(text);
     }
-    if (changed) this.noteColumn(column);
     return text;
   }
-
-  private noteColumn(column: string): void {
-    this.columns.set(column, (this.columns.get(column) ?? 0) + 1);
-  }
-}
-
-function countChar(s: string, ch: string): number {
-  let n = 0;
-  for (let i = s.indexOf(ch); i !== -1; i = s.indexOf(ch, i + 1)) n++;
-  return n;
-}
-
-function countLoneSurrogates(s: string): number {
-  if (wellFormed(s)) return 0;
-  return s.match(LONE_SURROGATES)?.length ?? 0;
 }
 
 /**

@@ -72,7 +72,6 @@ export async function writeRun(config: PostgresConfig, ctx: RunContext, batches:
 
     const rowsLanded = Number(landed.rows[0].n);
     ctx.logger.debug('Postgres run timings', { copyMs: copiedAt - startedAt, mergeMs: Date.now() - copiedAt });
-    reportReplacements(ctx, sanitizer);
     return {
       rowsLanded,
       bytesWritten: copied.bytes,
@@ -80,8 +79,8 @@ export async function writeRun(config: PostgresConfig, ctx: RunContext, batches:
         table: displayName(config.schema, table),
         rowsStaged: copied.rows,
         rowsInsertedOrUpdated: merged.rowCount ?? 0,
-        ...(sanitizer.total > 0 ? { replacements: { ...sanitizer.counts } } : {}),
       },
+      replacements: sanitizer.replacements.list(),
     };
   } catch (err) {
     if (cancelling) await cancelling;
@@ -133,22 +132,4 @@ async function cleanUp(
       });
     }
   }
-}
-
-function reportReplacements(ctx: RunContext, sanitizer: Sanitizer): void {
-  if (sanitizer.total === 0) return;
-  const c = sanitizer.counts;
-  const parts = [
-    c.textNul && `${c.textNul} NUL character(s) in text`,
-    c.textSurrogates && `${c.textSurrogates} unpaired surrogate(s) in text`,
-    c.jsonNul && `${c.jsonNul} NUL character(s) in JSON`,
-    c.jsonSurrogates && `${c.jsonSurrogates} unpaired surrogate escape(s) in JSON`,
-    c.jsonInvalid && `${c.jsonInvalid} invalid JSON value(s) stored as JSON strings`,
-    c.jsonTooDeep && `${c.jsonTooDeep} JSON value(s) nested too deep for JSONB stored as JSON strings`,
-    c.jsonNumberOutOfRange && `${c.jsonNumberOutOfRange} JSON value(s) with numbers outside Postgres numeric range stored as JSON strings`,
-  ].filter(Boolean);
-  ctx.logger.warn(`Postgres cannot store some values as given; replaced them by the documented rule: ${parts.join('; ')}`, {
-    counts: { ...c },
-    columns: Object.fromEntries(sanitizer.columns),
-  });
 }

@@ -9,9 +9,10 @@
  * 3. Text longer than 65,535 UTF-8 bytes is cut at a character boundary to at most 65,535 bytes. A json value
  *    longer than 65,535 bytes is replaced by `{"$outport_truncated": true, "original_bytes": N}` (N = the UTF-8
  *    length of the value as received): cut JSON would not be JSON.
- * Every change is counted, per kind and per column, and reported once per run.
+ * Every changed value is counted per column and rule and returned as the run's `replacements` (the host logs them
+ * in the run's log and stores them on the run).
  */
-import type { Column, Value } from '../../src/sdk';
+import { ReplacementCounter, type Column, type Value } from '../../src/sdk';
 
 /** Redshift's VARCHAR maximum, in bytes (not characters). */
 export const MAX_VARCHAR_BYTES = 65_535;
@@ -25,18 +26,20 @@ function wellFormed(s: string): boolean {
   return f ? f.call(s) : !/[\uD800-\uDFFF]/u.test(s);
 }
 
-export interface ValueCounts {
-  /** NUL characters replaced with U+FFFD (text and JSON columns). */
-  nul: number;
-  /** Unpaired surrogates replaced with U+FFFD (text and JSON columns). */
-  surrogates: number;
-  /** json values that were not valid JSON, stored as JSON strings. */
-  invalidJson: number;
-  /** Text values cut to 65,535 bytes. */
-  truncatedText: number;
-  /** json values over 65,535 bytes replaced by the truncation marker. */
-  jsonMarkers: number;
-}
+/** Rule ids this plugin reports (see src/sdk/replacements.ts); each counts changed VALUES per column. */
+export const REDSHIFT_RULES = {
+  nul: 'nul',
+  loneSurrogate: 'lone_surrogate',
+  invalidJson: 'invalid_json_as_string',
+  truncatedText: 'text_truncated',
+  jsonMarker: 'json_truncated_marker',
+} as const;
+
+const DESCRIPTIONS: Record<string, string> = {
+  [REDSHIFT_RULES.nul]: 'U+0000 (NUL) replaced with U+FFFD: Redshift VARCHAR rejects it',
+  [REDSHIFT_RULES.truncatedText]: `text over Redshift's ${MAX_VARCHAR_BYTES}-byte VARCHAR limit cut at a UTF-8 character boundary to ${MAX_VARCHAR_BYTES} bytes`,
+  [REDSHIFT_RULES.jsonMarker]: `json values over ${MAX_VARCHAR_BYTES} bytes replaced by {"$outport_truncated": true, "original_bytes": N}`,
+};
 
 /** The marker that stands in for a JSON value too long for Redshift. */
 export function truncationMarker(originalBytes: number): string {
@@ -54,12 +57,16 @@ export function truncateUtf8(s: string, maxBytes: number): string {
 }
 
 export class ValueRules {
-  readonly counts: ValueCounts = { nul: 0, surrogates: 0, invalidJson: 0, truncatedText: 0, jsonMarkers: 0 };
-  /** Columns in which at least one value was changed, with how many values. */
-  readonly columns = new Map<string, number>();
+  /** Values changed, per column and rule: what the run reports as `WriteResult.replacements`. */
+  readonly replacements = new ReplacementCounter();
 
   get total(): number {
-    return Object.values(this.counts).reduce((a, b) => a + b, 0);
+    return this.replacements.total;
+  }
+
+  /** Values changed by one rule (a `REDSHIFT_RULES` id), all columns together. */
+  count(rule: string): number {
+    return this.replacements.countOf(rule);
   }
 
   /** The value to store for `column`, as text (null stays null). Non-text types are passed through as strings. */
@@ -80,63 +87,44 @@ export class ValueRules {
   }
 
   text(value: string, column: string): string {
-    const before = this.total;
-    let out = this.replaceInvalid(value);
+    let out = this.replaceInvalid(value, column);
     if (out.length * 3 > MAX_VARCHAR_BYTES && Buffer.byteLength(out, 'utf8') > MAX_VARCHAR_BYTES) {
       out = truncateUtf8(out, MAX_VARCHAR_BYTES);
-      this.counts.truncatedText++;
+      this.note(column, REDSHIFT_RULES.truncatedText);
     }
-    if (this.total !== before) this.note(column);
     return out;
   }
 
   json(value: string, column: string): string {
-    const before = this.total;
-    let out = this.replaceInvalid(value);
+    let out = this.replaceInvalid(value, column);
     try {
       JSON.parse(out);
     } catch {
-      this.counts.invalidJson++;
+      this.note(column, REDSHIFT_RULES.invalidJson);
       out = JSON.stringify(out);
     }
     if (out.length * 3 > MAX_VARCHAR_BYTES && Buffer.byteLength(out, 'utf8') > MAX_VARCHAR_BYTES) {
       out = truncationMarker(Buffer.byteLength(value, 'utf8'));
-      this.counts.jsonMarkers++;
+      this.note(column, REDSHIFT_RULES.jsonMarker);
     }
-    if (this.total !== before) this.note(column);
     return out;
   }
 
-  private replaceInvalid(value: string): string {
+  private replaceInvalid(value: string, column: string): string {
     let out = value;
     if (out.includes('\u0000')) {
-      this.counts.nul += out.split('\u0000').length - 1;
       out = out.replaceAll('\u0000', REPLACEMENT);
+      this.note(column, REDSHIFT_RULES.nul);
     }
     if (!wellFormed(out)) {
-      this.counts.surrogates += out.match(LONE_SURROGATES)?.length ?? 0;
       out = out.replace(LONE_SURROGATES, REPLACEMENT);
+      this.note(column, REDSHIFT_RULES.loneSurrogate);
     }
     return out;
   }
 
-  private note(column: string): void {
-    this.columns.set(column, (this.columns.get(column) ?? 0) + 1);
-  }
-
-  /** One line for the run's warning, or undefined when nothing was changed. */
-  summary(): string | undefined {
-    if (this.total === 0) return undefined;
-    const c = this.counts;
-    return [
-      c.nul && `${c.nul} NUL character(s) replaced with U+FFFD`,
-      c.surrogates && `${c.surrogates} unpaired surrogate(s) replaced with U+FFFD`,
-      c.invalidJson && `${c.invalidJson} invalid JSON value(s) stored as JSON strings`,
-      c.truncatedText && `${c.truncatedText} text value(s) cut to ${MAX_VARCHAR_BYTES} bytes`,
-      c.jsonMarkers && `${c.jsonMarkers} JSON value(s) over ${MAX_VARCHAR_BYTES} bytes replaced by {"$outport_truncated": true, ...}`,
-    ]
-      .filter(Boolean)
-      .join('; ');
+  private note(column: string, rule: string): void {
+    this.replacements.add(column, rule, 1, DESCRIPTIONS[rule]);
   }
 }
 

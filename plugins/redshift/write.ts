@@ -77,13 +77,6 @@ export async function writeRun(config: RedshiftConfig, ctx: RunContext, batches:
     await client.query('COMMIT');
     state.inTransaction = false;
 
-    const summary = state.rules.summary();
-    if (summary) {
-      ctx.logger.warn(`Redshift cannot store some values as given; changed them by the documented rule: ${summary}`, {
-        counts: { ...state.rules.counts },
-        columns: Object.fromEntries(state.rules.columns),
-      });
-    }
     return {
       rowsLanded: staged - missing,
       bytesWritten: loaded.bytes,
@@ -93,8 +86,8 @@ export async function writeRun(config: RedshiftConfig, ctx: RunContext, batches:
         rowsStaged: loaded.rows,
         ...(loaded.statements !== undefined ? { statements: loaded.statements } : {}),
         ...(loaded.files !== undefined ? { files: loaded.files } : {}),
-        ...(state.rules.total > 0 ? { replacements: { ...state.rules.counts } } : {}),
       },
+      replacements: state.rules.replacements.list(),
     };
   } catch (err) {
     if (cancelling) await cancelling;

@@ -3,6 +3,22 @@ import { RunStatusEnum, RunTriggerEnum } from './enums';
 import { ConnectionType } from './pagination';
 import { SafeInt } from './scalars';
 
+/** Values of one column that a run changed by one documented lossy rule. */
+@ObjectType('Replacement')
+export class ReplacementType {
+  @Field(() => String, { description: 'The model column whose values were changed.' })
+  column!: string;
+
+  @Field(() => String, { description: 'Stable id of the rule (invalid_utf8, nul, lone_surrogate, invalid_json_as_string, text_truncated, ...).' })
+  rule!: string;
+
+  @Field(() => String, { description: 'The rule in words, as the run\'s log states it.' })
+  description!: string;
+
+  @Field(() => SafeInt, { description: 'Values of the column the rule changed in the latest attempt.' })
+  count!: number;
+}
+
 /** One export of one interval `[intervalStart, intervalEnd)`. Resolved from `RunEntity` rows. */
 @ObjectType()
 export class Run {
@@ -62,6 +78,11 @@ export class Run {
 
   @Field(() => Date, { nullable: true, description: 'Set when a cancel of a running run was requested; the worker stops it.' })
   cancelRequestedAt!: Date | null;
+
+  @Field(() => [ReplacementType], {
+    description: 'Values the latest attempt could not export as they were and changed by a documented rule (invalid UTF-8 in the source, what the destination cannot store), per column and rule. Also logged as WARN lines.',
+  })
+  replacements!: ReplacementType[];
   // durationSeconds: a field resolver in run.resolver.ts (computed from startedAt/finishedAt).
 }
 

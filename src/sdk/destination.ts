@@ -21,6 +21,7 @@
  */
 import type { z } from 'zod';
 import type { Model, ModelSchema, RecordBatch } from './models';
+import type { Replacement } from './replacements';
 
 /** Bumped when the contract changes incompatibly. The host refuses plugins built for another version. */
 export const CONTRACT_VERSION = 1 as const;
@@ -84,6 +85,13 @@ export interface WriteResult {
   bytesWritten: number;
   /** Optional details shown in the run's log (file names, table names). */
   details?: Record<string, unknown>;
+  /**
+   * Every value the destination could not store as given and changed by a documented rule, counted per column and
+   * rule (see `Replacement` and `ReplacementCounter`). The host adds the source's own replacements (invalid UTF-8),
+   * writes one WARN line per rule to the run's log and stores the list on the run. Report them here rather than
+   * through `ctx.logger`, which only reaches the worker's process log. Default: none.
+   */
+  replacements?: Replacement[];
 }
 
 export interface DestinationPlugin<C = any> {

@@ -44,6 +44,8 @@ import { MODEL_SCHEMAS, NO_PERSON_VERSION, type Model, type RecordBatch, type Ro
 import type { SourceConfig } from './config';
 import { QueryParams, READABLE_JSON, propertyFilterSql, readableJsonColumns, validatePropertyFilters, type PropertyFilter } from './filters';
 import { readableJson } from './json-document';
+import { countInvalidUtf8, withValidUtf8 } from './utf8';
+import type { ReplacementCounter } from '../sdk/replacements';
 
 export interface SourceQuery {
   teamId: number;
@@ -64,6 +66,8 @@ export interface StreamOptions {
   signal?: AbortSignal;
   /** Rows per batch. Default: the config's batchSize. */
   batchSize?: number;
+  /** Receives, per column, the values whose invalid UTF-8 was replaced (see utf8.ts). */
+  replacements?: ReplacementCounter;
 }
 
 export interface SourceEstimate {
@@ -131,6 +135,7 @@ export class ClickHouseSource {
       for await (const chunk of rs.stream<unknown[]>()) {
         for (const line of chunk) {
           const values = JSON.parse(line.text) as Row[keyof Row][];
+          if (values.length > columns.length) countInvalidUtf8(values.pop(), MODEL_SCHEMAS[q.model], options.replacements);
           const row: Row = {};
           for (let i = 0; i < columns.length; i++) row[columns[i]] = values[i];
           rows.push(row);
@@ -183,7 +188,7 @@ export class ClickHouseSource {
         : q.model === 'persons'
           ? this.personsSql(q, p, shape, settings)
           : this.sessionsSql(p, shape);
-    return { sql, params, settings };
+    return { sql: shape === 'rows' ? withValidUtf8(sql, MODEL_SCHEMAS[q.model]) : sql, params, settings };
   }
 
   private table(name: 'events' | 'person' | 'personDistinctId'): string {

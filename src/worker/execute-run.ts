@@ -19,7 +19,8 @@ import { holdWhilePaused } from './paused-runs';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
 import { resolveDestinationConfig } from './destination-config';
 import { enqueueRun, publishRun } from './run-queue';
-import { runLog, type RunLog } from './run-log';
+import { describedReplacements, logReplacements, runLog, runPluginLogger, type RunLog } from './run-log';
+import { ReplacementCounter } from '../sdk/replacements';
 import { finishBackfillIfDone, markBackfillRunning } from './backfill-progress';
 
 /** What the executor needs from the source (ClickHouseSource implements it). */
@@ -76,12 +77,12 @@ export async function executeRun(deps: ExecutorDeps, runId: string, workerId: st
   const attempt = run.attempt + 1;
   const claimed = await ds.query(
     `UPDATE runs SET status = 'Running', attempt = $2, started_at = COALESCE(started_at, now()), heartbeat_at = now(),
-       worker_id = $3, next_attempt_at = NULL, records_read = 0, records_completed = 0, bytes_exported = 0
+       worker_id = $3, next_attempt_at = NULL, records_read = 0, records_completed = 0, bytes_exported = 0, replacements = '[]'
      WHERE id = $1 AND attempt = $4 AND status NOT IN ('Completed', 'Failed', 'Cancelled', 'TimedOut') RETURNING *`,
     [run.id, attempt, workerId, run.attempt],
   );
   if (claimed[1] === 0) return;
-  Object.assign(run, { status: 'Running', attempt, heartbeatAt: new Date(), workerId, recordsRead: 0, recordsCompleted: 0, bytesExported: 0 });
+  Object.assign(run, { status: 'Running', attempt, heartbeatAt: new Date(), workerId, recordsRead: 0, recordsCompleted: 0, bytesExported: 0, replacements: [] });
   await publishRun(ds, run);
   if (run.backfillId) await markBackfillRunning(ds, run);
   await log.info(
@@ -148,6 +149,8 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     fullSnapshot: exp.model === 'persons' && run.backfillId !== null && (await isFirstRunOfBackfill(ds, run)),
   };
   let plugin: DestinationPlugin | undefined;
+  let pluginLog: ReturnType<typeof runPluginLogger> | undefined;
+  const replacements = new ReplacementCounter();
   let sourceFailure: SourceError | undefined;
   try {
     const total = await source.count(query, controller.signal).catch((err) => {
@@ -166,7 +169,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     await log.info(`Exporting ${total} rows to ${plugin.displayName} destination "${dest.name}".`);
 
     async function* counted(): AsyncIterable<RecordBatch> {
-      const batches = source.stream(query, { signal: controller.signal, batchSize: options.batchSize })[Symbol.asyncIterator]();
+      const batches = source.stream(query, { signal: controller.signal, batchSize: options.batchSize, replacements })[Symbol.asyncIterator]();
       let exhausted = false;
       try {
         for (;;) {
@@ -199,7 +202,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
         isBackfill: run.backfillId !== null,
         expectedRows: total,
         signal: controller.signal,
-        logger: pluginLogger(deps.log.child({ runId: run.id, plugin: plugin.id })),
+        logger: (pluginLog = runPluginLogger(ds, pluginLogger(deps.log.child({ runId: run.id, plugin: plugin.id })), run)),
         localFilesDirectory: options.localFilesRoot ? teamLocalFilesDirectory({ OUTPORT_LOCAL_FILES_ROOT: options.localFilesRoot }, run.teamId) : undefined,
         progress: (u) => {
           if (u.bytes) bytes = Math.max(bytes, u.bytes);
@@ -208,6 +211,11 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
       counted(),
     );
     if (stop) throw stop;
+    await pluginLog.flush();
+    replacements.addAll(result.replacements);
+    run.replacements = describedReplacements(replacements.list());
+    await ds.query(`UPDATE runs SET replacements = $3 WHERE id = $1 AND attempt = $2`, [run.id, run.attempt, JSON.stringify(run.replacements)]);
+    await logReplacements(log, run.replacements);
     bytes = result.bytesWritten;
     run.recordsRead = rowsRead;
     run.recordsCompleted = result.rowsLanded;
@@ -247,6 +255,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     clearTimeout(timer);
     clearInterval(heartbeat);
     shutdown?.removeEventListener('abort', onShutdown);
+    await pluginLog?.flush();
   }
 }
 

@@ -4,8 +4,11 @@
  * Rules (documented for readers of the files):
  * - json columns are embedded as JSON values, not strings. The source text is kept as it is (numbers keep every
  *   digit), except that line breaks between tokens are turned into spaces so a document never spans two lines.
- * - A json column whose text is not valid JSON is embedded as a JSON string holding the text, and counted in
- *   `EncodeStats.invalidJson` so the run can say so.
+ * - A json column whose text is not valid JSON is embedded as a JSON string holding the text (rule
+ *   `invalid_json_as_string`), counted in `EncodeStats.invalidJson` and, per column, in `EncodeStats.replacements`.
+ * - A json column's text holding an unpaired UTF-16 surrogate as a raw character (not as a `\uD800` escape, which
+ *   is kept) has it replaced with U+FFFD (rule `lone_surrogate`, counted): UTF-8 cannot encode it. String
+ *   columns need no rule: JSON.stringify writes a lone surrogate as an escape.
  * - JSON `null` in a json column and SQL NULL are both written as `null`.
  * - timestamps stay ISO-8601 strings with microseconds; ints and floats are JSON numbers.
  */
@@ -13,27 +16,48 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { ModelSchema, RecordBatch, Row, Value } from '../models';
 import { createJsonlCompressor, decompressJsonl, type JsonlCompression } from './compression';
+import { ReplacementCounter } from '../replacements';
 
 /** Counters an encoder fills in while it runs. */
 export interface EncodeStats {
   rows: number;
   /** json-column values whose text was not valid JSON (embedded as strings). */
   invalidJson: number;
+  /** Values changed by a documented rule, per column and rule (give `list()` to `WriteResult.replacements`). */
+  replacements: ReplacementCounter;
 }
 
 export function newEncodeStats(): EncodeStats {
-  return { rows: 0, invalidJson: 0 };
+  return { rows: 0, invalidJson: 0, replacements: new ReplacementCounter() };
+}
+
+type MaybeWellFormed = string & { isWellFormed?(): boolean };
+const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
+
+/** Native on Node 20+; the regex fallback is only for older runtimes. */
+export function isWellFormedText(s: string): boolean {
+  const f = (s as MaybeWellFormed).isWellFormed;
+  return f ? f.call(s) : !/[\uD800-\uDFFF]/u.test(s);
+}
+
+/** `s` with each unpaired surrogate replaced by U+FFFD, counted once for the value under `lone_surrogate`. */
+export function wellFormedText(s: string, column: string, stats: EncodeStats): string {
+  if (isWellFormedText(s)) return s;
+  stats.replacements.add(column, 'lone_surrogate');
+  return s.replace(LONE_SURROGATES, '\uFFFD');
 }
 
 const LINE_BREAKS = /[\r\n]/g;
 
-function jsonValueText(text: string, stats: EncodeStats): string {
+function jsonValueText(raw: string, column: string, stats: EncodeStats): string {
   try {
-    JSON.parse(text);
+    JSON.parse(raw);
   } catch {
     stats.invalidJson++;
-    return JSON.stringify(text);
+    stats.replacements.add(column, 'invalid_json_as_string');
+    return JSON.stringify(raw);
   }
+  const text = wellFormedText(raw, column, stats);
   // Raw CR/LF cannot occur inside JSON strings, so any found are insignificant whitespace.
   return text.includes('\n') || text.includes('\r') ? text.replace(LINE_BREAKS, ' ') : text;
 }
@@ -48,7 +72,7 @@ export function jsonlRowEncoder(schema: ModelSchema, stats: EncodeStats): (row: 
       const v = row[c.name];
       let text: string;
       if (v === null || v === undefined) text = 'null';
-      else if (c.json && typeof v === 'string') text = jsonValueText(v, stats);
+      else if (c.json && typeof v === 'string') text = jsonValueText(v, c.name, stats);
       else text = JSON.stringify(v);
       line += (i === 0 ? '' : ',') + c.prefix + text;
     }

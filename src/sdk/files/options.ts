@@ -53,7 +53,7 @@ export type FileOutputSettings = FileOutputConfig & { max_file_size_mb: number }
 /**
  * A file destination's whole `write`, once it has a store: the run's files under the prefix template filled from
  * `ctx`, in the export's own folder (`export_id=…`), one file or numbered parts as `max_file_size_mb` says, stale files of the interval deleted, the manifest
- * last. A warning is logged when values that were not valid JSON were written as strings. `where` leads the
+ * last. Values changed by the encoders' rules are returned as `replacements` (the host logs them). `where` leads the
  * result's details (e.g. `{ bucket }`); the destination classifies what this throws.
  */
 export async function writeConfiguredRun(
@@ -66,19 +66,17 @@ export async function writeConfiguredRun(
   const encoding = fileEncodingOf(config);
   const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId });
   const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0, ctx.exportId);
-  const { manifest, manifestKey, staleDeleted } = await writeRunFiles({
+  const { manifest, manifestKey, staleDeleted, replacements } = await writeRunFiles({
     store, layout, encoding, batches, schema: ctx.schema,
     maxFileBytes: config.max_file_size_mb * 1024 * 1024,
     run: { runId: ctx.runId, attempt: ctx.attempt, interval: ctx.interval },
     signal: ctx.signal,
     progress: (u) => ctx.progress(u),
   });
-  if (manifest.invalid_json_values > 0) {
-    ctx.logger.warn('json values that were not valid JSON were written as strings', { count: manifest.invalid_json_values });
-  }
   return {
     rowsLanded: manifest.rows,
     bytesWritten: manifest.bytes,
     details: { ...where, files: manifest.files.map((f) => f.key), manifest: manifestKey, staleDeleted, invalidJsonValues: manifest.invalid_json_values },
+    replacements,
   };
 }

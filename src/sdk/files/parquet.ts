@@ -5,7 +5,9 @@
  * timestamp -> TIMESTAMP(MICROS, adjusted to UTC), json -> UTF8 holding the JSON text unchanged.
  * Each incoming batch is converted on its own and the writer flushes a row group every `rowGroupRows` rows or
  * `rowGroupBytes` bytes, so a file of any size is written with memory bounded by one row group.
- * Strings are UTF-8: a lone surrogate (never produced by the source) would become U+FFFD.
+ * Strings are UTF-8: a lone surrogate (never produced by the source) becomes U+FFFD, counted per column under the
+ * rule `lone_surrogate` in `EncodeStats.replacements`. (Invalid UTF-8 from the source was already replaced and counted
+ * by the source; Parquet's BYTE_ARRAY could hold it as it was once rows carry bytes rather than JS strings.)
  */
 import type * as Arrow from 'apache-arrow';
 import type * as ParquetWasm from 'parquet-wasm';
@@ -13,7 +15,7 @@ import type { ReadableStreamReadResult } from 'node:stream/web';
 import { DestinationError } from '../destination';
 import type { Column, ModelSchema, RecordBatch, Row } from '../models';
 import type { ParquetCompression } from './compression';
-import type { EncodeStats } from './jsonl';
+import { wellFormedText, type EncodeStats } from './jsonl';
 import { isoToMicros, microsToIso } from './timestamps';
 
 type Libs = { arrow: typeof Arrow; pq: typeof ParquetWasm };
@@ -88,15 +90,20 @@ function int64Data(arrow: typeof Arrow, type: Arrow.DataType, c: Column, rows: R
   return arrow.makeData({ type: type as Arrow.Int64, length: n, nullCount: nulls, data: values, nullBitmap: nulls ? validity : undefined });
 }
 
-function columnData(arrow: typeof Arrow, type: Arrow.DataType, c: Column, rows: Row[]): Arrow.Data {
+function columnData(arrow: typeof Arrow, type: Arrow.DataType, c: Column, rows: Row[], stats?: EncodeStats): Arrow.Data {
   if (c.type === 'int' || c.type === 'timestamp') return int64Data(arrow, type, c, rows);
-  const values = rows.map((r) => (r[c.name] === undefined ? null : r[c.name]));
+  const text = stats && (c.type === 'string' || c.type === 'json');
+  const values = rows.map((r) => {
+    const v = r[c.name];
+    if (v === undefined) return null;
+    return text && typeof v === 'string' ? wellFormedText(v, c.name, stats) : v;
+  });
   return arrow.vectorFromArray(values as never[], type).data[0];
 }
 
 /** Converts one batch of rows to an Arrow IPC stream (what parquet-wasm accepts). */
-export function rowsToArrowIpc(arrow: typeof Arrow, schema: ModelSchema, arrowSchema: Arrow.Schema, rows: Row[]): Uint8Array {
-  const children = schema.columns.map((c, i) => columnData(arrow, arrowSchema.fields[i].type, c, rows));
+export function rowsToArrowIpc(arrow: typeof Arrow, schema: ModelSchema, arrowSchema: Arrow.Schema, rows: Row[], stats?: EncodeStats): Uint8Array {
+  const children = schema.columns.map((c, i) => columnData(arrow, arrowSchema.fields[i].type, c, rows, stats));
   const struct = arrow.makeData({ type: new arrow.Struct(arrowSchema.fields), length: rows.length, nullCount: 0, children });
   return arrow.tableToIPC(new arrow.Table(new arrow.RecordBatch(arrowSchema, struct)), 'stream');
 }
@@ -138,7 +145,7 @@ export async function* encodeParquet(
             const next = await source.next();
             if (next.done) return controller.close();
             if (next.value.rows.length === 0) continue;
-            const table = pq.Table.fromIPCStream(rowsToArrowIpc(arrow, schema, arrowSchema, next.value.rows));
+            const table = pq.Table.fromIPCStream(rowsToArrowIpc(arrow, schema, arrowSchema, next.value.rows, stats));
             stats.rows += next.value.rows.length;
             for (const rb of table.recordBatches()) controller.enqueue(rb);
             table.free();

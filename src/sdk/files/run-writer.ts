@@ -26,6 +26,7 @@ import type { JsonlCompression, ParquetCompression } from './compression';
 import { encodeJsonl, newEncodeStats, type EncodeStats } from './jsonl';
 import { DestinationError } from '../destination';
 import type { RunLayout } from './keys';
+import type { Replacement } from '../replacements';
 import { encodeParquet } from './parquet';
 import type { FileStore } from './store';
 
@@ -76,6 +77,8 @@ export interface WriteRunOutcome {
   manifest: RunManifest;
   manifestKey: string;
   staleDeleted: string[];
+  /** Values the encoder changed by a documented rule, per column and rule (for `WriteResult.replacements`). */
+  replacements: Replacement[];
 }
 
 function throwIfAborted(signal?: AbortSignal): void {
@@ -201,5 +204,5 @@ export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome
   throwIfAborted(signal);
   await throwIfSuperseded(store, layout, o.run);
   await store.put(layout.manifestKey, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 'application/json');
-  return { manifest, manifestKey: layout.manifestKey, staleDeleted: stale };
+  return { manifest, manifestKey: layout.manifestKey, staleDeleted: stale, replacements: stats.replacements.list() };
 }

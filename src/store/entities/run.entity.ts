@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { Replacement } from '../../sdk/replacements';
 
 export const RUN_STATUSES = ['Starting', 'Running', 'Completed', 'Failed', 'FailedRetryable', 'Cancelled', 'TimedOut'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -80,4 +81,8 @@ export class RunEntity {
 
   @Column('text', { name: 'worker_id', nullable: true })
   workerId!: string | null;
+
+  /** Values the latest attempt changed by a documented lossy rule (source and destination), per column and rule. */
+  @Column('jsonb', { default: () => "'[]'" })
+  replacements!: Replacement[];
 }

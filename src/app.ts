@@ -22,12 +22,14 @@ import { migrateMetadataStore } from './store/migrate';
 import { parseSecretKey, SecretBox } from './store/secrets';
 import { createFirstTeam } from './store/first-boot';
 import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX, SOURCE, systemClock, type Clock } from './tokens';
-import { reapStaleRuns } from './worker/reaper';
 import { startWorker } from './worker/worker';
+import { Health, startHealthServer, storeCheck } from './health';
 import { setUpDemo } from './demo';
 
 export interface BootedApp {
   apiUrl?: string;
+  /** `/healthz` and `/readyz` of a process without the api role (the API serves them itself). */
+  healthUrl?: string;
   databaseUrl: string;
   clickhouseUrl: string;
   /** Printed once on first boot; only its hash is stored. */
@@ -94,6 +96,8 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
 
     const app: BootedApp = { databaseUrl, clickhouseUrl, firstToken, dataSource: ds, stop: stopAll };
     const roles = new Set(config.OUTPORT_ROLES);
+    const health = new Health();
+    health.add('metadata store', storeCheck(ds));
     if (roles.has('worker')) {
       const worker = await startWorker({
         ds,
@@ -103,6 +107,7 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
         secrets,
         databaseUrl,
         concurrency: config.WORKER_CONCURRENCY,
+        heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
         options: {
           backoff: { initialMs: config.RETRY_INITIAL_SECONDS * 1000, maxMs: config.RETRY_MAX_SECONDS * 1000 },
           maxAttempts: config.RETRY_MAX_ATTEMPTS,
@@ -113,10 +118,7 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
         },
       });
       stops.push(() => worker.stop());
-      const reaper = setInterval(() => {
-        reapStaleRuns(ds, log, config.HEARTBEAT_TIMEOUT_SECONDS).catch((err) => log.warn({ err: String(err) }, 'reaper failed'));
-      }, Math.max(1000, Math.min(15_000, (config.HEARTBEAT_TIMEOUT_SECONDS * 1000) / 4)));
-      stops.push(async () => clearInterval(reaper));
+      health.add('worker', worker.readiness);
     }
     if (roles.has('scheduler')) {
       const scheduler = startScheduler(ds, log.child({ role: 'scheduler' }), clock, config.SCHEDULER_TICK, {
@@ -124,6 +126,7 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
         catchUpLimit: config.CATCH_UP_LIMIT,
       });
       stops.push(() => scheduler.stop());
+      health.add('scheduler', scheduler.readiness);
     }
     if (roles.has('api')) {
       const listener = new ChangeListener(databaseUrl, (err) => log.warn({ err: String(err) }, 'change listener error'));
@@ -138,9 +141,20 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
         host: config.HOST,
         port: config.PORT,
         staticDir: fs.existsSync(staticDir) ? staticDir : undefined,
+        health,
       });
       stops.push(() => api.stop());
       app.apiUrl = api.url;
+    } else {
+      const port = config.HEALTH_PORT ?? config.PORT;
+      try {
+        const server = await startHealthServer(health, config.HOST, port, log);
+        stops.push(() => server.stop());
+        app.healthUrl = server.url;
+      } catch (err) {
+        // A second worker on the same machine must still work; it only lacks its probes.
+        log.error({ err: String(err), port }, `health endpoints not served: port ${port} is unavailable; set HEALTH_PORT to a free port (0 picks one)`);
+      }
     }
     return app;
   } catch (err) {

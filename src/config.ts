@@ -31,6 +31,7 @@ export const ConfigSchema = z.object({
     .describe('Which roles this process runs: any of api, scheduler, worker.'),
   HOST: z.string().default('127.0.0.1').describe('Interface the API listens on.'),
   PORT: int(0, 65535).default(8000).describe('API port (HTTP and WebSocket on /graphql).'),
+  HEALTH_PORT: int(0, 65535).optional().describe('Port of /healthz and /readyz in a process without the api role (the API serves them on PORT). Unset: PORT; if it is taken, the process runs without them and says so.'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   CLICKHOUSE_URL: z.string().url().optional().describe('Source ClickHouse HTTP URL. Unset: an embedded ClickHouse (chdb).'),
   CLICKHOUSE_USER: z.string().default('default'),

@@ -22,6 +22,7 @@ import { enqueueRun, publishRun } from './run-queue';
 import { describedReplacements, logReplacements, runLog, runPluginLogger, type RunLog } from './run-log';
 import { ReplacementCounter } from '../sdk/replacements';
 import { finishBackfillIfDone, markBackfillRunning } from './backfill-progress';
+import { isStoreUnavailable, retryThroughStoreOutage } from '../store/availability';
 
 /** What the executor needs from the source (ClickHouseSource implements it). */
 export type RunSource = Pick<ClickHouseSource, 'count' | 'stream'>;
@@ -90,7 +91,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string, workerId: st
   );
 
   const outcome = await attemptExport(deps, run, exp, log, shutdown);
-  await finish(deps, run, attempt, outcome, log, exp);
+  await finish(deps, run, attempt, outcome, log, exp, shutdown);
 }
 
 /** Keeps an export's runs in interval order: a later run waits while an earlier one is still pending or retrying. */
@@ -124,8 +125,19 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
   const timer = setTimeout(() => abort(new StopSignal('timeout')), timeoutMs);
   let rowsRead = 0;
   let bytes = 0;
+  let heartbeatFailing = false;
   const heartbeat = setInterval(() => {
-    void beat().catch((err) => deps.log.warn({ err: String(err), runId: run.id }, 'heartbeat failed'));
+    void beat().then(
+      () => {
+        if (heartbeatFailing) deps.log.info({ runId: run.id }, 'run heartbeat recorded again');
+        heartbeatFailing = false;
+      },
+      (err) => {
+        // Once per outage, not every beat: the attempt goes on and records its outcome when the store is back.
+        if (!heartbeatFailing) deps.log.warn({ err: String(err), runId: run.id, storeUnreachable: isStoreUnavailable(err) }, 'run heartbeat failed; the attempt goes on');
+        heartbeatFailing = true;
+      },
+    );
   }, options.heartbeatMs);
   async function beat() {
     const [row] = await ds.query(
@@ -270,22 +282,50 @@ async function isFirstRunOfBackfill(ds: DataSource, run: RunEntity): Promise<boo
   return first?.id === run.id;
 }
 
-async function finish(deps: ExecutorDeps, run: RunEntity, attempt: number, outcome: Outcome, log: RunLog, exp?: BatchExportEntity): Promise<void> {
+function durableRunLog(log: RunLog, durably: <T>(what: string, fn: () => Promise<T>) => Promise<T>): RunLog {
+  return {
+    debug: (m) => durably('logging', () => log.debug(m)),
+    info: (m) => durably('logging', () => log.info(m)),
+    warn: (m) => durably('logging', () => log.warn(m)),
+    error: (m) => durably('logging', () => log.error(m)),
+  };
+}
+
+async function finish(
+  deps: ExecutorDeps,
+  run: RunEntity,
+  attempt: number,
+  outcome: Outcome,
+  rawLog: RunLog,
+  exp?: BatchExportEntity,
+  shutdown?: AbortSignal,
+): Promise<void> {
   const { ds } = deps;
   const final = outcome.status !== 'FailedRetryable';
   const error = outcome.status === 'Completed' ? null : outcome.error;
   const kind = outcome.status === 'Completed' ? null : (outcome.kind ?? null);
   const nextAt = outcome.status === 'FailedRetryable' ? new Date(Date.now() + outcome.retryInMs) : null;
-  const res = await ds.query(
-    `UPDATE runs SET status = $3, latest_error = $4, error_kind = $5, finished_at = CASE WHEN $6 THEN now() ELSE NULL END,
-       next_attempt_at = $7, records_read = $8, records_completed = $9, bytes_exported = $10, heartbeat_at = now()
-     WHERE id = $1 AND attempt = $2 RETURNING id`,
-    [run.id, attempt, outcome.status, error, kind, final, nextAt, run.recordsRead, run.recordsCompleted, run.bytesExported],
+  // The destination may already hold this attempt's rows: its outcome is kept through a store outage of any length
+  // (fenced by attempt), and the state and the retry's job commit together, so a retrying run never lacks its job.
+  const durably = <T>(what: string, fn: () => Promise<T>) =>
+    retryThroughStoreOutage(fn, { log: deps.log.child({ runId: run.id }), what: `${what} of run ${run.id} (attempt ${attempt})`, signal: shutdown });
+  const recorded = await durably(`recording the outcome (${outcome.status})`, () =>
+    ds.transaction(async (m) => {
+      const res = await m.query(
+        `UPDATE runs SET status = $3, latest_error = $4, error_kind = $5, finished_at = CASE WHEN $6 THEN now() ELSE NULL END,
+           next_attempt_at = $7, records_read = $8, records_completed = $9, bytes_exported = $10, heartbeat_at = now()
+         WHERE id = $1 AND attempt = $2 RETURNING id`,
+        [run.id, attempt, outcome.status, error, kind, final, nextAt, run.recordsRead, run.recordsCompleted, run.bytesExported],
+      );
+      if (res[1] === 0) return false; // another attempt took over
+      if (outcome.status === 'FailedRetryable') await enqueueRun(m, run, nextAt!);
+      return true;
+    }),
   );
-  if (res[1] === 0) return; // another attempt took over
+  if (!recorded) return;
   Object.assign(run, { status: outcome.status as RunStatus, latestError: error, errorKind: kind, finishedAt: final ? new Date() : null, nextAttemptAt: nextAt });
+  const log = durableRunLog(rawLog, durably);
   if (outcome.status === 'FailedRetryable') {
-    await enqueueRun(ds, run, nextAt!);
     await log.warn(`Attempt ${attempt} failed with a retryable error: ${outcome.error.replace(/\.$/, '')}. Retrying in ${Math.round(outcome.retryInMs / 1000)} s.`);
   } else if (outcome.status === 'Completed') {
     await log.info(outcome.message);
@@ -294,8 +334,8 @@ async function finish(deps: ExecutorDeps, run: RunEntity, attempt: number, outco
   } else {
     await log.error(`Run ${outcome.status === 'TimedOut' ? 'timed out' : 'failed'} (${outcome.kind ?? 'error'}): ${outcome.error}`);
   }
-  await publishRun(ds, run);
-  if (run.backfillId && final) await finishBackfillIfDone(ds, run.backfillId);
+  await durably('publishing the outcome', () => publishRun(ds, run));
+  if (run.backfillId && final) await durably('updating the backfill', () => finishBackfillIfDone(ds, run.backfillId!));
   if ((outcome.status === 'Failed' || outcome.status === 'TimedOut') && exp) {
     const notice = {
       teamId: run.teamId,

@@ -63,6 +63,7 @@ export const ConfigSchema = z.object({
   OUTPORT_GRAPHQL_MAX_FRAGMENTS: int(0).default(50).describe('Most fragment definitions in one GraphQL document.'),
   OUTPORT_GRAPHQL_MAX_COST: int(1).default(20_000).describe('Largest estimated cost of a GraphQL request: each field counts 1, multiplied by the page sizes (first, limit) of the lists above it.'),
   OUTPORT_GRAPHQL_MAX_EXPENSIVE_FIELDS: int(1).default(3).describe('Most testDestination, estimateBackfill and createBackfill fields in one GraphQL request.'),
+  OUTPORT_DESTINATION_NETWORKS: z.string().default('').describe('Network locations users may point destinations and the webhook at: comma-separated deny:<cidr|private> and allow:<cidr> rules (allow wins). Empty (default): everything allowed; multi-tenant servers should set deny:private.'),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { projectRoot: string; OUTPORT_LOCAL_FILES_ROOT: string };

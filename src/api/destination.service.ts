@@ -5,6 +5,7 @@
 import { inject, injectable } from 'tsyringe';
 import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { PluginRegistry } from '../plugins';
+import { configLocations, parseNetworkPolicy, type NetworkPolicy } from '../plugins/network-policy';
 import { classifyCommonError, isDestinationError, type DestinationPlugin } from '../sdk';
 import { teamLocalFilesDirectory, type Config } from '../config';
 import { pluginLogger, type Logger } from '../logger';
@@ -47,9 +48,23 @@ export class DestinationService {
     @inject(LOGGER) private readonly log: Logger,
     @inject(PluginRegistry) registry: PluginRegistry,
     @inject(API_OPTIONS) private readonly options: ApiOptions,
-    @inject(CONFIG) private readonly config: Pick<Config, 'OUTPORT_LOCAL_FILES_ROOT'>,
+    @inject(CONFIG) private readonly config: Pick<Config, 'OUTPORT_LOCAL_FILES_ROOT' | 'OUTPORT_DESTINATION_NETWORKS'>,
   ) {
     this.plugins = new PluginAccess(registry);
+    this.network = parseNetworkPolicy(config.OUTPORT_DESTINATION_NETWORKS);
+  }
+
+  private readonly network: NetworkPolicy;
+
+  /** Every host, endpoint and URL of the config must be a location the operator allows (OUTPORT_DESTINATION_NETWORKS). */
+  private async checkLocations(config: Record<string, unknown>): Promise<void> {
+    for (const { field, host } of configLocations(config)) {
+      try {
+        await this.network.checkHost(host);
+      } catch (err) {
+        throw badInput(`config.${field}`, (err as Error).message);
+      }
+    }
   }
 
   catalog() {
@@ -79,6 +94,7 @@ export class DestinationService {
     const plugin = this.plugins.plugin(type);
     // Only the schema's output is stored: whatever else the client sent never reaches the store.
     const parsed = this.plugins.validate(type, checkObject(config));
+    await this.checkLocations(parsed);
     const row = this.ds.getRepository(DestinationEntity).create({ teamId, name: cleanName, type, ...this.split(plugin, parsed) });
     return this.ds.getRepository(DestinationEntity).save(row);
   }
@@ -93,7 +109,9 @@ export class DestinationService {
         const given = checkObject(patch);
         const merged = this.plugins.merge(dest.type, stored, given);
         // Unknown keys are refused in what the client sent; ones an older version stored are dropped by parsing.
-        Object.assign(dest, this.split(plugin, this.plugins.validate(dest.type, merged, { given })));
+        const parsed = this.plugins.validate(dest.type, merged, { given });
+        await this.checkLocations(parsed);
+        Object.assign(dest, this.split(plugin, parsed));
       }
       return m.getRepository(DestinationEntity).save(dest);
     });
@@ -120,6 +138,12 @@ export class DestinationService {
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
       return { ok: false, errorKind: 'config', message: `The stored configuration is not valid: ${issues}` };
+    }
+    // Checked again now: the policy may have changed since the config was stored, and names may resolve elsewhere.
+    try {
+      await this.checkLocations(parsed.data as Record<string, unknown>);
+    } catch (err) {
+      return { ok: false, errorKind: 'config', message: (err as Error).message };
     }
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;

@@ -4,7 +4,9 @@ import type { DataSource } from 'typeorm';
 import { ApiTokenEntity, TeamEntity, type TokenScope } from '../store/entities';
 import { publishChange } from '../store/event-bus';
 import { displayPrefix, generateToken, hashToken } from '../store/tokens';
-import { CLOCK, DATA_SOURCE, type Clock } from '../tokens';
+import type { Config } from '../config';
+import { parseNetworkPolicy, type NetworkPolicy } from '../plugins/network-policy';
+import { CLOCK, CONFIG, DATA_SOURCE, type Clock } from '../tokens';
 import { badInput, notFound } from './errors';
 import { isUuid } from './lookup';
 
@@ -15,7 +17,12 @@ export class TeamService {
   constructor(
     @inject(DATA_SOURCE) private readonly ds: DataSource,
     @inject(CLOCK) private readonly clock: Clock,
-  ) {}
+    @inject(CONFIG) config: Pick<Config, 'OUTPORT_DESTINATION_NETWORKS'>,
+  ) {
+    this.network = parseNetworkPolicy(config.OUTPORT_DESTINATION_NETWORKS);
+  }
+
+  private readonly network: NetworkPolicy;
 
   async team(teamId: number): Promise<TeamEntity> {
     const team = await this.ds.getRepository(TeamEntity).findOneBy({ id: teamId });
@@ -25,7 +32,16 @@ export class TeamService {
 
   async update(teamId: number, patch: { webhookUrl?: string | null; maxConcurrentBackfills?: number | null }): Promise<TeamEntity> {
     const team = await this.team(teamId);
-    if (patch.webhookUrl !== undefined) team.webhookUrl = checkWebhookUrl(patch.webhookUrl);
+    if (patch.webhookUrl !== undefined) {
+      team.webhookUrl = checkWebhookUrl(patch.webhookUrl);
+      if (team.webhookUrl) {
+        try {
+          await this.network.checkHost(new URL(team.webhookUrl).hostname);
+        } catch (err) {
+          throw badInput('webhookUrl', (err as Error).message);
+        }
+      }
+    }
     if (patch.maxConcurrentBackfills !== undefined && patch.maxConcurrentBackfills !== null) {
       const n = patch.maxConcurrentBackfills;
       if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENT_BACKFILLS_LIMIT) {

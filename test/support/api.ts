@@ -67,6 +67,8 @@ export interface HarnessOptions {
   source?: unknown;
   /** Static files served at `/`. */
   staticDir?: string;
+  /** Settings (environment variables) on top of the test defaults. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startApiHarness(options: HarnessOptions = {}): Promise<ApiHarness> {
@@ -82,7 +84,7 @@ export async function startApiHarness(options: HarnessOptions = {}): Promise<Api
   });
   const c = container.createChildContainer();
   // Never the checkout's .outport/exports: each harness gets its own local-files root.
-  const config = loadConfig({ OUTPORT_LOCAL_FILES_ROOT: fs.mkdtempSync(path.join(os.tmpdir(), 'outport-api-files-')) });
+  const config = loadConfig({ OUTPORT_LOCAL_FILES_ROOT: fs.mkdtempSync(path.join(os.tmpdir(), 'outport-api-files-')), ...options.env });
   c.register(CONFIG, { useValue: config });
   c.register(LOGGER, { useValue: logger });
   c.register(DATA_SOURCE, { useValue: ds });

@@ -20,12 +20,18 @@
  * Cost: documents without `\ud`/`\uD` (nearly all) pay one case-insensitive substring search; ClickHouse
  * evaluates `if` branches lazily, so the repair runs only for the documents that need it.
  *
+ * Text that is not valid UTF-8 is read with each run of invalid bytes as U+FFFD (ClickHouse toValidUTF8, the same rule
+ * the exported text follows, see utf8.ts).
+ *
  * Other valid JSON ClickHouse's JSON functions reject as a whole, not repaired here (measured on ClickHouse 26.7):
  * nesting deeper than 1,023 levels, integers (no fraction or exponent) below -2^63 or above 2^64-1, numbers that
  * overflow a double (`1e400`): repairing those would need to tell number tokens from string contents. A UTF-8 BOM is accepted. With duplicate keys the FIRST value wins (JavaScript's
  * JSON.parse keeps the last).
  */
-export function readableJson(column: string): string {
+export function readableJson(stored: string): string {
+  // Invalid UTF-8 makes the parsers reject the whole document too: they read it with each run of invalid bytes as
+  // U+FFFD (toValidUTF8, the rule the exported text follows), computed only for the documents that need it.
+  const column = `if(isValidUTF8(${stored}), ${stored}, toValidUTF8(${stored}))`;
   return String.raw`if(positionCaseInsensitive(${column}, '\\ud') > 0 AND NOT match(${column}, '[\x01\x02]'),
     replaceAll(replaceAll(
       replaceRegexpAll(

@@ -44,6 +44,23 @@ describe('ClickHouseSource: invalid UTF-8', () => {
     ]);
   });
 
+  it('JSON-derived values read documents holding invalid UTF-8 (set, filters, sessions)', async () => {
+    const rows = await collect(ctx.source.stream({ teamId: 1, model: 'events', interval }));
+    const bad = rows.find((r) => String(r.distinct_id).startsWith('bad'))!;
+    expect(JSON.parse(bad.set as string)).toEqual({ n: '\uFFFD' });
+    const filtered = await collect(
+      ctx.source.stream({ teamId: 1, model: 'events', interval, filters: [{ key: '$session_id', operator: 'exact', value: 's1' }] }),
+    );
+    expect(filtered).toHaveLength(2);
+    const excluded = await collect(
+      ctx.source.stream({ teamId: 1, model: 'events', interval, filters: [{ key: '$session_id', operator: 'is_not', value: 's1' }] }),
+    );
+    expect(excluded).toHaveLength(2);
+    const [session] = (await collect(ctx.source.stream({ teamId: 1, model: 'sessions', interval }))).filter((r) => r.session_id === 's1');
+    expect(session).toBeDefined();
+    expect(session.exit_url).toBe('https://x/\uFFFD');
+  });
+
   it('strips the hidden mask column from every model', async () => {
     for (const model of ['sessions', 'persons'] as const) {
       const rows = await collect(ctx.source.stream({ teamId: 1, model, interval }, { replacements: new ReplacementCounter() }));

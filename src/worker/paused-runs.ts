@@ -54,12 +54,17 @@ export async function requeueWaitingRuns(db: Queryable, batchExportId: string): 
 
 /**
  * Called by the worker instead of claiming a run of a paused export: the run stays waiting, without a job, until
- * the export is unpaused. Logged once per held job, so the run's logs say why it did not run.
+ * the export is unpaused. Logged once per held job, so the run's logs say why it did not run. A run still marked
+ * Running here lost its worker (its job was released by the reaper, or the attempt died before recording an
+ * outcome): it becomes FailedRetryable, so unpausing re-queues it instead of leaving it Running forever.
  */
 export async function holdWhilePaused(ds: DataSource, log: Logger, run: RunEntity): Promise<void> {
   const res = await ds.query(
-    `UPDATE runs SET next_attempt_at = NULL WHERE id = $1 AND attempt = $2 AND status = ANY($3::text[])`,
-    [run.id, run.attempt, WAITING_RUN_STATUSES],
+    `UPDATE runs SET next_attempt_at = NULL,
+       status = CASE WHEN status = 'Running' THEN 'FailedRetryable' ELSE status END,
+       latest_error = CASE WHEN status = 'Running' THEN $4 ELSE latest_error END
+     WHERE id = $1 AND attempt = $2 AND (status = ANY($3::text[]) OR status = 'Running')`,
+    [run.id, run.attempt, WAITING_RUN_STATUSES, 'The attempt lost its worker while the export was paused; it runs again once the export is unpaused.'],
   );
   if ((res[1] ?? 0) === 0) return;
   await runLog(ds, log, run).info('Not attempted: the export is paused. The run will be attempted once the export is unpaused.');

@@ -95,6 +95,36 @@ describe('a paused export', () => {
     expect(hooksOf(exportId)).toEqual(['run_failed', 'run_failed', 'export_auto_paused']);
   }, 90_000);
 
+  it('a run that lost its worker while the export is paused is held, not re-attempted, and runs after unpause', async () => {
+    const { exportId } = await backfilledExport({ ...h.destination, table_name: 'taken_over', ssl_mode: 'disable' }, new Date('2026-07-03T00:00:00Z'), 1);
+    const run = await h.waitFor('the backfill run to complete', async () => (await runsOf(exportId)).find((r) => r.status === 'Completed'));
+    await h.gql(`mutation($id: ID!) { pauseBatchExport(id: $id) { paused } }`, { id: exportId });
+    const attemptsBefore = await attemptsStarted(exportId);
+    // What the reaper leaves behind when a worker dies mid-attempt: a Running row with a stale heartbeat, its job free.
+    await h.app.dataSource.query(
+      `UPDATE runs SET status = 'Running', attempt = 1, worker_id = 'dead', heartbeat_at = now() - interval '1 hour' WHERE id = $1`,
+      [run.id],
+    );
+    await h.app.dataSource.query(
+      `SELECT graphile_worker.add_job('execute_run', json_build_object('runId', $1::text), queue_name => $2, job_key => $3)`,
+      [run.id, `export:${exportId}`, `run:${run.id}`],
+    );
+    const held = await h.waitFor('the run to be held', async () => {
+      const [r] = await runsOf(exportId);
+      return r.status === 'FailedRetryable' && r;
+    });
+    expect(held.attempt).toBe(1);
+    expect(held.latest_error).toMatch(/paused/);
+    expect(await attemptsStarted(exportId)).toBe(attemptsBefore);
+
+    await h.gql(`mutation($id: ID!) { unpauseBatchExport(id: $id) { paused } }`, { id: exportId });
+    const done = await h.waitFor('the run to complete', async () => {
+      const [r] = await runsOf(exportId);
+      return r.status === 'Completed' && r;
+    });
+    expect(done.attempt).toBe(2);
+  }, 60_000);
+
   it('a pause stops queued runs and retries; unpause resumes them and the backfill completes', async () => {
     proxy.up = false;
     const { exportId, backfillId } = await backfilledExport(

@@ -36,7 +36,8 @@
  *   assigns its own ids); progress headers (`send_progress_in_http_headers` is ignored); zstd/lz4/xz responses;
  *   ClickHouse's native compression (`compress=1`).
  * - `X-ClickHouse-Summary` of a streamed SELECT is all zeros (sent with the headers, before the counts exist;
- *   the engine reports nothing for INSERT ... SELECT); write counters are always 0.
+ *   the engine reports nothing for INSERT ... SELECT); write counters are always 0. For the same reason the
+ *   `statistics` of JSON formats read 0 rows on streamed SELECTs.
  * - The exception frame is written even inside binary formats (as ClickHouse does); clients of those see the
  *   broken connection.
  * - INSERT bodies are decoded as UTF-8 text (JSONEachRow/CSV/TSV work; binary input formats do not).

@@ -135,6 +135,22 @@ describe('embedded ClickHouse streams one valid output per query', () => {
     await expect(res.arrayBuffer()).rejects.toThrow();
   });
 
+  it('reports a failure after rows were sent in a gzip response too', async () => {
+    const gz = createClient({ url: clickHouseUrl(), compression: { response: true } });
+    const read = async () => {
+      const rs = await gz.query({
+        query: 'SELECT number, randomPrintableASCII(100) AS s, throwIf(number = 400000) AS x FROM numbers(500000)',
+        format: 'JSONCompactEachRow',
+        clickhouse_settings: { max_block_size: '1000', max_threads: '1' },
+      });
+      let rows = 0;
+      for await (const chunk of rs.stream()) rows += chunk.length;
+      return rows;
+    };
+    await expect(read()).rejects.toMatchObject({ code: '395' });
+    await gz.close();
+  });
+
   it('binds query parameters on streamed and buffered statements', async () => {
     const rs = await client.query({
       query: 'SELECT count() AS c, any({tag:String}) AS tag FROM numbers({n:UInt64}) WHERE number % {m:UInt8} = 0',

@@ -164,6 +164,8 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
   let pluginLog: ReturnType<typeof runPluginLogger> | undefined;
   const replacements = new ReplacementCounter();
   let sourceFailure: SourceError | undefined;
+  /** Only what fails inside plugin.write is the destination's: the host's own store writes fail as the store's. */
+  let inDestinationWrite = false;
   try {
     const total = await source.count(query, controller.signal).catch((err) => {
       throw asSourceError(err);
@@ -201,6 +203,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
         if (!exhausted) await batches.return?.(undefined);
       }
     }
+    inDestinationWrite = true;
     const result = await plugin.write(
       config,
       {
@@ -222,12 +225,18 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
       },
       counted(),
     );
+    inDestinationWrite = false;
     if (stop) throw stop;
     await pluginLog.flush();
     replacements.addAll(result.replacements);
     run.replacements = describedReplacements(replacements.list());
-    await ds.query(`UPDATE runs SET replacements = $3 WHERE id = $1 AND attempt = $2`, [run.id, run.attempt, JSON.stringify(run.replacements)]);
-    await logReplacements(log, run.replacements);
+    // The destination holds the rows now: a store outage here must delay the bookkeeping, not fail the attempt.
+    const durably = <T>(what: string, fn: () => Promise<T>) =>
+      retryThroughStoreOutage(fn, { log: deps.log.child({ runId: run.id }), what: `${what} of run ${run.id} (attempt ${run.attempt})`, signal: shutdown });
+    await durably('storing replacements', () =>
+      ds.query(`UPDATE runs SET replacements = $3 WHERE id = $1 AND attempt = $2`, [run.id, run.attempt, JSON.stringify(run.replacements)]),
+    );
+    await durably('logging replacements', () => logReplacements(log, run.replacements));
     bytes = result.bytesWritten;
     run.recordsRead = rowsRead;
     run.recordsCompleted = result.rowsLanded;
@@ -248,6 +257,10 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     if (stop?.reason === 'timeout') return { status: 'TimedOut', error: `Run exceeded its time limit of ${Math.round(timeoutMs / 1000)} s`, kind: 'timeout' };
     if (shutdown?.aborted) {
       return { status: 'FailedRetryable', kind: 'retryable', error: 'Worker shut down during the run; it will be retried.', retryInMs: 0 };
+    }
+    if (!inDestinationWrite && isStoreUnavailable(err)) {
+      const message = `Outport's metadata store was unreachable (${err instanceof Error ? err.message : String(err)}); the attempt stopped and will be retried`;
+      return { status: 'FailedRetryable', kind: 'retryable', error: message, retryInMs: retryDelayMs(run.attempt, options.backoff) };
     }
     const fromSource = sourceFailure ?? findSourceError(err);
     if (fromSource) {

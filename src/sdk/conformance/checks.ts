@@ -2,8 +2,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { DestinationPlugin, WriteResult } from '../destination';
 import { isNewerVersion, MODEL_SCHEMAS, NO_PERSON_VERSION, type Model, type Row } from '../models';
-import { diffRows, show } from './compare';
-import { eventRows, personRow, sessionRow, type Interval, type PersonSpec, type SessionSpec } from './rows';
+import { diffRows, keyOf, show } from './compare';
+import { replacementProblems } from './replacements';
+import {
+  eventRows, LOSSY_JSON_TEXTS, LOSSY_STRINGS, lossyEventRows, personRow, sessionRow, type Interval, type PersonSpec, type SessionSpec,
+} from './rows';
 import { classifiedFailure, collectingLogger, hourInterval, runContext, stream, toBatches } from './run';
 import type { ConformanceCheck, ConformanceFixture } from './types';
 
@@ -84,6 +87,58 @@ async function mergeCheck(fx: Fixture, model: Model, run1: Row[], run2: Row[], s
   const replay = await write(fx, config, { model, interval: hourInterval(1), runId, attempt: 2 }, run2);
   expectLanded('run 2, attempt 2', replay, run2.length - staleInRun2, run2.length);
   await expectStored(fx, 'after replaying run 2', config, model, expected);
+}
+
+/** The export ids of the two-exports check: valid folder names, so file destinations can use them as they are. */
+export const EXPORT_A = 'conformance-export-a';
+export const EXPORT_B = 'conformance-export-b';
+
+/**
+ * Each export's rows as its reader sees them: per export with `readBackExport`, else the union of the exports'
+ * rows by key (what one table shared by both holds).
+ */
+async function expectExportsStored(fx: Fixture, label: string, config: unknown, model: Model, selections: { id: string; rows: Row[] }[]): Promise<void> {
+  if (!fx.readBackExport) {
+    const schema = MODEL_SCHEMAS[model];
+    const union = merged(model, ...selections.map((e) => e.rows));
+    const back = await fx.readBack(config, model);
+    const differences = diffRows(schema, union, back, fx.expectedValue?.bind(fx));
+    if (!differences.length) return;
+    const present = new Set(back.map((r) => keyOf(schema, r)));
+    const lost = selections.map(({ id, rows }) => `${rows.filter((r) => !present.has(keyOf(schema, r))).length} of export ${id}'s ${rows.length} rows are missing`);
+    fail(`${label}: the ${model} read back (both exports write one place: every row of either export, once by key) differ: ${lost.join('; ')}:\n  - ${differences.join('\n  - ')}`);
+  }
+  for (const { id, rows } of selections) {
+    const back = await fx.readBackExport(config, model, id);
+    const differences = diffRows(MODEL_SCHEMAS[model], rows, back, fx.expectedValue?.bind(fx));
+    if (differences.length) fail(`${label}: the ${model} of export ${id} read back differ from what it wrote:\n  - ${differences.join('\n  - ')}`);
+  }
+}
+
+/** Rows of `model` for the replacements check: the hostile rows, plus values some destinations cannot store as given. */
+export function replacementRows(model: Model, interval: Interval): Row[] {
+  if (model === 'events') return [...eventRows(interval, 0, 240), ...lossyEventRows(interval, 240)];
+  if (model === 'persons') {
+    const base = Array.from({ length: 40 }, (_, key) => personRow(interval, { key, personVersion: 1, tag: 'hostile' }));
+    const lossy = LOSSY_JSON_TEXTS.map((text, k) => ({ ...personRow(interval, { key: 100 + k, personVersion: 1, tag: 'lossy' }), properties: text }));
+    return [...base, ...lossy];
+  }
+  const base = Array.from({ length: 30 }, (_, key) => sessionRow(interval, { key, version: 1, tag: 'hostile' }));
+  const lossy = LOSSY_STRINGS.map((text, k) => ({ ...sessionRow(interval, { key: 100 + k, version: 1, tag: 'lossy' }), entry_url: text, utm_source: text }));
+  return [...base, ...lossy];
+}
+
+/** Keys written but not read back exactly once: the replacements check needs every row to compare it. */
+function presenceProblems(model: Model, written: Row[], back: Row[]): string[] {
+  const schema = MODEL_SCHEMAS[model];
+  const copies = new Map<string, number>();
+  for (const row of back) copies.set(keyOf(schema, row), (copies.get(keyOf(schema, row)) ?? 0) + 1);
+  const problems: string[] = [];
+  for (const row of written) {
+    const n = copies.get(keyOf(schema, row)) ?? 0;
+    if (n !== 1) problems.push(`key ${show(keyOf(schema, row))} read back ${n} times, expected once`);
+  }
+  return problems.slice(0, 10);
 }
 
 async function expectFailureKind(fx: Fixture, label: string, kinds: string[], fn: () => Promise<unknown>): Promise<void> {
@@ -236,6 +291,63 @@ export const CHECKS: Record<ConformanceCheck, { title: string; run(fx: Fixture):
       expectLanded('run over hours 0-2', await write(fx, config, { model, interval: hourInterval(0, 2) }, a), a.length);
       expectLanded('run over hours 1-3', await write(fx, config, { model, interval: hourInterval(1, 2) }, b), b.length);
       await expectStored(fx, 'after two overlapping runs', config, model, [...firstHour, ...secondHour, ...thirdHour]);
+    },
+  },
+
+  'two-exports-one-destination': {
+    title: "two exports into one destination keep every row of each, also when one is retried or re-run over the same interval",
+    async run(fx) {
+      const model = primaryModel(fx.plugin);
+      const config = await fx.config();
+      const interval = hourInterval(0);
+      const source = rowsFor(model, interval, 0, 160);
+      // Two exports' selections of the same interval (their filters differ): each half its own, the first rows both.
+      const a = source.filter((_, i) => i % 2 === 0 || i < 20);
+      const b = source.filter((_, i) => i % 2 === 1 || i < 20);
+      const stamp = Date.now();
+      const runA = `conformance-two-exports-a-${stamp}`;
+      const runB = `conformance-two-exports-b-${stamp}`;
+      const stored = (rowsA: Row[]) => [{ id: EXPORT_A, rows: rowsA }, { id: EXPORT_B, rows: b }];
+
+      // Different exports run on different queues: their runs of one interval really do run at the same time.
+      const [first, second] = await Promise.all([
+        write(fx, config, { model, interval, exportId: EXPORT_A, runId: runA }, a),
+        write(fx, config, { model, interval, exportId: EXPORT_B, runId: runB }, b),
+      ]);
+      expectLanded(`export A's run`, first, a.length);
+      expectLanded(`export B's run`, second, b.length);
+      await expectExportsStored(fx, 'after two exports wrote the same interval at once', config, model, stored(a));
+
+      expectLanded(`export A's run, attempt 2`, await write(fx, config, { model, interval, exportId: EXPORT_A, runId: runA, attempt: 2 }, a), a.length);
+      await expectExportsStored(fx, "after export A's run was retried", config, model, stored(a));
+
+      // A backfill of export A over the same interval, which now also selects late rows.
+      const aWithLate = [...a, ...rowsFor(model, interval, 160, 20)];
+      expectLanded(`export A re-run over the interval`, await write(fx, config, { model, interval, exportId: EXPORT_A }, aWithLate), aWithLate.length);
+      await expectExportsStored(fx, 'after export A re-ran the interval', config, model, stored(aWithLate));
+
+      expectLanded(`export B's run, attempt 2`, await write(fx, config, { model, interval, exportId: EXPORT_B, runId: runB, attempt: 2 }, b), b.length);
+      await expectExportsStored(fx, "after export B's run was retried", config, model, stored(aWithLate));
+    },
+  },
+
+  'replacements-reported': {
+    title: 'every value read back that differs from the value written is reported as a replacement on its column, with matching counts',
+    async run(fx) {
+      const config = await fx.config();
+      const interval = hourInterval(0);
+      for (const model of fx.plugin.models) {
+        const rows = replacementRows(model, interval);
+        const result = await write(fx, config, { model, interval }, rows);
+        expectLanded(`${model} run`, result, rows.length);
+        const back = await fx.readBack(config, model);
+        const missing = presenceProblems(model, rows, back);
+        if (missing.length) fail(`${model} run: rows read back are missing or duplicated:\n  - ${missing.join('\n  - ')}`);
+        const problems = replacementProblems(MODEL_SCHEMAS[model], rows, back, result.replacements);
+        if (problems.length) {
+          fail(`${model} run: WriteResult.replacements ${show(result.replacements ?? [])} does not account for what changed:\n  - ${problems.join('\n  - ')}`);
+        }
+      }
     },
   },
 

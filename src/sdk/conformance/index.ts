@@ -18,7 +18,10 @@ import { CONFORMANCE_CHECKS, type ConformanceCheck, type ConformanceFixture } fr
 export { CONFORMANCE_CHECKS } from './types';
 export type { ConformanceCheck, ConformanceFixture } from './types';
 export { diffRows, compareValue, timestampMicros } from './compare';
-export { HOSTILE_STRINGS, HOSTILE_KEY_STRINGS, HUGE_STRING, deepJson, eventRows, personRow, sessionRow } from './rows';
+export { replacementProblems, sameValue } from './replacements';
+export {
+  HOSTILE_STRINGS, HOSTILE_KEY_STRINGS, HUGE_STRING, LOSSY_STRINGS, LOSSY_JSON_TEXTS, deepJson, eventRows, lossyEventRows, personRow, sessionRow,
+} from './rows';
 
 /** Generous: real servers on a shared machine, and SDKs that retry a closed port a few times before giving up. */
 const CHECK_TIMEOUT_MS = 120_000;

@@ -180,3 +180,53 @@ export function sessionRow(interval: Interval, s: SessionSpec): Row {
     _inserted_at: tsIn(interval, s.key, 5),
   };
 }
+
+/**
+ * Strings that some destinations cannot store as given and change by a documented rule (src/sdk/replacements.ts):
+ * unpaired UTF-16 surrogates (UTF-8 cannot encode them), and one next to a NUL (two rules on one value). The source
+ * never produces them (it reads valid UTF-8), but a destination must not depend on that. Never used as keys.
+ */
+export const LOSSY_STRINGS: readonly string[] = [
+  'lone high \uD800 surrogate',
+  'lone low \uDC00 surrogate',
+  'reversed pair \uDC00\uD83D',
+  'NUL \u0000 and a lone \uDFFF',
+];
+
+/** JSON nested `depth` levels deep, as text: deeper than some destinations' parsers go. */
+export function deepJsonText(depth: number): string {
+  return '{"deep": ' + '['.repeat(depth) + '"bottom"' + ']'.repeat(depth) + '}';
+}
+
+/**
+ * json-column texts some destinations cannot store as given: text that is not JSON (the source passes on what
+ * was ingested), escaped lone surrogates and NUL (JSONB refuses them), a raw lone surrogate, 1,200 levels of nesting.
+ */
+export const LOSSY_JSON_TEXTS: readonly string[] = [
+  '{"unterminated": ',
+  'not json at all',
+  "{'single': 'quotes'}",
+  '',
+  '{"a": 1} trailing',
+  '{"escaped lone surrogates": "\\ud800 and \\udc00"}',
+  '{"escaped nul": "a\\u0000b"}',
+  '{"raw lone surrogate": "\uDC00"}',
+  deepJsonText(1200),
+];
+
+/**
+ * Event rows `from .. from+count-1` whose string and json columns hold LOSSY_STRINGS and LOSSY_JSON_TEXTS (every
+ * one of them at least once with the default count). Keys are plain.
+ */
+export function lossyEventRows(interval: Interval, from: number, count = 2 * LOSSY_JSON_TEXTS.length): Row[] {
+  return eventRows(interval, from, count).map((row, k) => ({
+    ...row,
+    event: LOSSY_STRINGS[k % LOSSY_STRINGS.length],
+    distinct_id: k % 4 === 1 ? LOSSY_STRINGS[(k + 2) % LOSSY_STRINGS.length] : `user-${k}`,
+    elements_chain: k % 2 === 1 ? LOSSY_STRINGS[(k + 1) % LOSSY_STRINGS.length] : null,
+    properties: LOSSY_JSON_TEXTS[k % LOSSY_JSON_TEXTS.length],
+    person_properties: k % 3 === 0 ? LOSSY_JSON_TEXTS[(k + 4) % LOSSY_JSON_TEXTS.length] : null,
+    set: k % 5 === 2 ? LOSSY_JSON_TEXTS[(k + 2) % LOSSY_JSON_TEXTS.length] : null,
+    set_once: null,
+  }));
+}

@@ -34,6 +34,8 @@ export interface RunOptions {
   model: Model;
   interval: Interval;
   runId?: string;
+  /** Default: `conformance-export`. */
+  exportId?: string;
   attempt?: number;
   signal?: AbortSignal;
   expectedRows?: number;
@@ -42,7 +44,7 @@ export interface RunOptions {
 export function runContext(o: RunOptions): RunContext & { progressRows: number; logger: ReturnType<typeof collectingLogger> } {
   const ctx = {
     runId: o.runId ?? `conformance-${randomUUID()}`,
-    exportId: 'conformance-export',
+    exportId: o.exportId ?? 'conformance-export',
     teamId: TEAM_ID,
     model: o.model,
     schema: MODEL_SCHEMAS[o.model],

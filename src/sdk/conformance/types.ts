@@ -13,6 +13,15 @@ import type { Column, Model, Row, Value } from '../models';
  * - `retry-no-duplicates`: an attempt aborted mid-stream leaves nothing; attempts 2 and 3 and a re-export of
  *   the same interval by another run each leave every row exactly once.
  * - `overlap-no-duplicates`: a run over an interval that overlaps an earlier run's leaves no duplicates.
+ * - `two-exports-one-destination`: two exports (different `exportId`, same model and interval, different but
+ *   overlapping selections of rows) written to the same config, at the same time, then one retried and re-run over
+ *   the interval and the other retried: every row of each export stays readable exactly once. Read per export
+ *   with `readBackExport` when the destination keeps exports apart (files), else as the union by key (a table holds
+ *   a row both exports selected once).
+ * - `replacements-reported`: the hostile rows of every model (plus values some destinations cannot store as given:
+ *   lone surrogates, invalid JSON, JSON deeper than 1,000 levels) are written and read back; every value that
+ *   differs from what was written must be covered by `WriteResult.replacements` on its column, with counts that
+ *   match the values changed. A destination that lands every value unchanged reports nothing.
  * - `permanent-error`: `brokenConfig` fails as 'config' or 'permanent', never 'retryable'.
  * - `outage-retryable`: `unreachableConfig` fails as 'retryable'.
  */
@@ -25,6 +34,8 @@ export type ConformanceCheck =
   | 'empty-run'
   | 'retry-no-duplicates'
   | 'overlap-no-duplicates'
+  | 'two-exports-one-destination'
+  | 'replacements-reported'
   | 'permanent-error'
   | 'outage-retryable';
 
@@ -37,6 +48,8 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
   'empty-run',
   'retry-no-duplicates',
   'overlap-no-duplicates',
+  'two-exports-one-destination',
+  'replacements-reported',
   'permanent-error',
   'outage-retryable',
 ];
@@ -49,6 +62,12 @@ export interface ConformanceFixture<C = any> {
   invalidConfigs: { config: unknown; path: (string | number)[] }[];
   /** Reads back every row of `model` that landed for `config`, as Rows (same shapes as src/sdk/models.ts). */
   readBack(config: C, model: Model): Promise<Row[]>;
+  /**
+   * For destinations that keep each export's rows apart (files under `export_id=` folders): the rows of `model`
+   * that export `exportId` landed for `config`, as a reader of that export sees them. Leave it out when exports
+   * share one place (a table): two exports are then checked on `readBack`, the union of their rows by key.
+   */
+  readBackExport?(config: C, model: Model, exportId: string): Promise<Row[]>;
   /** A config whose testConnection/write fails with a 'config' or 'permanent' DestinationError (wrong password, missing bucket). */
   brokenConfig?(config: C): C | Promise<C>;
   /** A config pointing at a destination that is down (closed port): write must fail 'retryable'. */

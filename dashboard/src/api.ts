@@ -1,7 +1,8 @@
 /**
  * The dashboard's only way to the server: the public GraphQL API, over HTTP for queries and mutations and over
- * graphql-ws for subscriptions, authenticated with the API token the user signed in with (kept in sessionStorage,
- * so it lasts for the tab's session and is gone when the tab closes).
+ * graphql-ws for subscriptions, authenticated with the API token the user signed in with. The token is kept in
+ * localStorage, so a new tab or a restarted browser stays signed in; "Sign out" removes it, and every open tab
+ * follows (the `storage` event).
  */
 import { createClient, type Client } from 'graphql-ws';
 
@@ -9,22 +10,33 @@ const TOKEN_KEY = 'outport.token';
 const ENDPOINT = '/graphql';
 
 export class ApiError extends Error {
-  constructor(message: string, readonly code?: string, readonly field?: string) {
+  constructor(message: string, readonly code?: string, readonly field?: string, readonly fields?: string[]) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
-export const getToken = () => sessionStorage.getItem(TOKEN_KEY);
+export const getToken = () => localStorage.getItem(TOKEN_KEY);
 
 export function setToken(token: string): void {
-  sessionStorage.setItem(TOKEN_KEY, token);
+  localStorage.setItem(TOKEN_KEY, token);
   resetSocket();
 }
 
 export function clearToken(): void {
+  localStorage.removeItem(TOKEN_KEY);
+  // Tokens kept per tab by earlier versions must not survive a sign-out either.
   sessionStorage.removeItem(TOKEN_KEY);
   resetSocket();
+}
+
+/** Another tab signed in or out: `fn` gets the new token (null after a sign-out). */
+export function onTokenChangedElsewhere(fn: (token: string | null) => void): void {
+  window.addEventListener('storage', (e) => {
+    if (e.key !== TOKEN_KEY && e.key !== null) return;
+    resetSocket();
+    fn(getToken());
+  });
 }
 
 /** Called when the server refuses the token (revoked, deleted): the app sends the user back to sign-in. */
@@ -33,7 +45,7 @@ export const handleUnauthenticated = (fn: () => void) => {
   onUnauthenticated = fn;
 };
 
-type GqlError = { message: string; extensions?: { code?: string; field?: string } };
+type GqlError = { message: string; extensions?: { code?: string; field?: string; fields?: string[] } };
 
 /** Runs a query or mutation; throws ApiError with the server's message, code and field on any error. */
 export async function gql<T = any>(query: string, variables: Record<string, unknown> = {}, token = getToken()): Promise<T> {
@@ -56,7 +68,7 @@ export async function gql<T = any>(query: string, variables: Record<string, unkn
   const err = body.errors?.[0];
   if (err) {
     if (err.extensions?.code === 'UNAUTHENTICATED' && token === getToken()) onUnauthenticated();
-    throw new ApiError(err.message, err.extensions?.code, err.extensions?.field);
+    throw new ApiError(err.message, err.extensions?.code, err.extensions?.field, err.extensions?.fields);
   }
   return body.data as T;
 }

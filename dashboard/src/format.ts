@@ -1,19 +1,51 @@
-/** Display formatting: dates in the viewer's locale, sizes and durations short. */
+/**
+ * Display formatting. Every time shown names its zone: the browser's own, or an export's IANA zone where the
+ * export has one, with the UTC instant on hover. Counts go through `plural`, so "1 run" never reads "1 runs".
+ */
 
-export function formatDate(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+/** "1 run", "3 runs", "1,200 rows"; `many` for irregular plurals. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
 }
 
-/** An interval `[start, end)` in UTC, compact when both ends share a day. */
-export function formatInterval(start: string, end: string): string {
-  const s = start.replace('T', ' ').slice(0, 16);
-  const e = end.replace('T', ' ').slice(0, 16);
-  return s.slice(0, 10) === e.slice(0, 10) ? `${s} – ${e.slice(11)} UTC` : `${s} – ${e} UTC`;
+interface ZonedParts { date: string; time: string; zone: string }
+
+const partsFormatters = new Map<string, Intl.DateTimeFormat>();
+/** Date (YYYY-MM-DD), time (HH:MM) and the zone's short name of an instant in `timeZone` (undefined: the browser's). */
+export function zonedParts(iso: string, timeZone?: string): ZonedParts {
+  const key = timeZone ?? '';
+  let f = partsFormatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
+    });
+    partsFormatters.set(key, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+  return { date: `${p.year}-${p.month}-${p.day}`, time: `${p.hour}:${p.minute}`, zone: p.timeZoneName ?? timeZone ?? 'local' };
+}
+
+/** The UTC instant, for hover text: "2024-01-10 01:00:00 UTC". */
+export const utcText = (iso: string) => `${new Date(iso).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+
+/** An instant as "2024-01-10 02:00 CET" in `timeZone` (undefined: the browser's zone, named too). */
+export function formatDate(iso: string | null | undefined, timeZone?: string): string {
+  if (!iso) return '—';
+  const p = zonedParts(iso, timeZone);
+  return `${p.date} ${p.time} ${p.zone}`;
+}
+
+/** An interval `[start, end)` in `timeZone` (default UTC), compact when both ends share a day, zone named. */
+export function formatInterval(start: string, end: string, timeZone = 'UTC'): string {
+  const s = zonedParts(start, timeZone);
+  const e = zonedParts(end, timeZone);
+  const zone = s.zone === e.zone ? ` ${s.zone}` : '';
+  const endText = s.date === e.date ? e.time : `${e.date} ${e.time}`;
+  return `${s.date} ${s.time}${zone ? '' : ` ${s.zone}`} – ${endText}${zone || ` ${e.zone}`}`;
 }
 
 export function formatDuration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined) return '—';
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
   const m = Math.floor(seconds / 60);
@@ -56,4 +88,37 @@ export function localInputToIso(value: string): string | undefined {
 
 export function isoToLocalInput(date: Date): string {
   return date.toISOString().slice(0, 16);
+}
+
+export interface RunProgress {
+  /** Seconds since the latest attempt started, up to `now` (or finishedAt). */
+  elapsed: number | null;
+  /** Rows read per second, from the server's own timestamps (startedAt to the latest heartbeat). */
+  rowsPerSecond: number | null;
+  /** Seconds left at that rate, when the source reported a total. */
+  eta: number | null;
+}
+
+/**
+ * Rate and ETA of a run from what the API reports, on the server's clock (a skewed browser clock does not distort
+ * them): rows read since `baseline` (a sample of this attempt seen earlier) up to heartbeatAt, else since
+ * startedAt. startedAt is the FIRST attempt's start and recordsRead restarts at 0 with each attempt, so for a
+ * retried run only a baseline gives a rate. The ETA is the rest of recordsTotalCount at that rate.
+ */
+export function runProgress(
+  r: { startedAt: string | null; heartbeatAt?: string | null; finishedAt: string | null; recordsRead: number; recordsTotalCount: number | null; attempt?: number },
+  baseline?: { read: number; at: number },
+  now = Date.now(),
+): RunProgress {
+  if (!r.startedAt) return { elapsed: null, rowsPerSecond: null, eta: null };
+  const started = Date.parse(r.startedAt);
+  const elapsed = Math.max(0, ((r.finishedAt ? Date.parse(r.finishedAt) : now) - started) / 1000);
+  const measuredTo = r.heartbeatAt ? Date.parse(r.heartbeatAt) : NaN;
+  const from = baseline ?? ((r.attempt ?? 1) <= 1 ? { read: 0, at: started } : undefined);
+  const seconds = from ? (measuredTo - from.at) / 1000 : NaN;
+  const rows = from ? r.recordsRead - from.read : 0;
+  const rowsPerSecond = seconds > 0 && rows > 0 ? rows / seconds : null;
+  const left = r.recordsTotalCount === null ? null : Math.max(0, r.recordsTotalCount - r.recordsRead);
+  const eta = left === 0 ? 0 : rowsPerSecond && left !== null ? left / rowsPerSecond : null;
+  return { elapsed, rowsPerSecond, eta };
 }

@@ -1,6 +1,6 @@
 /** Boots the dashboard: layout, routes, and the sign-in guard. */
 import './style.css';
-import { clearToken, getToken, gql, handleUnauthenticated } from './api';
+import { clearToken, getToken, gql, handleUnauthenticated, onTokenChangedElsewhere } from './api';
 import { h } from './dom';
 import { Q } from './queries';
 import { currentPath, navigate, route, startRouter } from './router';
@@ -8,6 +8,7 @@ import { destinationFormPage, destinationsPage } from './pages/destinations';
 import { exportDetailPage } from './pages/export-detail';
 import { exportFormPage } from './pages/export-form';
 import { exportsPage } from './pages/exports';
+import { settingsPage } from './pages/settings';
 import { signInPage } from './pages/signin';
 
 const main = h('main', { id: 'main', tabindex: -1 });
@@ -16,10 +17,12 @@ const navLink = (href: string, text: string) => h('a', { href, class: 'nav-link'
 const nav = h('nav', { 'aria-label': 'Main' },
   navLink('/exports', 'Exports'),
   navLink('/destinations', 'Destinations'),
+  navLink('/settings', 'Settings'),
   teamName,
   h('button', { type: 'button', class: 'link', onclick: () => {
     clearToken();
-    navigate('/signin');
+    teamName.textContent = '';
+    navigate('/signin?signedOut=1');
   } }, 'Sign out'));
 
 document.getElementById('app')!.append(
@@ -40,6 +43,13 @@ window.addEventListener('outport:navigate', () => {
   if (!signedIn) teamName.textContent = '';
 });
 
+// Signing out (or in as another team) in one tab applies to every tab of this browser.
+onTokenChangedElsewhere((token) => {
+  teamName.textContent = '';
+  if (!token) navigate('/signin?signedOut=1', { replace: true });
+  else navigate(currentPath(), { replace: true });
+});
+
 handleUnauthenticated(() => {
   clearToken();
   navigate(`/signin?next=${encodeURIComponent(currentPath())}`, { replace: true });
@@ -48,8 +58,10 @@ handleUnauthenticated(() => {
 route('/signin', signInPage);
 route('/', () => navigate('/exports', { replace: true }));
 route('/exports', exportsPage);
-route('/exports/new', exportFormPage);
+route('/exports/new', (outlet) => exportFormPage(outlet));
 route('/exports/:id', (outlet, p) => exportDetailPage(outlet, { id: p.id }));
+route('/exports/:id/edit', (outlet, p) => exportFormPage(outlet, { id: p.id }));
+route('/settings', settingsPage);
 route('/destinations', destinationsPage);
 route('/destinations/new', (outlet) => destinationFormPage(outlet, {}));
 route('/destinations/:id', (outlet, p) => destinationFormPage(outlet, { id: p.id }));

@@ -57,6 +57,7 @@ export interface Run {
   errorKind: string | null;
   createdAt: string;
   startedAt: string | null;
+  heartbeatAt: string | null;
   finishedAt: string | null;
   durationSeconds: number | null;
   cancelRequestedAt: string | null;
@@ -65,8 +66,26 @@ export interface Run {
 export interface Filter {
   key: string;
   operator: string;
+  type?: 'EVENT' | 'PERSON' | null;
   value?: unknown;
 }
+
+/**
+ * The property-filter operators the API accepts. `PropertyFilterInput.operator` is a String, not an enum, so the
+ * list cannot be introspected; it mirrors PROPERTY_FILTER_OPERATORS of src/source/filters.ts, and the end-to-end
+ * test checks it against the list the API itself names when it refuses an operator.
+ */
+export const FILTER_OPERATORS = [
+  { value: 'exact', label: 'equals', needs: 'scalar-or-list' },
+  { value: 'is_not', label: 'does not equal', needs: 'scalar-or-list' },
+  { value: 'icontains', label: 'contains (any case)', needs: 'string' },
+  { value: 'not_icontains', label: 'does not contain (any case)', needs: 'string' },
+  { value: 'regex', label: 'matches regex (RE2)', needs: 'string' },
+  { value: 'gt', label: 'greater than', needs: 'number' },
+  { value: 'lt', label: 'less than', needs: 'number' },
+  { value: 'is_set', label: 'is set', needs: 'none' },
+  { value: 'is_not_set', label: 'is not set', needs: 'none' },
+] as const;
 
 export interface BatchExport {
   id: string;
@@ -82,6 +101,10 @@ export interface BatchExport {
   excludeEvents: string[];
   filters: Filter[];
   destination: { id: string; name: string; type: string };
+  destinationId: string;
+  startAt: string | null;
+  endAt: string | null;
+  pausedAt: string | null;
   scheduledUntil: string | null;
   createdAt: string;
   latestRuns: Pick<Run, 'id' | 'status' | 'intervalStart' | 'finishedAt'>[];
@@ -105,6 +128,33 @@ export interface Estimate {
   seconds: number;
 }
 
+export interface ApiToken {
+  id: string;
+  name: string;
+  displayPrefix: string;
+  scopes: string[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  webhookUrl: string | null;
+  maxConcurrentBackfills: number;
+}
+
+export interface PageInfo {
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: PageInfo;
+}
+
 export interface LogEntry {
   id: string;
   level: string;
@@ -114,15 +164,20 @@ export interface LogEntry {
 }
 
 const RUN = `id batchExportId backfillId status trigger intervalStart intervalEnd attempt recordsRead recordsTotalCount
-  recordsCompleted bytesExported latestError errorKind createdAt startedAt finishedAt durationSeconds cancelRequestedAt`;
+  recordsCompleted bytesExported latestError errorKind createdAt startedAt heartbeatAt finishedAt durationSeconds cancelRequestedAt`;
 const DESTINATION = 'id name type config createdAt updatedAt';
 const EXPORT = `id name model interval timezone offsetHour offsetDay paused pausedReason includeEvents excludeEvents
-  filters { key operator value } destination { id name type } scheduledUntil createdAt
+  filters { key operator type value } destination { id name type } destinationId startAt endAt pausedAt scheduledUntil createdAt
   latestRuns(limit: 3) { id status intervalStart finishedAt }`;
 const BACKFILL = 'id status startAt endAt createdAt finishedAt estimate { runs rows bytes seconds } progress { totalRuns finishedRuns failedRuns recordsCompleted }';
 
 export const Q = {
   team: 'query { team { id name } }',
+  teamSettings: 'query { team { id name webhookUrl maxConcurrentBackfills } }',
+  updateTeam: 'mutation ($webhookUrl: String, $max: Int) { updateTeam(webhookUrl: $webhookUrl, maxConcurrentBackfills: $max) { id name webhookUrl maxConcurrentBackfills } }',
+  apiTokens: 'query { apiTokens { id name displayPrefix scopes createdAt lastUsedAt revokedAt } }',
+  createApiToken: 'mutation ($name: String!, $scopes: [TokenScope!]!) { createApiToken(name: $name, scopes: $scopes) { token apiToken { id name displayPrefix scopes createdAt lastUsedAt revokedAt } } }',
+  revokeApiToken: 'mutation ($id: ID!) { revokeApiToken(id: $id) { id name displayPrefix scopes createdAt lastUsedAt revokedAt } }',
   destinationTypes: 'query { destinationTypes { id displayName description configSchema secretFields models } }',
   destinations: `query { destinations { ${DESTINATION} } }`,
   destination: `query ($id: ID!) { destination(id: $id) { ${DESTINATION} } }`,
@@ -134,15 +189,18 @@ export const Q = {
   batchExports: `query { batchExports(first: 100) { edges { node { ${EXPORT} } } } }`,
   batchExport: `query ($id: ID!) { batchExport(id: $id) { ${EXPORT} } }`,
   createBatchExport: `mutation ($input: CreateBatchExportInput!) { createBatchExport(input: $input) { ${EXPORT} } }`,
+  updateBatchExport: `mutation ($id: ID!, $input: UpdateBatchExportInput!) { updateBatchExport(id: $id, input: $input) { ${EXPORT} } }`,
   pauseBatchExport: `mutation ($id: ID!) { pauseBatchExport(id: $id) { ${EXPORT} } }`,
   unpauseBatchExport: `mutation ($id: ID!, $gap: Boolean!) { unpauseBatchExport(id: $id, backfillPausedGap: $gap) { ${EXPORT} } }`,
   deleteBatchExport: 'mutation ($id: ID!) { deleteBatchExport(id: $id) { id } }',
 
-  runs: `query ($id: ID!, $first: Int) { runs(batchExportId: $id, first: $first) { edges { node { ${RUN} } } } }`,
+  runs: `query ($id: ID!, $first: Int, $after: String, $status: [RunStatus!], $from: DateTimeISO, $to: DateTimeISO) {
+    runs(batchExportId: $id, first: $first, after: $after, status: $status, intervalFrom: $from, intervalTo: $to) { edges { cursor node { ${RUN} } } pageInfo { endCursor hasNextPage } } }`,
   retryRun: `mutation ($id: ID!) { retryRun(id: $id) { ${RUN} } }`,
   cancelRun: `mutation ($id: ID!) { cancelRun(id: $id) { ${RUN} } }`,
   runUpdated: `subscription ($id: ID) { runUpdated(batchExportId: $id) { ${RUN} } }`,
-  logs: 'query ($runId: ID, $first: Int) { logs(runId: $runId, first: $first) { edges { node { id level message timestamp runId } } } }',
+  logs: `query ($runId: ID, $exportId: ID, $first: Int, $after: String, $level: [LogLevel!], $search: String) {
+    logs(runId: $runId, batchExportId: $exportId, first: $first, after: $after, level: $level, search: $search) { edges { node { id level message timestamp runId } } pageInfo { endCursor hasNextPage } } }`,
 
   backfill: `query ($id: ID!) { backfill(id: $id) { ${BACKFILL} } }`,
   backfills: `query ($id: ID!) { backfills(batchExportId: $id) { ${BACKFILL} } }`,

@@ -51,6 +51,16 @@ async function recordRunStatuses(p: Page): Promise<void> {
   });
 }
 
+/** The GraphQL API as any client calls it (setup and read-back; the dashboard itself is what is tested). */
+async function api<T = any>(query: string, variables: Record<string, unknown> = {}, token = server.token): Promise<T> {
+  const res = await fetch(`${server.origin}/graphql`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  if (body.errors?.length) throw Object.assign(new Error(body.errors[0].message), { code: body.errors[0].extensions?.code });
+  return body.data as T;
+}
+
 const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
 
 const runStatuses = (p: Page) => p.evaluate(() => (window as any).__runStatuses as Record<string, string[]>);
@@ -110,7 +120,7 @@ it('signs in, creates a destination and an export, backfills and watches runs co
   await page.getByLabel('API token').fill(server.token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/exports$/);
-  expect(await page.evaluate(() => sessionStorage.getItem('outport.token'))).toBe(server.token);
+  expect(await page.evaluate(() => localStorage.getItem('outport.token'))).toBe(server.token);
 
   // ---- destinations: one good, one whose path is under a regular file ----
   await createLocalFilesDestination('Local files', good);
@@ -145,9 +155,9 @@ it('signs in, creates a destination and an export, backfills and watches runs co
   // Rows per run (newest first) and the backfill's progress, as pushed over the subscriptions.
   const rows = await page.locator('tr[data-run] td[data-label="Rows"]').allTextContents();
   expect(rows.map(Number)).toEqual([...EVENTS_PER_HOUR].reverse());
-  await page.locator('.backfill', { hasText: '3/3 runs' }).waitFor();
+  await page.locator('.backfill', { hasText: '3 of 3 runs finished' }).waitFor();
   await page.locator('.backfill', { hasText: '23 rows' }).waitFor();
-  expect(await page.locator('.chart rect.bar').count()).toBe(3);
+  expect(await page.locator('.chart svg[data-metric="rows"] rect.bar').count()).toBe(3);
   expect(manifestsUnder(good).map((m) => m.rows).sort((a, b) => a - b)).toEqual([...EVENTS_PER_HOUR].sort((a, b) => a - b));
   await shot(page, 'export-runs');
 
@@ -176,7 +186,7 @@ it('signs in, creates a destination and an export, backfills and watches runs co
   await page.getByText('Saved.').waitFor();
 
   await nav('Exports').click();
-  await page.getByRole('link', { name: 'Broken export' }).click();
+  await page.getByRole('link', { name: 'Broken export', exact: true }).click();
   await recordRunStatuses(page);
   await page.locator('tr[data-run][data-status="FAILED"]').waitFor();
   await page.getByRole('button', { name: /^Retry run/ }).click();
@@ -191,7 +201,7 @@ it('signs in, creates a destination and an export, backfills and watches runs co
   // Both attempts logged what they exported: the failed one and the retry.
   await logs.getByText(`Exporting ${EVENTS_PER_HOUR[0]} rows`).nth(1).waitFor();
   // The finished backfill's progress follows the retried run.
-  await page.locator('.backfill', { hasText: `1/1 runs · ${EVENTS_PER_HOUR[0]} rows` }).waitFor();
+  await page.locator('.backfill', { hasText: `1 of 1 run finished · ${EVENTS_PER_HOUR[0]} rows` }).waitFor();
   await shot(page, 'run-logs');
 
   // ---- pause, unpause and delete from the list ----
@@ -199,6 +209,10 @@ it('signs in, creates a destination and an export, backfills and watches runs co
   await page.getByRole('button', { name: 'Pause Events hourly' }).click();
   await page.locator('[data-export="Events hourly"] .badge', { hasText: 'paused' }).waitFor();
   await page.getByRole('button', { name: 'Unpause Events hourly' }).click();
+  // Unpausing asks whether to backfill the intervals that closed while paused.
+  const unpause = page.getByRole('dialog', { name: 'Unpause Events hourly' });
+  expect(await unpause.getByLabel('Also backfill the paused gap').isChecked()).toBe(false);
+  await unpause.getByRole('button', { name: 'Unpause' }).click();
   await page.locator('[data-export="Events hourly"] .badge', { hasText: 'active' }).waitFor();
   page.once('dialog', (d) => void d.accept());
   await page.getByRole('button', { name: 'Delete Broken export' }).click();
@@ -216,11 +230,313 @@ it('labels every control (label, aria-label or labelled-by) on the main pages', 
       return !named && !(e.type === 'hidden');
     })
     .map((el) => el.outerHTML.slice(0, 120)));
-  for (const p of ['/exports', '/exports/new', '/destinations', '/destinations/new']) {
+  const [someExport] = (await api<{ batchExports: { edges: { node: { id: string } }[] } }>('{ batchExports(first: 1) { edges { node { id } } } }')).batchExports.edges;
+  for (const p of ['/exports', '/exports/new', `/exports/${someExport.node.id}`, `/exports/${someExport.node.id}/edit`, '/destinations', '/destinations/new', '/settings']) {
     await page.goto(server.origin + p);
     await page.locator('main h1').waitFor();
     await page.waitForLoadState('networkidle');
-    if (p === '/exports/new') await page.getByRole('button', { name: 'Add filter' }).click();
+    if (p.endsWith('/new') || p.endsWith('/edit')) {
+      if (p.startsWith('/exports')) await page.getByRole('button', { name: 'Add filter' }).click();
+    }
     expect({ page: p, unlabelled: await unlabelled() }).toEqual({ page: p, unlabelled: [] });
   }
+});
+
+// ---- issue 16: what the dashboard lacked, each checked in the browser against the real API ----
+
+const EXPORT_FIELDS = 'id name model interval timezone offsetHour offsetDay includeEvents excludeEvents filters { key operator type value } startAt endAt destinationId paused pausedReason';
+
+async function apiDestination(name: string, dir: string): Promise<string> {
+  const { createDestination } = await api('mutation ($c: JSONObject!, $n: String!) { createDestination(name: $n, type: "local-files", config: $c) { id } }', {
+    n: name, c: { path: dir, compression: 'none' },
+  });
+  return createDestination.id;
+}
+
+async function apiExport(input: Record<string, unknown>): Promise<string> {
+  const { createBatchExport } = await api('mutation ($i: CreateBatchExportInput!) { createBatchExport(input: $i) { id } }', { i: input });
+  return createBatchExport.id;
+}
+
+/** A destination whose writes fail (its folder is under a regular file): runs of non-empty intervals fail at once. */
+function brokenDir(name: string): string {
+  const blocker = path.join(server.teamFiles, `${name}-file`);
+  fs.writeFileSync(blocker, 'a file where the destination expects a directory');
+  return path.join(blocker, 'exports');
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A field wrapper by its label's exact text (a required field's label ends with an aria-hidden " *"). */
+const fieldOf = (label: string) => page.locator('.field').filter({ has: page.locator('label', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\*)?$`) }) });
+const nameInput = () => page.getByRole('textbox', { name: 'Name', exact: true });
+
+it('edits every setting of an export, persisted across a reload, with API errors under the field they name', async () => {
+  const destinationId = await apiDestination('Edit target', path.join(server.teamFiles, 'edit-target'));
+  const otherId = await apiDestination('Edit other', path.join(server.teamFiles, 'edit-other'));
+  const id = await apiExport({ name: 'Before edit', interval: 'HOUR', destinationId, paused: true });
+
+  await page.goto(`${server.origin}/exports/${id}`);
+  await page.getByRole('link', { name: 'Edit Before edit' }).click();
+  await page.waitForURL(new RegExp(`/exports/${id}/edit$`));
+  await nameInput().fill('After edit');
+  await page.getByLabel('Interval').selectOption('WEEK');
+  await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+  await page.getByLabel('Offset hour').fill('3');
+  await page.getByLabel('Week starts on').selectOption('Monday');
+  await page.getByLabel('Destination').selectOption({ label: 'Edit other (local-files)' });
+  await page.getByLabel('Only these events').fill('$pageview, signed_up');
+  await page.getByLabel('Except these events').fill('$feature_flag_called');
+  await page.getByRole('button', { name: 'Add filter' }).click();
+  await page.getByLabel('Filter 1 property').fill('n');
+  await page.getByLabel('Filter 1 operator').selectOption('gt');
+  await page.getByLabel('Filter 1 value').fill('not a number');
+  await page.getByLabel('Start at (UTC)').fill('2024-01-01T00:00');
+  await page.getByLabel('End at (UTC)').fill('2024-02-01T00:00');
+
+  // The API refuses the zone: its message sits under the Time zone field, which is marked invalid.
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await fieldOf('Time zone').locator('.field-error:not(:empty)').waitFor();
+  expect(await fieldOf('Time zone').locator('.field-error').textContent()).toMatch(/Mars\/Olympus_Mons/);
+  expect(await page.getByLabel('Time zone').getAttribute('aria-invalid')).toBe('true');
+  await page.getByLabel('Time zone').fill('Europe/Berlin');
+
+  // Then the filter value: under that filter's row, not at the top of the page.
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('.filter-row[data-filter="1"] .field-error', { hasText: /number/ }).waitFor();
+  expect(await page.getByLabel('Filter 1 value').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.getByLabel('Time zone').getAttribute('aria-invalid')).toBeNull();
+  await page.getByLabel('Filter 1 value').fill('2');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Export saved.').waitFor();
+
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: /After edit/ }).waitFor();
+  await expect(page.locator('[data-export-summary]').textContent()).resolves.toMatch(/Weekly · times in Europe\/Berlin → Edit other/);
+  const { batchExport } = await api(`query ($id: ID!) { batchExport(id: $id) { ${EXPORT_FIELDS} } }`, { id });
+  expect(batchExport).toMatchObject({
+    name: 'After edit', interval: 'WEEK', timezone: 'Europe/Berlin', offsetHour: 3, offsetDay: 1, destinationId: otherId,
+    includeEvents: ['$pageview', 'signed_up'], excludeEvents: ['$feature_flag_called'],
+    filters: [{ key: 'n', operator: 'gt', type: 'EVENT', value: 2 }],
+    startAt: '2024-01-01T00:00:00.000Z', endAt: '2024-02-01T00:00:00.000Z',
+  });
+
+  // The form reopens with what was saved; clearing the end bound and the filters persists too.
+  await page.getByRole('link', { name: 'Edit After edit' }).click();
+  expect(await page.getByLabel('Offset hour').inputValue()).toBe('3');
+  expect(await page.getByLabel('Filter 1 value').inputValue()).toBe('2');
+  await page.getByLabel('End at (UTC)').fill('');
+  await page.getByRole('button', { name: 'Remove filter 1' }).click();
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Export saved.').waitFor();
+  const after = (await api(`query ($id: ID!) { batchExport(id: $id) { ${EXPORT_FIELDS} } }`, { id })).batchExport;
+  expect(after).toMatchObject({ endAt: null, filters: [], startAt: '2024-01-01T00:00:00.000Z' });
+});
+
+it('offers exactly the filter operators the API accepts, and an export using every one of them saves', async () => {
+  await page.goto(`${server.origin}/exports/new`);
+  await page.getByRole('button', { name: 'Add filter' }).click();
+  const offered = await page.getByLabel('Filter 1 operator').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  // The API names the operators it accepts when it refuses one: the two lists must be the same.
+  const refusal = await api('mutation ($i: CreateBatchExportInput!) { createBatchExport(input: $i) { id } }', {
+    i: { name: 'x', interval: 'HOUR', destinationId: (await api('{ destinations { id } }')).destinations[0].id, filters: [{ key: 'k', operator: 'no_such_operator' }] },
+  }).then(() => '', (e: Error) => e.message);
+  const accepted = /must be one of ([\w, ]+?) \(got/.exec(refusal)?.[1].split(', ');
+  expect(accepted).toBeDefined();
+  expect([...offered].sort()).toEqual([...accepted!].sort());
+
+  // One filter per offered operator, typed in the form as a user would, accepted by the API.
+  await nameInput().fill('Every operator');
+  for (let i = 1; i <= offered.length; i++) {
+    if (i > 1) await page.getByRole('button', { name: 'Add filter' }).click();
+    await page.getByLabel(`Filter ${i} property`).fill(`p${i}`);
+    await page.getByLabel(`Filter ${i} operator`).selectOption(offered[i - 1]);
+    const value = page.getByLabel(`Filter ${i} value`);
+    if (await value.isEnabled()) await value.fill(['gt', 'lt'].includes(offered[i - 1]) ? '10' : offered[i - 1] === 'exact' ? 'a, b' : 'Chrome');
+  }
+  await page.getByRole('button', { name: 'Create export' }).click();
+  await page.getByRole('heading', { level: 1, name: /Every operator/ }).waitFor();
+  const id = new URL(page.url()).pathname.split('/')[2];
+  const { batchExport } = await api(`query ($id: ID!) { batchExport(id: $id) { ${EXPORT_FIELDS} } }`, { id });
+  expect(batchExport.filters.map((f: { operator: string }) => f.operator)).toEqual(offered);
+  await api('mutation ($id: ID!) { deleteBatchExport(id: $id) { id } }', { id });
+});
+
+it('pages through runs, filters them by state and interval, charts every outcome, and shows failed backfills and export-level logs', async () => {
+  const broken = await apiDestination('Always failing', brokenDir('paging'));
+  // 36 five-minute intervals, 23 of them holding events: those fail, empty ones complete without the destination.
+  // After 10 failures the export pauses itself, cancelling what is left: completed, failed and cancelled runs.
+  const id = await apiExport({ name: 'Paged runs', interval: 'EVERY_5_MINUTES', destinationId: broken, endAt: '2024-01-11T00:00:00Z' });
+  await api('mutation ($id: ID!) { createBackfill(batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T03:00:00Z") { id } }', { id });
+  const twoFailing = await apiExport({ name: 'All failing', interval: 'HOUR', destinationId: broken, endAt: '2024-01-11T00:00:00Z' });
+  await api('mutation ($id: ID!) { createBackfill(batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T02:00:00Z") { id } }', { id: twoFailing });
+
+  type R = { id: string; status: string; intervalStart: string };
+  const all = await waitFor('the paged export to pause itself and its runs to settle', async () => {
+    const { batchExport, runs } = await api(`query ($id: ID!) { batchExport(id: $id) { paused } runs(batchExportId: $id, first: 100) { edges { node { id status intervalStart } } } }`, { id });
+    const list: R[] = runs.edges.map((e: { node: R }) => e.node);
+    return batchExport.paused && list.length === 36 && list.every((r) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.status)) ? list : undefined;
+  });
+  const failedIds = all.filter((r) => r.status === 'FAILED').map((r) => r.id).sort();
+  expect(failedIds.length).toBeGreaterThanOrEqual(10);
+
+  await page.goto(`${server.origin}/exports/${id}`);
+  const rows = page.locator('table.runs tbody tr[data-run]');
+  const shownIds = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run')!));
+  await page.getByText('Page 1 · 20 runs').waitFor();
+  const first = await shownIds();
+  expect(first).toEqual(all.slice(0, 20).map((r) => r.id));
+  // The chart shows every run of the page, failed and cancelled ones too, coloured by outcome.
+  expect(await page.locator('.chart svg[data-metric="rows"] rect.bar').count()).toBe(20);
+  expect(await page.locator('.chart svg[data-metric="seconds"] rect.bar.status-cancelled').count()).toBe(all.slice(0, 20).filter((r) => r.status === 'CANCELLED').length);
+  await page.getByRole('button', { name: 'Older runs' }).click();
+  await page.getByText('Page 2 · 16 runs').waitFor();
+  expect(await shownIds()).toEqual(all.slice(20).map((r) => r.id));
+  expect(await page.getByRole('button', { name: 'Older runs' }).isDisabled()).toBe(true);
+  expect(await page.locator('.chart svg[data-metric="rows"] rect.bar.status-failed').count()).toBe(all.slice(20).filter((r) => r.status === 'FAILED').length);
+  await page.getByRole('button', { name: 'Newer runs' }).click();
+  await page.getByText('Page 1 · 20 runs').waitFor();
+
+  // State filter: only failed runs, across pages if need be.
+  await page.getByLabel('State', { exact: true }).selectOption('failed');
+  await page.getByText(`Page 1 · ${failedIds.length} runs matching the filters`).waitFor();
+  expect((await shownIds()).sort()).toEqual(failedIds);
+  expect(new Set(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-status'))))).toEqual(new Set(['FAILED']));
+  // Interval filter: runs overlapping [00:10, 00:20) UTC, i.e. 00:10 and 00:15.
+  await page.getByLabel('State', { exact: true }).selectOption('all');
+  await page.getByLabel('Intervals from (UTC)').fill('2024-01-10T00:10');
+  await page.getByLabel('Intervals until (UTC)').fill('2024-01-10T00:20');
+  await page.getByText('Page 1 · 2 runs matching the filters').waitFor();
+  expect(await rows.locator('td[data-label="Interval"]').allTextContents()).toEqual(['2024-01-10 00:15 – 00:20 UTC', '2024-01-10 00:10 – 00:15 UTC']);
+  // Every time names its zone.
+  expect(await rows.first().locator('td[data-label="Started"]').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+  await shot(page, 'runs-filtered');
+
+  // The backfill cancelled by the auto-pause with failed runs is not shown as a success.
+  await page.locator('.backfill[data-outcome="partial"]', { hasText: 'Cancelled, some failed' }).waitFor();
+
+  // Export-level log entries: the auto-pause reason, next to run entries; level filter and search.
+  const logs = page.getByRole('log');
+  await logs.locator('li', { hasText: 'Paused automatically' }).first().waitFor();
+  expect(await logs.locator('li', { hasText: 'Paused automatically' }).first().locator('.tag').textContent()).toBe('export');
+  await page.getByLabel('Level', { exact: true }).selectOption('error');
+  await page.waitForFunction(() => {
+    const items = [...document.querySelectorAll('[role="log"] li')];
+    return items.length > 0 && items.every((li) => li.getAttribute('data-level') === 'ERROR');
+  });
+  await page.getByLabel('Level', { exact: true }).selectOption('all');
+  await page.getByLabel('Search', { exact: true }).fill('paused automatically');
+  await page.waitForFunction(() => {
+    const items = [...document.querySelectorAll('[role="log"] li')];
+    return items.length > 0 && items.every((li) => /paused automatically/i.test(li.textContent ?? ''));
+  });
+  await shot(page, 'export-logs');
+
+  // A backfill whose runs all failed reads "Failed", in red, with the count in words.
+  await page.goto(`${server.origin}/exports/${twoFailing}`);
+  const failedBackfill = page.locator('.backfill[data-outcome="failed"]');
+  await failedBackfill.waitFor({ timeout: 60_000 });
+  await expect(failedBackfill.locator('.badge').textContent()).resolves.toBe('Failed');
+  await expect(failedBackfill.locator('.backfill-counts').textContent()).resolves.toBe('2 of 2 runs finished · 0 rows · 2 failed');
+  await shot(page, 'backfill-failed');
+});
+
+it('keeps the sign-in for new pages of the browser, and signs out of every page', async () => {
+  await page.goto(`${server.origin}/exports`);
+  await page.getByRole('heading', { level: 1, name: 'Exports' }).waitFor();
+  const second = await browser.context.newPage();
+  try {
+    await second.goto(`${server.origin}/settings`);
+    await second.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+    expect(new URL(second.url()).pathname).toBe('/settings');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/signin/);
+    await page.getByText('Signed out').waitFor();
+    expect(await page.evaluate(() => [localStorage.getItem('outport.token'), sessionStorage.getItem('outport.token')])).toEqual([null, null]);
+    // The other page follows, and a fresh page is not signed in.
+    await second.waitForURL(/\/signin/);
+    await second.goto(`${server.origin}/exports`);
+    await second.waitForURL(/\/signin\?next=%2Fexports/);
+  } finally {
+    await second.close();
+  }
+  await page.getByLabel('API token').fill(server.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/exports$/);
+});
+
+it('creates an API token shown once, and revokes it from the settings page; the revoked token is refused', async () => {
+  await page.goto(`${server.origin}/settings`);
+  await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+  await page.getByRole('button', { name: 'Create token' }).click();
+  await fieldOf('Token name').locator('.field-error', { hasText: 'required' }).waitFor();
+  await page.getByLabel('Token name').fill('CI reader');
+  await page.getByLabel('Can change things (write scope)').uncheck();
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const tokenValue = await page.getByLabel('New token').inputValue();
+  expect(tokenValue).toMatch(/^op_/);
+  const row = page.locator('tr[data-token="CI reader"]');
+  await expect(row.locator('td[data-label="Scopes"]').textContent()).resolves.toBe('read');
+  expect((await api('{ team { name } }', {}, tokenValue)).team.name).toBe('E2E team');
+  await shot(page, 'settings-tokens');
+
+  // Shown once: after a reload only its prefix is listed.
+  await page.reload();
+  await row.waitFor();
+  expect(await page.getByText(tokenValue).count()).toBe(0);
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Revoke token CI reader' }).click();
+  await page.locator('tr[data-token="CI reader"][data-revoked="true"]').waitFor();
+  await expect(api('{ team { name } }', {}, tokenValue)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  await page.reload();
+  await page.locator('tr[data-token="CI reader"][data-revoked="true"]').waitFor();
+
+  // Team settings: saved, and read back after a reload.
+  await page.getByLabel('Backfills at once').fill('3');
+  await page.getByRole('button', { name: 'Save team settings' }).click();
+  await page.getByText('Team settings saved.').waitFor();
+  await page.reload();
+  expect(await page.getByLabel('Backfills at once').inputValue()).toBe('3');
+  await page.getByLabel('Backfills at once').fill('0');
+  await page.getByRole('button', { name: 'Save team settings' }).click();
+  await fieldOf('Backfills at once').locator('.field-error', { hasText: /whole number/ }).waitFor();
+});
+
+it('destination form: an empty submit shows an error under each field, labels keep acronyms, help renders inline Markdown as text', async () => {
+  await page.goto(`${server.origin}/destinations/new`);
+  await page.getByLabel('Type').selectOption('postgres');
+  await page.getByRole('button', { name: 'Create destination' }).click();
+  const errors = await page.locator('.field:has(.field-error:not(:empty))').evaluateAll((fields) => fields.map((f) => [f.querySelector('label')!.textContent!.replace(' *', ''), f.querySelector('.field-error')!.textContent]));
+  expect(errors.length).toBeGreaterThan(2);
+  expect(errors).toContainEqual(['Name', 'Name is required']);
+  for (const [label, message] of errors) expect(message).toBe(`${label.replace(' (secret)', '')} is required`);
+  // Labels: acronyms kept; help: `code` rendered as code, nothing shown with backticks.
+  await page.getByLabel('SSL mode').waitFor();
+  const sslHelp = fieldOf('SSL mode').locator('.help');
+  expect(await sslHelp.locator('code').count()).toBeGreaterThan(0);
+  expect(await sslHelp.textContent()).not.toContain('`');
+  expect(await page.locator('label', { hasText: /^Ssl / }).count()).toBe(0);
+
+  // What only the server can check: each of its issues lands under its own field, without the raw path.
+  await nameInput().fill('Server checked');
+  for (const label of ['Host', 'Database', 'User', 'Password (secret)']) {
+    const input = fieldOf(label).locator('input, textarea');
+    if (await input.count()) await input.first().fill('x');
+  }
+  await page.getByLabel('Port', { exact: true }).fill('70000');
+  await page.getByLabel('SSL mode').selectOption('verify-ca');
+  await page.getByRole('button', { name: 'Create destination' }).click();
+  await fieldOf('Port').locator('.field-error:not(:empty)').waitFor();
+  const serverErrors = await page.locator('.field-error:not(:empty)').allTextContents();
+  for (const text of serverErrors) expect(text).not.toMatch(/config\./);
+  await shot(page, 'destination-errors');
 });

@@ -1,19 +1,23 @@
 /**
- * Renders a destination plugin's config JSON Schema as form fields. The schema is the documentation: field
- * descriptions become help text, `enum` becomes a select, `writeOnly`/`x-secret` fields become masked inputs
+ * Renders a destination plugin's config JSON Schema as form fields. The schema is the documentation: a field's
+ * `title` (else its key, humanised) is the label, its description (inline Markdown) the help text, `enum` a select, `writeOnly`/`x-secret` fields become masked inputs
  * that are never pre-filled (the API returns them as "********"; leaving them empty keeps the stored value).
  * Anything the form cannot render natively (objects, arrays, unions) is edited as JSON.
  */
 import { h, uid } from '../dom';
+import { inlineMarkdown, plainMarkdown } from '../markdown';
 import type { JsonSchema } from '../queries';
-import { field } from './ui';
+import { field, formErrors } from './ui';
 
 export interface SchemaForm {
   el: HTMLElement;
-  /** The config to send, or throws with a message naming the field that is wrong. */
-  values(): Record<string, unknown>;
-  /** Marks a field invalid (from an API error's `field`, e.g. `config.port`); false when there is no such field. */
-  markInvalid(path: string | undefined, message: string): boolean;
+  /**
+   * The config to send, or undefined after marking every field that is wrong (required and empty, not a number,
+   * not JSON) under that field.
+   */
+  values(): Record<string, unknown> | undefined;
+  /** Error slots of the fields, addressed by API path (`config.port`). */
+  errors: ReturnType<typeof formErrors>;
 }
 
 type Kind = 'select' | 'checkbox' | 'number' | 'secret' | 'secret-multiline' | 'text' | 'url' | 'multiline' | 'json';
@@ -33,18 +37,28 @@ function kindOf(prop: JsonSchema): Kind {
   return 'json';
 }
 
-/** Field names are snake_case config keys; labels read better as words. */
+/** Words written in capitals wherever they appear in a key (`ssl_mode` reads "SSL mode", `s3_prefix` "S3 prefix"). */
+const ACRONYMS = new Set(['id', 'ids', 'url', 'uri', 'ssl', 'tls', 'ca', 'aws', 's3', 'gcs', 'kms', 'sse', 'iam', 'arn', 'kb', 'mb', 'gb',
+  'json', 'jsonl', 'ndjson', 'csv', 'sql', 'http', 'https', 'api', 'ip', 'dns', 'tcp', 'pem', 'uuid', 'utc', 'ttl', 'jwt', 'sso', 'db']);
+
+/** Field names are snake_case or camelCase config keys; labels read better as words, acronyms kept. */
 export function humanize(key: string): string {
-  const words = key.replace(/_/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1)
-    .replace(/\b(id|url|ssl|ca|aws|kms|mb|json|tls)\b/g, (w) => w.toUpperCase());
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[\s_-]+/).filter(Boolean)
+    .map((w) => (ACRONYMS.has(w.toLowerCase()) ? w.toUpperCase() : w.toLowerCase()));
+  if (!words.length) return key;
+  words[0] = words[0].charAt(0).toUpperCase() + words[0].slice(1);
+  return words.join(' ');
 }
+
+/** The label of a config field: the schema's `title`, else the key humanised. */
+export const labelOf = (key: string, prop: JsonSchema) => (typeof prop.title === 'string' && prop.title.trim() ? plainMarkdown(prop.title.trim()) : humanize(key));
 
 export function schemaForm(schema: JsonSchema, initial: Record<string, unknown> | undefined, mode: 'create' | 'edit'): SchemaForm {
   const required = new Set(schema.required ?? []);
   const props = Object.entries(schema.properties ?? {});
-  const controls = new Map<string, { kind: Kind; input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement; prop: JsonSchema; error: HTMLElement }>();
+  const controls = new Map<string, { kind: Kind; input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement; prop: JsonSchema; label: string; required: boolean }>();
   const fields: HTMLElement[] = [];
+  const errors = formErrors('config');
 
   for (const [key, prop] of props) {
     const kind = kindOf(prop);
@@ -85,66 +99,52 @@ export function schemaForm(schema: JsonSchema, initial: Record<string, unknown> 
           maxlength: prop.maxLength, value: current === undefined ? '' : String(current),
         });
     }
-    // Required secrets are not required on edit: empty keeps the stored value.
-    if (required.has(key) && !(isSecret && mode === 'edit') && kind !== 'checkbox') input.required = true;
-    const error = h('small', { class: 'field-error', id: `${id}-error`, 'aria-live': 'polite' });
-    const label = humanize(key) + (isSecret ? ' (secret)' : '') + (kind === 'json' ? ' (JSON)' : '');
-    const wrapper = field(label, input, prop.description, { required: required.has(key) && !(isSecret && mode === 'edit') });
+    // Required secrets are not required on edit: empty keeps the stored value. A default makes a field optional.
+    const isRequired = required.has(key) && !(isSecret && mode === 'edit') && kind !== 'checkbox' && prop.default === undefined;
+    if (isRequired) input.required = true;
+    const label = labelOf(key, prop);
+    const wrapper = field(label + (isSecret ? ' (secret)' : '') + (kind === 'json' ? ' (JSON)' : ''), input,
+      prop.description ? inlineMarkdown(prop.description) : undefined, { required: isRequired });
     if (kind === 'checkbox') wrapper.classList.add('field-checkbox');
-    wrapper.append(error);
+    errors.add(key, wrapper, input);
     fields.push(wrapper);
-    controls.set(key, { kind, input, prop, error });
+    controls.set(key, { kind, input, prop, label, required: isRequired });
   }
-
-  const clearErrors = () => {
-    for (const c of controls.values()) {
-      c.error.textContent = '';
-      c.input.removeAttribute('aria-invalid');
-    }
-  };
 
   return {
     el: h('fieldset', { class: 'schema-form' }, h('legend', null, 'Settings'), ...fields),
+    errors,
     values() {
-      clearErrors();
+      errors.clear();
       const out: Record<string, unknown> = {};
-      for (const [key, { kind, input, prop }] of controls) {
+      let ok = true;
+      const wrong = (key: string, message: string) => {
+        errors.show(key, message);
+        ok = false;
+      };
+      for (const [key, { kind, input, prop, label, required: isRequired }] of controls) {
         if (kind === 'checkbox') {
           out[key] = (input as HTMLInputElement).checked;
           continue;
         }
         const raw = input.value;
-        if (raw.trim() === '') continue; // the plugin's default applies, or (secrets on edit) the stored value stays
+        if (raw.trim() === '') {
+          if (isRequired) wrong(key, `${label} is required`);
+          continue; // the plugin's default applies, or (secrets on edit) the stored value stays
+        }
         if (kind === 'number') {
           const n = Number(raw);
-          if (!Number.isFinite(n) || (prop.type === 'integer' && !Number.isInteger(n))) {
-            throw fieldError(this, key, `${humanize(key)} must be ${prop.type === 'integer' ? 'a whole number' : 'a number'}`);
-          }
-          out[key] = n;
+          if (!Number.isFinite(n) || (prop.type === 'integer' && !Number.isInteger(n))) wrong(key, `${label} must be ${prop.type === 'integer' ? 'a whole number' : 'a number'}`);
+          else out[key] = n;
         } else if (kind === 'json') {
           try {
             out[key] = JSON.parse(raw);
           } catch {
-            throw fieldError(this, key, `${humanize(key)} is not valid JSON`);
+            wrong(key, `${label} is not valid JSON`);
           }
         } else out[key] = raw;
       }
-      return out;
-    },
-    markInvalid(path, message) {
-      const key = path?.replace(/^config\./, '').split('.')[0];
-      const c = key ? controls.get(key) : undefined;
-      if (!c) return false;
-      c.error.textContent = message;
-      c.input.setAttribute('aria-invalid', 'true');
-      c.input.setAttribute('aria-errormessage', c.error.id);
-      c.input.focus();
-      return true;
+      return ok ? out : undefined;
     },
   };
-}
-
-function fieldError(form: SchemaForm, key: string, message: string): Error {
-  form.markInvalid(key, message);
-  return new Error(message);
 }

@@ -39,12 +39,12 @@ export function actionButton(text: string, action: () => Promise<unknown>, opts:
   return btn;
 }
 
-/** A labelled field: label, control, optional help text tied with aria-describedby. */
-export function field(labelText: string, control: HTMLElement, help?: string, opts: { required?: boolean } = {}): HTMLElement {
+/** A labelled field: label, control, optional help text (text or nodes) tied with aria-describedby. */
+export function field(labelText: string, control: HTMLElement, help?: string | Node[], opts: { required?: boolean } = {}): HTMLElement {
   const id = control.id || uid('f');
   control.id = id;
   let helpEl: HTMLElement | undefined;
-  if (help) {
+  if (help && help.length) {
     helpEl = h('small', { id: `${id}-help`, class: 'help' }, help);
     control.setAttribute('aria-describedby', helpEl.id);
   }
@@ -53,6 +53,81 @@ export function field(labelText: string, control: HTMLElement, help?: string, op
     control,
     helpEl,
   );
+}
+
+export interface FieldIssue {
+  /** Path as the API names it (`config.host`, `input.filters.0.operator`). */
+  field: string | undefined;
+  message: string;
+}
+
+/**
+ * The issues of an API error, one per field. BAD_USER_INPUT carries `extensions.field` (and `fields` for several
+ * unknown keys); a plugin's config validation reports every issue in one message
+ * (`config.host: config.host: Invalid input; config.port: Too big`), which is split here by field path.
+ */
+export function fieldIssues(e: unknown): FieldIssue[] {
+  if (!(e instanceof ApiError)) return [{ field: undefined, message: messageOf(e) }];
+  const field = e.field;
+  if (!field) return [{ field: undefined, message: e.message }];
+  if (e.fields && e.fields.length > 1) return e.fields.map((f) => ({ field: f, message: e.message }));
+  const text = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
+  const root = field.split('.')[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const parts = text.split(new RegExp(`;\\s+(?=${root}(?:\\.[\\w$-]+)*:\\s)`));
+  return parts.map((part) => {
+    const m = new RegExp(`^(${root}(?:\\.[\\w$-]+)*):\\s([\\s\\S]*)$`).exec(part);
+    return { field: m ? m[1] : field, message: m ? m[2] : part };
+  });
+}
+
+/**
+ * Error slots under the fields of a form, addressed by API path without its root (`host` for `config.host`,
+ * `filters.0.operator` for `input.filters.0.operator`). An issue goes to the deepest registered slot on its path.
+ */
+export function formErrors(root: string) {
+  const slots = new Map<string, { control: HTMLElement; error: HTMLElement }>();
+  const key = (path: string) => (path.startsWith(`${root}.`) ? path.slice(root.length + 1) : path === root ? '' : path);
+  const api = {
+    /** Adds an error slot to a field wrapper made by `field()`; `control` gets aria-invalid. */
+    add(path: string, wrapper: HTMLElement, control: HTMLElement): void {
+      const error = h('small', { class: 'field-error', id: `${control.id || uid('f')}-error`, 'aria-live': 'polite' });
+      wrapper.append(error);
+      slots.set(path, { control, error });
+    },
+    remove(prefix: string): void {
+      for (const k of [...slots.keys()]) if (k === prefix || k.startsWith(`${prefix}.`)) slots.delete(k);
+    },
+    clear(): void {
+      for (const { control, error } of slots.values()) {
+        error.textContent = '';
+        control.removeAttribute('aria-invalid');
+        control.removeAttribute('aria-errormessage');
+      }
+    },
+    /** Shows one issue under its field; false when no field of the form matches its path. */
+    show(path: string | undefined, message: string): boolean {
+      if (path === undefined) return false;
+      const parts = key(path).split('.');
+      for (let n = parts.length; n > 0; n--) {
+        const slot = slots.get(parts.slice(0, n).join('.'));
+        if (!slot) continue;
+        slot.error.textContent = slot.error.textContent ? `${slot.error.textContent}; ${message}` : message;
+        slot.control.setAttribute('aria-invalid', 'true');
+        slot.control.setAttribute('aria-errormessage', slot.error.id);
+        return true;
+      }
+      return false;
+    },
+    /** Shows every issue of an API error under its field; returns the issues no field took. Focuses the first. */
+    showError(e: unknown): FieldIssue[] {
+      api.clear();
+      const left = fieldIssues(e).filter((i) => !api.show(i.field, i.message));
+      const first = [...slots.values()].find((s) => s.control.getAttribute('aria-invalid') === 'true');
+      first?.control.focus();
+      return left;
+    },
+  };
+  return api;
 }
 
 export function messageOf(e: unknown): string {

@@ -1,11 +1,11 @@
 /** Destinations: the list (with "test connection"), and the create/edit form rendered from the plugin's schema. */
-import { ApiError, gql } from '../api';
+import { gql } from '../api';
 import { h, replace } from '../dom';
-import { formatDate } from '../format';
+import { formatDate, utcText } from '../format';
 import { Q, type Destination, type DestinationType } from '../queries';
 import { navigate } from '../router';
 import { schemaForm, type SchemaForm } from '../components/schema-form';
-import { actionButton, field, loading, notice, pageHeader } from '../components/ui';
+import { actionButton, field, fieldIssues, formErrors, loading, notice, pageHeader } from '../components/ui';
 
 let typesCache: Promise<DestinationType[]> | undefined;
 export function destinationTypes(): Promise<DestinationType[]> {
@@ -47,7 +47,7 @@ export async function destinationsPage(outlet: HTMLElement): Promise<void> {
       return h('li', { class: 'card row-card', 'data-destination': d.name },
         h('div', { class: 'row-main' },
           h('a', { href: `/destinations/${d.id}`, class: 'title' }, d.name),
-          h('span', { class: 'muted' }, `${typeName(d.type)} · updated ${formatDate(d.updatedAt)}`)),
+          h('span', { class: 'muted' }, `${typeName(d.type)} · updated `, h('time', { datetime: d.updatedAt, title: utcText(d.updatedAt) }, formatDate(d.updatedAt)))),
         h('div', { class: 'actions' }, testButton(d, result), h('a', { href: `/destinations/${d.id}`, class: 'button', 'aria-label': `Edit ${d.name}` }, 'Edit')),
         result);
     })));
@@ -89,6 +89,9 @@ export async function destinationFormPage(outlet: HTMLElement, params: { id?: st
   type.addEventListener('change', renderSettings);
   renderSettings();
 
+  const nameErrors = formErrors('');
+  const nameField = field('Name', name, undefined, { required: true });
+  nameErrors.add('name', nameField, name);
   const testResult = h('span', { class: 'test-result', role: 'status', 'aria-live': 'polite' });
   const save = h('button', { type: 'submit', class: 'primary' }, editing ? 'Save changes' : 'Create destination');
   const el = h('form', {
@@ -96,14 +99,17 @@ export async function destinationFormPage(outlet: HTMLElement, params: { id?: st
     onsubmit: async (e: Event) => {
       e.preventDefault();
       msg.clear();
-      if (!name.value.trim()) {
-        msg.error('Name is required');
-        name.focus();
+      nameErrors.clear();
+      // Every problem the form can see is shown at once, each under its field.
+      if (!name.value.trim()) nameErrors.show('name', 'Name is required');
+      const config = form.values();
+      if (!name.value.trim() || !config) {
+        msg.error('Some fields need attention: see the messages under them.');
+        settings.closest('form')?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
         return;
       }
       save.disabled = true;
       try {
-        const config = form.values();
         if (existing) {
           const { updateDestination } = await gql<{ updateDestination: Destination }>(Q.updateDestination, { id: existing.id, name: name.value.trim(), config });
           existing = updateDestination;
@@ -113,14 +119,16 @@ export async function destinationFormPage(outlet: HTMLElement, params: { id?: st
           navigate(`/destinations/${createDestination.id}?created=1`, { replace: true });
         }
       } catch (err) {
-        if (err instanceof ApiError && form.markInvalid(err.field, err.message)) msg.error(err);
-        else msg.error(err);
+        form.errors.clear();
+        const unplaced = fieldIssues(err).filter((i) => !(i.field?.startsWith('config') ? form.errors.show(i.field, i.message) : nameErrors.show(i.field, i.message)));
+        msg.error(unplaced.length ? unplaced.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('\n') : 'Some fields need attention: see the messages under them.');
+        el.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
       } finally {
         save.disabled = false;
       }
     },
   },
-  field('Name', name, undefined, { required: true }),
+  nameField,
   field('Type', type, editing ? 'The type of a destination cannot change.' : undefined),
   typeHelp,
   settings,

@@ -1,21 +1,61 @@
 /**
- * One export: its runs newest first, kept current by the `runUpdated` subscription (no reloads), backfills with
- * live progress, retry/cancel, the backfill dialog, logs of a run, and a chart of rows per run.
+ * One export: charts of its runs (every outcome), backfills with live progress and their outcome, the runs
+ * (cursor pages, status and interval filters) kept current by the `runUpdated` subscription, rate and ETA of
+ * running runs, retry/cancel, the backfill dialog, and the export's logs. Times are shown in the export's time
+ * zone, named, with UTC on hover.
  */
 import { gql, onReconnect, onSocketState, subscribe } from '../api';
-import { h, replace } from '../dom';
-import { formatBytes, formatCount, formatDate, formatDuration, formatInterval, INTERVAL_LABELS, statusLabel } from '../format';
-import { exportHealth, FINAL_RUN_STATES, Q, type Backfill, type BatchExport, type Run } from '../queries';
+import { h, replace, uid } from '../dom';
+import {
+  formatBytes, formatCount, formatDate, formatDuration, formatInterval, INTERVAL_LABELS, localInputToIso, plural, runProgress, statusLabel, utcText,
+} from '../format';
+import { exportHealth, FINAL_RUN_STATES, Q, type Backfill, type BatchExport, type Connection, type Run } from '../queries';
 import { navigate } from '../router';
 import { openBackfillDialog } from '../components/backfill-dialog';
 import { logsPanel } from '../components/logs-panel';
 import { runsChart } from '../components/runs-chart';
-import { actionButton, loading, notice, progressBar, statusBadge } from '../components/ui';
+import { actionButton, field, loading, notice, progressBar, statusBadge } from '../components/ui';
 import { deleteButton, healthBadge, pauseButton } from './exports';
 
-const RUNS_SHOWN = 100;
+export const RUNS_PAGE_SIZE = 20;
+
+const STATUS_FILTERS: Record<string, { label: string; statuses?: string[] }> = {
+  all: { label: 'All states' },
+  completed: { label: 'Completed', statuses: ['COMPLETED'] },
+  failed: { label: 'Failed or timed out', statuses: ['FAILED', 'TIMED_OUT'] },
+  retrying: { label: 'Retrying', statuses: ['FAILED_RETRYABLE'] },
+  running: { label: 'Running', statuses: ['RUNNING'] },
+  queued: { label: 'Queued', statuses: ['STARTING'] },
+  cancelled: { label: 'Cancelled', statuses: ['CANCELLED'] },
+};
 
 const byNewest = (a: Run, b: Run) => b.intervalStart.localeCompare(a.intervalStart) || b.createdAt.localeCompare(a.createdAt);
+const isActive = (b: Backfill) => b.status === 'STARTING' || b.status === 'RUNNING';
+
+/** An instant in a zone, named, with UTC on hover. */
+const timeIn = (iso: string | null, zone: string) => (iso ? h('time', { datetime: iso, title: utcText(iso) }, formatDate(iso, zone)) : '—');
+
+/**
+ * What a backfill's runs came to, in words and a colour: a backfill whose runs all failed is "Failed", one with
+ * some failed runs "Partly failed", whatever status it ended in.
+ */
+export function backfillOutcome(b: Backfill): { key: string; label: string } {
+  const p = b.progress;
+  if (p.totalRuns > 0 && p.failedRuns >= p.totalRuns) return { key: 'failed', label: 'Failed' };
+  if (p.failedRuns > 0) return { key: 'partial', label: b.status === 'COMPLETED' ? 'Partly failed' : `${statusLabel(b.status)}, some failed` };
+  return { key: b.status.toLowerCase(), label: statusLabel(b.status) };
+}
+
+/** A bar of a backfill's runs: completed, failed and still to finish, each its own colour and named in words. */
+function backfillBar(b: Backfill): HTMLElement {
+  const p = b.progress;
+  const failed = p.failedRuns;
+  const done = Math.max(0, p.finishedRuns - failed);
+  const pct = (n: number) => (p.totalRuns ? `${(n / p.totalRuns) * 100}%` : '0%');
+  return h('div', { class: 'segbar', role: 'img', 'aria-label': `${plural(done, 'run')} finished without failure, ${plural(failed, 'run')} failed, ${plural(p.totalRuns - p.finishedRuns, 'run')} to go, of ${plural(p.totalRuns, 'run')}` },
+    h('span', { class: 'seg seg-ok', style: `width:${pct(done)}` }),
+    h('span', { class: 'seg seg-bad', style: `width:${pct(failed)}` }));
+}
 
 export async function exportDetailPage(outlet: HTMLElement, params: { id: string }): Promise<() => void> {
   const cleanups: (() => void)[] = [];
@@ -28,6 +68,35 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
   const runs = new Map<string, Run>();
   const backfills = new Map<string, Backfill>();
   const backfillSubs = new Map<string, () => void>();
+  /** First sample of each running attempt seen here: the baseline of its rate. */
+  const samples = new Map<string, { attempt: number; read: number; at: number }>();
+
+  // ---- runs: filters and cursor pages ----
+  const statusFilter = h('select', { id: uid('run-status'), name: 'status' }, Object.entries(STATUS_FILTERS).map(([v, f]) => h('option', { value: v }, f.label)));
+  const fromInput = h('input', { id: uid('run-from'), name: 'intervalFrom', type: 'datetime-local', step: 60 });
+  const toInput = h('input', { id: uid('run-to'), name: 'intervalTo', type: 'datetime-local', step: 60 });
+  /** Cursors of the pages before the current one: `after` of page n is cursors[n]. */
+  let cursors: (string | null)[] = [null];
+  let pageInfo = { endCursor: null as string | null, hasNextPage: false };
+  const filterVars = () => ({
+    status: STATUS_FILTERS[statusFilter.value].statuses,
+    from: localInputToIso(fromInput.value),
+    to: localInputToIso(toInput.value),
+  });
+  const filtered = () => statusFilter.value !== 'all' || !!fromInput.value || !!toInput.value;
+
+  async function loadRuns(): Promise<void> {
+    const { runs: conn } = await gql<{ runs: Connection<Run> }>(Q.runs, { id: params.id, first: RUNS_PAGE_SIZE, after: cursors[cursors.length - 1], ...filterVars() });
+    runs.clear();
+    for (const { node } of conn.edges) runs.set(node.id, node);
+    pageInfo = conn.pageInfo;
+  }
+  async function loadBackfills(): Promise<void> {
+    const { backfills: list } = await gql<{ backfills: Backfill[] }>(Q.backfills, { id: params.id });
+    backfills.clear();
+    for (const b of list) backfills.set(b.id, b);
+  }
+
   try {
     [exp] = await Promise.all([
       gql<{ batchExport: BatchExport }>(Q.batchExport, { id: params.id }).then((r) => r.batchExport),
@@ -39,17 +108,8 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
     msg.error(e);
     return cleanup;
   }
-
-  async function loadRuns(): Promise<void> {
-    const { runs: conn } = await gql<{ runs: { edges: { node: Run }[] } }>(Q.runs, { id: params.id, first: RUNS_SHOWN });
-    runs.clear();
-    for (const { node } of conn.edges) runs.set(node.id, node);
-  }
-  async function loadBackfills(): Promise<void> {
-    const { backfills: list } = await gql<{ backfills: Backfill[] }>(Q.backfills, { id: params.id });
-    backfills.clear();
-    for (const b of list) backfills.set(b.id, b);
-  }
+  const zone = () => exp.timezone;
+  if (new URLSearchParams(location.search).has('saved')) msg.ok('Export saved.');
 
   // ---- header ----
   const liveDot = h('span', { class: 'live', role: 'status', 'aria-live': 'polite' }, 'Connecting…');
@@ -58,23 +118,25 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
     liveDot.textContent = s === 'live' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Offline — reconnecting';
   }));
   const renderHeader = () => {
-    const badge = healthBadge(exp, exportHealth({ paused: exp.paused, latestRuns: [...runs.values()].sort(byNewest) }));
+    const badge = healthBadge(exp, exportHealth({ paused: exp.paused, latestRuns: cursors.length === 1 && !filtered() ? [...runs.values()].sort(byNewest) : exp.latestRuns }));
     replace(header,
       h('div', null,
         h('p', { class: 'crumbs' }, h('a', { href: '/exports' }, 'Exports'), ' / '),
         h('h1', null, exp.name, ' ', badge),
-        h('p', { class: 'muted' },
-          `${exp.model.toLowerCase()} · ${INTERVAL_LABELS[exp.interval] ?? exp.interval} · ${exp.timezone} → `,
+        h('p', { class: 'muted', 'data-export-summary': '' },
+          `${exp.model.toLowerCase()} · ${INTERVAL_LABELS[exp.interval] ?? exp.interval} · times in ${exp.timezone} → `,
           h('a', { href: `/destinations/${exp.destination.id}` }, exp.destination.name),
           exp.pausedReason ? ` · paused: ${exp.pausedReason}` : '')),
       h('div', { class: 'actions' },
+        h('a', { href: `/exports/${exp.id}/edit`, class: 'button', 'aria-label': `Edit ${exp.name}` }, 'Edit'),
         h('button', { type: 'button', class: 'primary', onclick: () => openBackfillDialog(exp.id, exp.name, (b) => {
           upsertBackfill(b);
-          msg.ok(`Backfill started: ${b.progress.totalRuns} runs queued.`);
+          msg.ok(`Backfill started: ${plural(b.progress.totalRuns, 'run')} queued.`);
         }) }, 'Backfill…'),
         pauseButton(exp, (u) => {
           exp = u;
           renderHeader();
+          void logs.load();
         }, msg.error),
         deleteButton(exp, () => navigate('/exports'), msg.error)));
   };
@@ -85,26 +147,27 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
   const renderBackfills = () => {
     backfillSection.hidden = backfills.size === 0;
     replace(backfillList, [...backfills.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 10).map((b) => {
-      const active = b.status === 'STARTING' || b.status === 'RUNNING';
       const p = b.progress;
-      return h('li', { class: 'backfill', 'data-backfill': b.id },
-        statusBadge(b.status, statusLabel(b.status)),
-        h('span', null, formatInterval(b.startAt, b.endAt)),
-        progressBar(p.finishedRuns, p.totalRuns, `Backfill progress, ${p.finishedRuns} of ${p.totalRuns} runs finished`),
-        h('span', { class: 'muted' }, `${p.finishedRuns}/${p.totalRuns} runs · ${formatCount(p.recordsCompleted)} rows${p.failedRuns ? ` · ${p.failedRuns} failed` : ''}`),
-        active ? actionButton('Cancel', async () => upsertBackfill((await gql<{ cancelBackfill: Backfill }>(Q.cancelBackfill, { id: b.id })).cancelBackfill),
-          { label: `Cancel backfill ${formatInterval(b.startAt, b.endAt)}`, onError: msg.error }) : null);
+      const outcome = backfillOutcome(b);
+      const range = formatInterval(b.startAt, b.endAt, zone());
+      return h('li', { class: `backfill backfill-${outcome.key}`, 'data-backfill': b.id, 'data-outcome': outcome.key },
+        statusBadge(outcome.key, outcome.label),
+        h('span', { title: `${utcText(b.startAt)} – ${utcText(b.endAt)}` }, range),
+        backfillBar(b),
+        h('span', { class: 'muted backfill-counts' },
+          `${p.finishedRuns} of ${plural(p.totalRuns, 'run')} finished · ${plural(p.recordsCompleted, 'row')}${p.failedRuns ? ` · ${p.failedRuns} failed` : ''}`),
+        isActive(b) ? actionButton('Cancel', async () => upsertBackfill((await gql<{ cancelBackfill: Backfill }>(Q.cancelBackfill, { id: b.id })).cancelBackfill),
+          { label: `Cancel backfill ${range}`, onError: msg.error }) : null);
     }));
   };
   const watchBackfill = (b: Backfill) => {
-    const active = b.status === 'STARTING' || b.status === 'RUNNING';
-    if (!active || backfillSubs.has(b.id)) return;
+    if (!isActive(b) || backfillSubs.has(b.id)) return;
     backfillSubs.set(b.id, subscribe<{ backfillProgress: Backfill }>(Q.backfillProgress, { id: b.id }, (d) => upsertBackfill(d.backfillProgress), msg.error));
   };
   function upsertBackfill(b: Backfill): void {
     backfills.set(b.id, b);
     watchBackfill(b);
-    if (!(b.status === 'STARTING' || b.status === 'RUNNING')) {
+    if (!isActive(b)) {
       backfillSubs.get(b.id)?.();
       backfillSubs.delete(b.id);
     }
@@ -122,25 +185,42 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
   cleanups.push(() => refreshTimers.forEach((t) => clearTimeout(t)));
 
   // ---- runs ----
-  const logs = logsPanel();
+  const logs = logsPanel(params.id, zone);
   const tbody = h('tbody');
   const chartBox = h('div', { class: 'chart-box' });
-  const emptyRuns = h('p', { class: 'empty' }, 'No runs yet. The first run exports the interval in progress once it closes; start a backfill to export the past.');
+  const emptyRuns = h('p', { class: 'empty' });
+  const pageLabel = h('span', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  const newer = h('button', { type: 'button', 'aria-label': 'Newer runs' }, '← Newer');
+  const olderBtn = h('button', { type: 'button', 'aria-label': 'Older runs' }, 'Older →');
   const table = h('table', { class: 'runs', 'aria-labelledby': 'runs-title' },
     h('thead', null, h('tr', null, ['State', 'Interval', 'Started', 'Duration', 'Rows', 'Bytes', 'Details', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
     tbody);
+
+  const progressText = (r: Run) => {
+    const s = samples.get(r.id);
+    const p = runProgress(r, s && s.attempt === r.attempt ? s : undefined);
+    return [
+      p.rowsPerSecond !== null ? `${formatCount(Math.round(p.rowsPerSecond))} rows/s` : 'measuring rate…',
+      p.eta !== null ? `ETA ${formatDuration(p.eta)}` : r.recordsTotalCount === null ? 'total unknown' : null,
+    ].filter(Boolean).join(' · ');
+  };
   const runRow = (r: Run): HTMLElement => {
-    const active = r.status === 'RUNNING';
-    const interval = formatInterval(r.intervalStart, r.intervalEnd);
+    const running = r.status === 'RUNNING';
+    const interval = formatInterval(r.intervalStart, r.intervalEnd, zone());
     return h('tr', { 'data-run': r.id, 'data-status': r.status },
       h('td', { 'data-label': 'State' }, h('div', null, statusBadge(r.status), r.trigger !== 'SCHEDULE' ? h('span', { class: 'trigger' }, r.trigger.toLowerCase()) : null)),
-      h('td', { 'data-label': 'Interval' }, interval),
-      h('td', { 'data-label': 'Started' }, formatDate(r.startedAt)),
-      h('td', { 'data-label': 'Duration' }, formatDuration(r.durationSeconds)),
-      h('td', { 'data-label': 'Rows' }, r.status === 'COMPLETED' ? formatCount(r.recordsCompleted) : formatCount(r.recordsRead)),
+      h('td', { 'data-label': 'Interval', title: `${utcText(r.intervalStart)} – ${utcText(r.intervalEnd)}` }, interval),
+      h('td', { 'data-label': 'Started' }, timeIn(r.startedAt, zone())),
+      h('td', { 'data-label': 'Duration', ...(running && r.startedAt ? { 'data-elapsed-since': r.startedAt } : {}) },
+        running ? formatDuration(runProgress(r).elapsed) : formatDuration(r.durationSeconds),
+        // startedAt is the first attempt's: the duration of a retried run spans every attempt and the waits between.
+        r.attempt > 1 && r.durationSeconds !== null ? h('span', { class: 'muted small block' }, `over ${plural(r.attempt, 'attempt')}`) : null),
+      h('td', { 'data-label': 'Rows' }, r.status === 'COMPLETED' ? formatCount(r.recordsCompleted)
+        : running && r.recordsTotalCount !== null ? `${formatCount(r.recordsRead)} of ${formatCount(r.recordsTotalCount)}` : formatCount(r.recordsRead)),
       h('td', { 'data-label': 'Bytes' }, formatBytes(r.bytesExported)),
       h('td', { 'data-label': 'Details', class: 'details' },
-        active ? progressBar(r.recordsRead, r.recordsTotalCount, `Rows read for ${interval}`) : null,
+        running ? progressBar(r.recordsRead, r.recordsTotalCount, `Rows read for ${interval}`) : null,
+        running ? h('span', { class: 'muted small rate', 'data-rate': '' }, progressText(r)) : null,
         r.latestError && r.status !== 'COMPLETED' ? h('span', { class: 'error-text' }, r.errorKind ? `${r.errorKind}: ` : '', r.latestError) : null,
         r.attempt > 1 ? h('span', { class: 'muted' }, `attempt ${r.attempt}`) : null,
         r.cancelRequestedAt && !FINAL_RUN_STATES.has(r.status) ? h('span', { class: 'muted' }, 'cancelling…') : null),
@@ -148,7 +228,7 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
         FINAL_RUN_STATES.has(r.status)
           ? actionButton('Retry', async () => upsertRun((await gql<{ retryRun: Run }>(Q.retryRun, { id: r.id })).retryRun), { label: `Retry run ${interval}`, onError: msg.error })
           : actionButton('Cancel', async () => upsertRun((await gql<{ cancelRun: Run }>(Q.cancelRun, { id: r.id })).cancelRun), { label: `Cancel run ${interval}`, onError: msg.error }),
-        h('button', { type: 'button', 'aria-label': `Logs of run ${interval}`, onclick: () => void logs.show(r) }, 'Logs')));
+        h('button', { type: 'button', 'aria-label': `Logs of run ${interval}`, onclick: () => void logs.showRun(r) }, 'Logs')));
   };
 
   // Progress events come in bursts; paint at most once per frame.
@@ -157,22 +237,77 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
     if (frame) return;
     frame = requestAnimationFrame(() => {
       frame = 0;
-      const list = [...runs.values()].sort(byNewest).slice(0, RUNS_SHOWN);
+      const list = [...runs.values()].sort(byNewest).slice(0, RUNS_PAGE_SIZE);
       table.hidden = list.length === 0;
       emptyRuns.hidden = list.length > 0;
+      emptyRuns.textContent = filtered()
+        ? 'No runs match these filters.'
+        : cursors.length > 1 ? 'No older runs.' : 'No runs yet. The first run exports the interval in progress once it closes; start a backfill to export the past.';
       replace(tbody, list.map(runRow));
-      replace(chartBox, runsChart(list));
+      replace(chartBox, runsChart(list, zone()));
+      const page = cursors.length;
+      pageLabel.textContent = `Page ${page} · ${plural(list.length, 'run')}${filtered() ? ' matching the filters' : ''}`;
+      newer.disabled = page === 1;
+      olderBtn.disabled = !pageInfo.hasNextPage;
       renderHeader();
     });
   };
   cleanups.push(() => cancelAnimationFrame(frame));
+  // Elapsed time and the rate of running runs move without events.
+  const ticker = setInterval(() => {
+    for (const td of tbody.querySelectorAll<HTMLElement>('td[data-elapsed-since]')) {
+      td.firstChild!.textContent = formatDuration((Date.now() - Date.parse(td.dataset.elapsedSince!)) / 1000);
+    }
+  }, 1000);
+  cleanups.push(() => clearInterval(ticker));
+
+  const reloadRuns = async () => {
+    try {
+      await loadRuns();
+      renderRuns();
+    } catch (e) {
+      msg.error(e);
+    }
+  };
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  cleanups.push(() => clearTimeout(reloadTimer));
+  const matches = (r: Run) => {
+    const f = filterVars();
+    return (!f.status || f.status.includes(r.status)) && (!f.from || r.intervalEnd > f.from) && (!f.to || r.intervalStart < f.to);
+  };
   function upsertRun(r: Run): void {
-    runs.set(r.id, r);
+    if (r.status === 'RUNNING' && samples.get(r.id)?.attempt !== r.attempt && r.heartbeatAt) {
+      samples.set(r.id, { attempt: r.attempt, read: r.recordsRead, at: Date.parse(r.heartbeatAt) });
+    }
+    if (runs.has(r.id)) runs.set(r.id, r);
+    else if (cursors.length === 1 && matches(r)) {
+      // A new run on the first page: shown at once, then the page is re-read so its cursors stay right.
+      runs.set(r.id, r);
+      clearTimeout(reloadTimer);
+      reloadTimer = setTimeout(() => void reloadRuns(), 1000);
+    }
     renderRuns();
-    logs.refreshIfShowing(r.id);
+    logs.refreshFor(r.id);
     if (r.backfillId && !backfills.has(r.backfillId)) void loadBackfills().then(() => backfills.forEach(watchBackfill)).then(renderBackfills).catch(msg.error);
     else if (r.backfillId && !backfillSubs.has(r.backfillId)) refreshBackfill(r.backfillId);
   }
+
+  const applyFilters = () => {
+    cursors = [null];
+    void reloadRuns();
+  };
+  statusFilter.addEventListener('change', applyFilters);
+  fromInput.addEventListener('change', applyFilters);
+  toInput.addEventListener('change', applyFilters);
+  newer.addEventListener('click', () => {
+    if (cursors.length > 1) cursors.pop();
+    void reloadRuns();
+  });
+  olderBtn.addEventListener('click', () => {
+    if (!pageInfo.hasNextPage) return;
+    cursors.push(pageInfo.endCursor);
+    void reloadRuns();
+  });
 
   cleanups.push(subscribe<{ runUpdated: Run }>(Q.runUpdated, { id: params.id }, (d) => upsertRun(d.runUpdated), msg.error));
   cleanups.push(onReconnect(() => {
@@ -180,20 +315,27 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
       backfills.forEach(watchBackfill);
       renderRuns();
       renderBackfills();
+      void logs.load();
     }).catch(msg.error);
   }));
 
   outlet.append(
+    h('section', { class: 'card', 'aria-labelledby': 'chart-title' }, h('h2', { id: 'chart-title' }, 'Runs at a glance'), chartBox),
     backfillSection,
     h('section', { class: 'card', 'aria-labelledby': 'runs-title' },
       h('div', { class: 'section-header' }, h('h2', { id: 'runs-title' }, 'Runs'), liveDot),
+      h('div', { class: 'run-filters' },
+        field('State', statusFilter),
+        field(`Intervals from (UTC)`, fromInput),
+        field(`Intervals until (UTC)`, toInput)),
       emptyRuns,
-      h('div', { class: 'table-wrap' }, table)),
-    logs.el,
-    h('section', { class: 'card', 'aria-labelledby': 'chart-title' }, h('h2', { id: 'chart-title' }, 'Rows per run'), chartBox));
+      h('div', { class: 'table-wrap' }, table),
+      h('nav', { class: 'pager', 'aria-label': 'Run pages' }, newer, pageLabel, olderBtn)),
+    logs.el);
   backfills.forEach(watchBackfill);
   renderRuns();
   renderBackfills();
   renderHeader();
+  void logs.load();
   return cleanup;
 }

@@ -1,9 +1,9 @@
 /** The exports list: health at a glance (active, paused, failing), pause/unpause, delete. */
 import { gql } from '../api';
 import { h, replace } from '../dom';
-import { INTERVAL_LABELS, formatDate } from '../format';
+import { INTERVAL_LABELS, formatDate, utcText } from '../format';
 import { exportHealth, Q, type BatchExport } from '../queries';
-import { actionButton, loading, notice, pageHeader, statusBadge } from '../components/ui';
+import { actionButton, field, loading, messageOf, notice, pageHeader, statusBadge } from '../components/ui';
 
 /** `health` defaults to what the export's latestRuns say; the export page passes one computed from live runs. */
 export function healthBadge(e: BatchExport, health = exportHealth(e)): HTMLElement {
@@ -13,13 +13,47 @@ export function healthBadge(e: BatchExport, health = exportHealth(e)): HTMLEleme
   return badge;
 }
 
+/**
+ * Asks how to unpause: resume at the interval in progress now, or also backfill the intervals that closed while
+ * the export was paused (`unpauseBatchExport(backfillPausedGap: true)`).
+ */
+function openUnpauseDialog(e: BatchExport, done: (e: BatchExport) => void): void {
+  const gap = h('input', { type: 'checkbox', name: 'backfillPausedGap' });
+  const error = h('p', { class: 'notice notice-error', role: 'alert', hidden: true });
+  const confirmBtn = h('button', { type: 'submit', class: 'primary' }, 'Unpause');
+  const since = e.pausedAt ?? e.scheduledUntil;
+  const dialog: HTMLDialogElement = h('dialog', { class: 'dialog', 'aria-labelledby': 'unpause-title' },
+    h('form', {
+      method: 'dialog',
+      onsubmit: async (ev: Event) => {
+        ev.preventDefault();
+        confirmBtn.disabled = true;
+        try {
+          const r = await gql<{ unpauseBatchExport: BatchExport }>(Q.unpauseBatchExport, { id: e.id, gap: gap.checked });
+          dialog.close();
+          done(r.unpauseBatchExport);
+        } catch (err) {
+          error.textContent = messageOf(err);
+          error.hidden = false;
+          confirmBtn.disabled = false;
+        }
+      },
+    },
+    h('h2', { id: 'unpause-title' }, `Unpause ${e.name}`),
+    h('p', { class: 'muted' }, 'Runs resume at the interval in progress now.',
+      since ? [' Paused since ', h('time', { datetime: since, title: utcText(since) }, formatDate(since, e.timezone)), '.'] : null),
+    h('div', { class: 'field-checkbox' }, field('Also backfill the paused gap', gap, 'Export the intervals that closed while the export was paused; otherwise they are skipped (and logged).')),
+    error,
+    h('div', { class: 'form-actions' }, confirmBtn, h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'))));
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
 /** Pause or unpause; `done` gets the updated export. */
 export function pauseButton(e: BatchExport, done: (e: BatchExport) => void, onError: (err: unknown) => void): HTMLButtonElement {
   return e.paused
-    ? actionButton('Unpause', async () => {
-      const r = await gql<{ unpauseBatchExport: BatchExport }>(Q.unpauseBatchExport, { id: e.id, gap: false });
-      done(r.unpauseBatchExport);
-    }, { label: `Unpause ${e.name}`, onError })
+    ? h('button', { type: 'button', 'aria-label': `Unpause ${e.name}`, onclick: () => openUnpauseDialog(e, done) }, 'Unpause…')
     : actionButton('Pause', async () => {
       const r = await gql<{ pauseBatchExport: BatchExport }>(Q.pauseBatchExport, { id: e.id });
       done(r.pauseBatchExport);
@@ -56,9 +90,11 @@ export async function exportsPage(outlet: HTMLElement): Promise<void> {
       h('div', { class: 'row-main' },
         h('a', { href: `/exports/${e.id}`, class: 'title' }, e.name),
         h('span', { class: 'muted' }, `${e.model.toLowerCase()} · ${INTERVAL_LABELS[e.interval] ?? e.interval} · ${e.timezone} → ${e.destination.name}`),
-        h('span', { class: 'muted' }, e.scheduledUntil ? `scheduled until ${formatDate(e.scheduledUntil)}` : `created ${formatDate(e.createdAt)}`)),
+        h('span', { class: 'muted' }, e.scheduledUntil ? 'scheduled until ' : 'created ',
+          h('time', { datetime: e.scheduledUntil ?? e.createdAt, title: utcText(e.scheduledUntil ?? e.createdAt) }, formatDate(e.scheduledUntil ?? e.createdAt, e.timezone)))),
       healthBadge(e),
       h('div', { class: 'actions' },
+        h('a', { href: `/exports/${e.id}/edit`, class: 'button', 'aria-label': `Edit ${e.name}` }, 'Edit'),
         pauseButton(e, (u) => {
           exports = exports.map((x) => (x.id === u.id ? u : x));
           render();

@@ -1,4 +1,4 @@
-/** Sign in with an API token; it is checked against the API before it is kept in sessionStorage. */
+/** Sign in with an API token; it is checked against the API before it is kept in localStorage. */
 import { gql, setToken } from '../api';
 import { h } from '../dom';
 import { Q } from '../queries';
@@ -30,10 +30,11 @@ export function signInPage(outlet: HTMLElement): void {
     },
   },
   h('h1', { id: 'signin-title' }, 'Sign in to Outport'),
-  h('p', { class: 'muted' }, 'Paste an API token. The first one is printed in the server log on first boot; create more with the createApiToken mutation. It is kept only for this browser tab.'),
+  h('p', { class: 'muted' }, 'Paste an API token. The first one is printed in the server log on first boot; create more under Settings once signed in, or with the outport command line. This browser keeps you signed in, in every tab, until you sign out.'),
   field('API token', input),
   msg.el,
   submit);
   outlet.append(form);
+  if (new URLSearchParams(location.search).has('signedOut')) msg.ok('Signed out. This browser no longer keeps your token.');
   input.focus();
 }

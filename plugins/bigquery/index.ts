@@ -92,7 +92,12 @@ async function loadStage(
   }
   await flush();
   const literal = (iso: string) => iso.replace('T', ' ').replace('Z', '+00:00');
-  return { rows, bytes, range: minTs && maxTs ? { min: literal(minTs), max: literal(maxTs) } : undefined };
+  return {
+    rows,
+    bytes,
+    range: minTs && maxTs ? { min: literal(minTs), max: literal(maxTs) } : undefined,
+    replacements: encoder.replacements.list(),
+  };
 }
 
 export default defineDestination<BigQueryConfig>({
@@ -139,6 +144,7 @@ export default defineDestination<BigQueryConfig>({
         rowsLanded,
         bytesWritten: loaded.bytes,
         details: { table: `${config.project_id}:${config.dataset_id}.${tableId}`, stage: stageId, rowsLoaded: loaded.rows },
+        replacements: loaded.replacements,
       };
     } catch (err) {
       throw classifyBigQueryError(err);

@@ -1,4 +1,4 @@
-import { DestinationError } from '../../src/sdk';
+import { DestinationError, ReplacementCounter } from '../../src/sdk';
 import type { Column, ModelSchema, Row } from '../../src/sdk';
 
 /** A field of a BigQuery table schema, as the REST API spells it. */
@@ -59,13 +59,24 @@ export function schemaProblems(existing: BigQueryField[], wanted: BigQueryField[
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 
+const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
+type MaybeWellFormed = string & { isWellFormed?(): boolean };
+const isWellFormed = (s: string) => (s as MaybeWellFormed).isWellFormed?.() ?? !/[\uD800-\uDFFF]/u.test(s);
+
 /**
  * Encodes rows as newline-delimited JSON for a load job. JSON columns stored as STRING are sent as JSON strings
  * (the text is kept byte for byte); stored as JSON they are sent as the document itself, which BigQuery
  * normalises (key order, whitespace, number spelling). Line breaks between JSON tokens are only whitespace,
  * so replacing them keeps the document and the one-row-per-line framing.
+ *
+ * An unpaired UTF-16 surrogate in a string or json value becomes U+FFFD (rule `lone_surrogate`, counted per column
+ * in `replacements`): a BigQuery STRING is UTF-8, which cannot encode it, and the load would otherwise change or
+ * refuse it out of sight.
  */
 export class NdjsonEncoder {
+  /** Values changed, per column and rule: what the run reports as `WriteResult.replacements`. */
+  readonly replacements = new ReplacementCounter();
+
   constructor(
     private readonly schema: ModelSchema,
     private readonly useJsonType: boolean,
@@ -91,6 +102,7 @@ export class NdjsonEncoder {
         return JSON.stringify(v);
       case 'json':
         if (typeof v !== 'string') throw this.bad(c, row, 'is not JSON text');
+        v = this.replaceLoneSurrogates(c, v);
         if (!this.useJsonType) return JSON.stringify(v);
         try {
           JSON.parse(v);
@@ -103,8 +115,14 @@ export class NdjsonEncoder {
         if (typeof v !== 'number' || !Number.isFinite(v)) throw this.bad(c, row, `is not a finite number: ${String(v)}`);
         return JSON.stringify(v);
       default:
-        return JSON.stringify(v);
+        return JSON.stringify(typeof v === 'string' ? this.replaceLoneSurrogates(c, v) : v);
     }
+  }
+
+  private replaceLoneSurrogates(c: Column, v: string): string {
+    if (isWellFormed(v)) return v;
+    this.replacements.add(c.name, 'lone_surrogate');
+    return v.replace(LONE_SURROGATES, '\uFFFD');
   }
 
   private bad(c: Column, row: Row, what: string): DestinationError {

@@ -15,6 +15,7 @@ import { classifySnowflakeError } from './errors';
 import { qualified, quoteIdent, resolveName } from './identifiers';
 import { PartWriter } from './parts';
 import * as sql from './sql';
+import { SnowflakeValueRules } from './values';
 
 /** Uncompressed bytes per staged file: Snowflake loads best from files of 100-250 MB compressed. */
 export const MAX_PART_BYTES = 256 * 1024 * 1024;
@@ -47,6 +48,7 @@ async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIte
 
     let rowsStaged = 0;
     let bytesWritten = 0;
+    const rules = new SnowflakeValueRules(ctx.schema);
     const parts = new PartWriter(tmp, maxPartBytes, async (part) => {
       await session.query(sql.put(part.file, stageLocation), ctx.signal);
       rowsStaged += part.rows;
@@ -56,7 +58,7 @@ async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIte
     try {
       for await (const batch of batches) {
         ctx.signal.throwIfAborted();
-        for (const row of batch.rows) await parts.write(row);
+        for (const row of batch.rows) await parts.write(rules.row(row));
       }
       await parts.finish();
     } finally {
@@ -75,6 +77,7 @@ async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIte
       rowsLanded: Number(landed?.LANDED ?? 0),
       bytesWritten,
       details: { table: target, stagedFiles: loaded.length, rowsStaged },
+      replacements: rules.replacements.list(),
     };
   } finally {
     await cleanup(session, ctx, stageCreated ? [sql.removeStage(stageLocation)] : [], sql.dropTable(stage));

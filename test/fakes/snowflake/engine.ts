@@ -105,7 +105,12 @@ export class Engine {
     }
     if ((m = sql.match(new RegExp(`^CREATE\\s+TABLE\\s+IF\\s+NOT\\s+EXISTS\\s+(${REF3})\\s*\\((.*)\\)$`, 'is')))) {
       const table = this.table(m[1]);
-      await s.pg.query(`CREATE TABLE IF NOT EXISTS ${table.pg} (${translateTypes(m[2])})`);
+      try {
+        await s.pg.query(`CREATE TABLE IF NOT EXISTS ${table.pg} (${translateTypes(m[2])})`);
+      } catch (err) {
+        // Snowflake's IF NOT EXISTS holds under concurrent creators; Postgres's loses the catalog race with 23505/42P07.
+        if (!['23505', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
+      }
       return status(`${table.name} already exists, statement succeeded.`);
     }
     if ((m = sql.match(new RegExp(`^DROP\\s+TABLE\\s+IF\\s+EXISTS\\s+(${REF3})$`, 'i')))) {

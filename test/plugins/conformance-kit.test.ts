@@ -7,9 +7,10 @@ import path from 'node:path';
 import { CHECKS } from '../../src/sdk/conformance/checks';
 import { diffRows, timestampMicros } from '../../src/sdk/conformance/compare';
 import { notApplicable, type ConformanceCheck, type ConformanceFixture } from '../../src/sdk/conformance';
-import { deepJson, eventRows, HOSTILE_STRINGS, HUGE_STRING } from '../../src/sdk/conformance/rows';
+import { replacementProblems } from '../../src/sdk/conformance/replacements';
+import { deepJson, eventRows, HOSTILE_STRINGS, HUGE_STRING, LOSSY_JSON_TEXTS, LOSSY_STRINGS, lossyEventRows } from '../../src/sdk/conformance/rows';
 import { hourInterval } from '../../src/sdk/conformance/run';
-import { DestinationError, EVENTS_SCHEMA, type DestinationPlugin, type RecordBatch, type Row } from '../../src/sdk';
+import { DestinationError, EVENTS_SCHEMA, ReplacementCounter, type DestinationPlugin, type RecordBatch, type Row } from '../../src/sdk';
 import example, { fileName } from '../fixtures/plugins/example-ndjson';
 import exampleFixture from '../conformance/fixtures/example';
 
@@ -110,6 +111,69 @@ describe('the conformance kit fails broken destinations', () => {
     await expectCheckFails('persons-merge', mutant({ write: lastWriteWins }), /after run 2 \(merge by version\)/);
   });
 
+  it('catches two exports whose runs of one interval write the same file (one export\'s rows replace the other\'s)', async () => {
+    // The example plugin before issue 11: one events file per interval, whoever's export wrote it. Read as a table
+    // would be (no per-export reader), the union of both exports must still be there.
+    const perInterval: Write = (c, ctx, b) => example.write(c, { ...ctx, exportId: 'any-export' }, b);
+    const fx = { ...mutant({ write: perInterval }), readBackExport: undefined };
+    await expectCheckFails('two-exports-one-destination', fx, /after two exports wrote the same interval at once: .*[1-9]\d* of export conformance-export-[ab]'s 90 rows are missing/);
+  });
+
+  it("catches a re-run of one export's interval that deletes the other export's rows of that interval", async () => {
+    // A destination that scopes its clean-up by interval instead of by export (a table's DELETE ... WHERE timestamp
+    // in the interval): the retry of export A removes export B's rows.
+    const clearInterval: Write = (c, ctx, b) => {
+      const config = c as { directory: string };
+      const stamps = fileName(c as never, ctx).replace(/^.*-(\d{8}T\d{6}Z-\d{8}T\d{6}Z\.ndjson)$/, '$1');
+      if (ctx.attempt > 1) for (const f of fs.readdirSync(config.directory)) if (f.endsWith(stamps)) fs.rmSync(path.join(config.directory, f));
+      return example.write(c, ctx, b);
+    };
+    await expectCheckFails('two-exports-one-destination', mutant({ write: clearInterval }), /after export A's run was retried: the events of export conformance-export-b read back differ[\s\S]*expected 90 rows, read back 0/);
+    // Without a per-export reader the same files read as one table would hold the rows both exports select twice.
+    await expectCheckFails('two-exports-one-destination', { ...mutant({}), readBackExport: undefined }, /every row of either export, once by key\) differ: [\s\S]*landed 2 times \(duplicates\)/);
+  });
+
+  it('catches a value changed without a reported replacement', async () => {
+    const silent = mapRows(mapStrings((s) => s.replaceAll('\u0000', '\uFFFD')));
+    await expectCheckFails('replacements-reported', mutant({ write: silent }), /column event: \d+ value\(s\) read back differ from the values written \(e\.g\. wrote "NUL \\u0000 in the middle", read back "NUL � in the middle"\), but no replacement was reported/);
+  });
+
+  /** NUL becomes U+FFFD in every string column; `report` says what the plugin claims it changed. */
+  function replacingNul(report: (counted: ReplacementCounter) => WriteResultReplacements): Write {
+    return async (config, ctx, batches) => {
+      const counted = new ReplacementCounter();
+      const fix = (row: Row): Row => {
+        const out: Row = { ...row };
+        for (const c of ctx.schema.columns) {
+          const v = row[c.name];
+          if (typeof v === 'string' && v.includes('\u0000')) {
+            out[c.name] = v.replaceAll('\u0000', '\uFFFD');
+            counted.add(c.name, 'nul');
+          }
+        }
+        return out;
+      };
+      const result = await mapRows(fix)(config, ctx, batches);
+      return { ...result, replacements: report(counted) };
+    };
+  }
+  type WriteResultReplacements = Awaited<ReturnType<Write>>['replacements'];
+
+  it('passes a destination that changes values and reports each one on its column (control)', async () => {
+    await CHECKS['replacements-reported'].run(mutant({ write: replacingNul((counted) => counted.list()) }));
+  });
+
+  it('catches replacements counted short, on the wrong column, or reported for values that did not change', async () => {
+    const short = replacingNul((counted) => counted.list().map((r) => ({ ...r, count: 1 })));
+    await expectCheckFails('replacements-reported', mutant({ write: short }), /column event: \d+ value\(s\) read back differ .* but the replacements reported count only 1 \(nul: 1\)/);
+    const wrongColumn = replacingNul((counted) => counted.list().map((r) => ({ ...r, column: r.column === 'event' ? 'distinct_id' : r.column })));
+    await expectCheckFails('replacements-reported', mutant({ write: wrongColumn }), /column event: .* no replacement was reported[\s\S]*column distinct_id: rule nul reports 12 value\(s\) changed, but only 5 value\(s\) read back differ/);
+    const phantom: Write = async (c, ctx, b) => ({ ...(await example.write(c, ctx, b)), replacements: [{ column: 'event', rule: 'nul', count: 3 }] });
+    await expectCheckFails('replacements-reported', mutant({ write: phantom }), /column event: replacements reported \(nul: 3\), but every value read back equals the value written/);
+    const unknown: Write = async (c, ctx, b) => ({ ...(await example.write(c, ctx, b)), replacements: [{ column: 'propertys', rule: 'nul', count: 1 }] });
+    await expectCheckFails('replacements-reported', mutant({ write: unknown }), /names column "propertys", which is not a column of the events model/);
+  });
+
   it('catches a broken config classified as retryable', async () => {
     const retryAll = () => new DestinationError('retryable', 'try again later');
     await expectCheckFails('permanent-error', mutant({ classifyError: retryAll }), /testConnection\(brokenConfig\): classified 'retryable' \(try again later\), expected 'config' or 'permanent'/);
@@ -134,6 +198,34 @@ describe('which checks apply', () => {
       'persons-merge': 'example-ndjson does not export persons',
       'sessions-merge': 'example-ndjson declares capabilities.merge = false (it keeps every version; readers pick the latest)',
     });
+  });
+});
+
+describe('replacement accounting', () => {
+  const [row] = eventRows(hourInterval(0), 0, 1);
+  const written = [{ ...row, event: 'NUL \u0000 and a lone \uDFFF' }, { ...row, uuid: 'b', event: 'lone \uD800' }];
+  const back = [{ ...row, event: 'NUL \uFFFD and a lone \uFFFD' }, { ...row, uuid: 'b', event: 'lone \uFFFD' }];
+
+  it('accepts a value changed by two rules counted once under each, and nothing reported when nothing changed', () => {
+    const twoRules = [{ column: 'event', rule: 'nul', count: 1 }, { column: 'event', rule: 'lone_surrogate', count: 2 }];
+    expect(replacementProblems(EVENTS_SCHEMA, written, back, twoRules)).toEqual([]);
+    expect(replacementProblems(EVENTS_SCHEMA, written, written, undefined)).toEqual([]);
+    expect(replacementProblems(EVENTS_SCHEMA, written, written, [])).toEqual([]);
+  });
+
+  it('refuses a rule counting more values than changed, and counts that are not whole numbers', () => {
+    expect(replacementProblems(EVENTS_SCHEMA, written, back, [{ column: 'event', rule: 'lone_surrogate', count: 3 }])).toEqual([
+      'column event: rule lone_surrogate reports 3 value(s) changed, but only 2 value(s) read back differ from the values written',
+    ]);
+    expect(replacementProblems(EVENTS_SCHEMA, written, back, [{ column: 'event', rule: 'x', count: 1.5 }, { column: 'event', rule: 'y', count: 1 }])).toEqual([
+      expect.stringMatching(/must count a whole number of values > 0, got 1.5/),
+    ]);
+  });
+
+  it('compares json by value and timestamps as instants, so re-spelling is not a change', () => {
+    const asWritten = { ...row, properties: '{"i":0,"$browser":"Firefox"}' };
+    const respelled = { ...asWritten, properties: '{ "$browser": "Firefox", "i": 0 }', timestamp: (row.timestamp as string).replace('T', ' ').replace('Z', '+00:00') };
+    expect(replacementProblems(EVENTS_SCHEMA, [asWritten], [respelled], [])).toEqual([]);
   });
 });
 
@@ -192,6 +284,14 @@ describe('generated rows', () => {
     for (let v: unknown = deepJson(); v && typeof v === 'object'; depth++) v = Array.isArray(v) ? v[0] : Object.values(v as object)[0];
     expect(depth).toBe(61);
     expect(rows.some((r) => r.properties === JSON.stringify(deepJson()))).toBe(true);
+  });
+
+  it('lossy rows carry every lossy string and json text, with plain keys', () => {
+    const lossy = lossyEventRows(hourInterval(0), 240);
+    const values = new Set(lossy.flatMap((r) => Object.values(r)));
+    expect(LOSSY_STRINGS.filter((v) => !values.has(v))).toEqual([]);
+    expect(LOSSY_JSON_TEXTS.filter((v) => !values.has(v))).toEqual([]);
+    expect(new Set([...rows, ...lossy].map((r) => r.uuid)).size).toBe(rows.length + lossy.length);
   });
 
   it('are valid rows: JSON columns parse, timestamps have microseconds, no lone surrogates', () => {

@@ -277,6 +277,17 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
 
 /** A field wrapper by its label's exact text (a required field's label ends with an aria-hidden " *"). */
 const fieldOf = (label: string) => page.locator('.field').filter({ has: page.locator('label', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\*)?$`) }) });
+/** At phone width nothing overflows sideways (tables become cards, grids one column). */
+async function fitsPhone(screenshot: string): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    expect({ screenshot, width: await page.evaluate(() => document.documentElement.scrollWidth) }).toEqual({ screenshot, width: 390 });
+    await shot(page, screenshot);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+}
+
 const nameInput = () => page.getByRole('textbox', { name: 'Name', exact: true });
 
 it('edits every setting of an export, persisted across a reload, with API errors under the field they name', async () => {
@@ -319,6 +330,12 @@ it('edits every setting of an export, persisted across a reload, with API errors
   await page.getByText('Export saved.').waitFor();
 
   await page.reload();
+  await page.getByRole('heading', { level: 1, name: /After edit/ }).waitFor();
+  await page.getByRole('link', { name: 'Edit After edit' }).click();
+  await nameInput().waitFor();
+  await shot(page, 'export-edit');
+  await fitsPhone('export-edit-phone');
+  await page.goto(`${server.origin}/exports/${id}`);
   await page.getByRole('heading', { level: 1, name: /After edit/ }).waitFor();
   await expect(page.locator('[data-export-summary]').textContent()).resolves.toMatch(/Weekly · times in Europe\/Berlin → Edit other/);
   const { batchExport } = await api(`query ($id: ID!) { batchExport(id: $id) { ${EXPORT_FIELDS} } }`, { id });
@@ -419,6 +436,7 @@ it('pages through runs, filters them by state and interval, charts every outcome
   // Every time names its zone.
   expect(await rows.first().locator('td[data-label="Started"]').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
   await shot(page, 'runs-filtered');
+  await fitsPhone('runs-filtered-phone');
 
   // The backfill cancelled by the auto-pause with failed runs is not shown as a success.
   await page.locator('.backfill[data-outcome="partial"]', { hasText: 'Cancelled, some failed' }).waitFor();
@@ -488,6 +506,7 @@ it('creates an API token shown once, and revokes it from the settings page; the 
   await expect(row.locator('td[data-label="Scopes"]').textContent()).resolves.toBe('read');
   expect((await api('{ team { name } }', {}, tokenValue)).team.name).toBe('E2E team');
   await shot(page, 'settings-tokens');
+  await fitsPhone('settings-tokens-phone');
 
   // Shown once: after a reload only its prefix is listed.
   await page.reload();
@@ -535,7 +554,9 @@ it('destination form: an empty submit shows an error under each field, labels ke
   await page.getByLabel('Port', { exact: true }).fill('70000');
   await page.getByLabel('SSL mode').selectOption('verify-ca');
   await page.getByRole('button', { name: 'Create destination' }).click();
+  // Both issues the API reported in one message, each under its own field.
   await fieldOf('Port').locator('.field-error:not(:empty)').waitFor();
+  await fieldOf('SSL CA certificate').locator('.field-error', { hasText: 'verify-ca' }).waitFor();
   const serverErrors = await page.locator('.field-error:not(:empty)').allTextContents();
   for (const text of serverErrors) expect(text).not.toMatch(/config\./);
   await shot(page, 'destination-errors');

@@ -65,7 +65,19 @@ export async function writeRun(config: RedshiftConfig, ctx: RunContext, batches:
     ctx.signal.throwIfAborted();
 
     const staged = await count(client, stagedKeysSql(stageName, model));
-    for (const sql of mergeStatements(config.schema, table, stage, model)) await client.query(sql);
+    try {
+      for (const sql of mergeStatements(config.schema, table, stage, model)) await client.query(sql);
+    } catch (err) {
+      // The merge only inserts keys absent from the table, so a key violation means another run (another export
+      // into this table) inserted the same keys after this transaction looked. Redshift reports that race as
+      // serializable isolation violation 1023; an enforced key (Postgres-compatible servers) as 23505. Both
+      // leave the table as it was; the next attempt sees the other run's rows and merges cleanly.
+      if ((err as { code?: string }).code !== '23505') throw err;
+      throw new DestinationError('retryable', `Another run inserted the same keys into ${finalName} at the same time; this attempt was rolled back and runs again.`, {
+        cause: err,
+        code: 'CONCURRENT_MERGE',
+      });
+    }
     const missing = await count(client, missingKeysSql(finalName, stageName, model));
     if (missing > 0) {
       throw new DestinationError('permanent', `${missing} key(s) of the run are missing from ${finalName} after the merge; rolled back.`, {

@@ -14,7 +14,8 @@ import type { Column, Model, Row, Value } from '../models';
  *   the same interval by another run each leave every row exactly once.
  * - `overlap-no-duplicates`: a run over an interval that overlaps an earlier run's leaves no duplicates.
  * - `two-exports-one-destination`: two exports (different `exportId`, same model and interval, different but
- *   overlapping selections of rows) written to the same config, at the same time, then one retried and re-run over
+ *   overlapping selections of rows) written to the same config at the same time (an attempt failing 'retryable' runs
+ *   again, as the host does), then one retried and re-run over
  *   the interval and the other retried: every row of each export stays readable exactly once. Read per export
  *   with `readBackExport` when the destination keeps exports apart (files), else as the union by key (a table holds
  *   a row both exports selected once).

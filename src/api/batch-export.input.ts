@@ -6,6 +6,8 @@ import { JSON } from './scalars';
 export const NAME_MAX = 200;
 export const EVENT_LIST_MAX = 1000;
 export const FILTERS_MAX = 100;
+/** Highest `maxConcurrentRuns` an export may ask for (one backfill cannot use more workers than this). */
+export const MAX_CONCURRENT_RUNS_LIMIT = 32;
 
 @InputType()
 export class PropertyFilterInput {
@@ -76,6 +78,9 @@ export class CreateBatchExportInput {
 
   @Field({ defaultValue: false })
   paused!: boolean;
+
+  @Field(() => Int, { nullable: true, description: 'Most runs of this export executing at once (1-32): runs of an events export, of a backfill or of the schedule catching up, execute up to this many at a time on any worker processes and machines. Persons and sessions exports always run one at a time in interval order. Default: 4.' })
+  maxConcurrentRuns?: number | null;
 }
 
 /** Patch: omitted fields keep their value; includeEvents/excludeEvents/filters, when given, replace the lists. */
@@ -127,4 +132,7 @@ export class UpdateBatchExportInput {
 
   @Field(() => Date, { nullable: true, description: 'Send null to clear.' })
   endAt?: Date | null;
+
+  @Field(() => Int, { nullable: true, description: 'See CreateBatchExportInput.maxConcurrentRuns. Runs already executing finish; queued runs follow the new limit.' })
+  maxConcurrentRuns?: number | null;
 }

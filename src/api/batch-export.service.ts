@@ -11,7 +11,7 @@ import { enqueueRun } from '../worker/run-queue';
 import { CLOCK, DATA_SOURCE, type Clock } from '../tokens';
 import { publishTouched, type Touched } from './publish';
 import type { CreateBatchExportInput, UpdateBatchExportInput } from './batch-export.input';
-import { NAME_MAX } from './batch-export.input';
+import { MAX_CONCURRENT_RUNS_LIMIT, NAME_MAX } from './batch-export.input';
 import { BackfillService } from './backfill.service';
 import { DestinationService } from './destination.service';
 import { apiError, badInput } from './errors';
@@ -26,6 +26,11 @@ function cleanName(name: string, field: string): string {
   if (!trimmed) throw badInput(field, 'must not be empty');
   if (trimmed.length > NAME_MAX) throw badInput(field, `must be at most ${NAME_MAX} characters`);
   return trimmed;
+}
+
+function cleanConcurrency(n: number, field: string): number {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENT_RUNS_LIMIT) throw badInput(field, `must be a whole number from 1 to ${MAX_CONCURRENT_RUNS_LIMIT}`);
+  return n;
 }
 
 function cleanEvents(events: string[], field: string): string[] {
@@ -97,6 +102,7 @@ export class BatchExportService {
     const excludeEvents = cleanEvents(input.excludeEvents ?? [], 'input.excludeEvents');
     const filters = validateFilters(input.filters ?? [], 'input.filters');
     assertSelectionFitsModel(input.model, { includeEvents, excludeEvents, filters });
+    const maxConcurrentRuns = input.maxConcurrentRuns == null ? undefined : cleanConcurrency(input.maxConcurrentRuns, 'input.maxConcurrentRuns');
     return this.ds.transaction(async (m) => {
       await this.checkDestination(m, teamId, input.destinationId, input.model, 'input.destinationId', 'input.model');
       const first = firstInterval(scheduleOf(draft), now);
@@ -109,6 +115,7 @@ export class BatchExportService {
         includeEvents,
         excludeEvents,
         filters,
+        ...(maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns }),
         paused: input.paused,
         pausedAt: input.paused ? now : null,
         pausedReason: null,
@@ -144,6 +151,7 @@ export class BatchExportService {
         // Only when the patch touches them: an export stored before this rule still accepts unrelated changes.
         assertSelectionFitsModel(e.model, e);
       }
+      if (patch.maxConcurrentRuns != null) e.maxConcurrentRuns = cleanConcurrency(patch.maxConcurrentRuns, 'input.maxConcurrentRuns');
       if (patch.destinationId != null) e.destinationId = patch.destinationId;
       if (patch.model != null || patch.destinationId != null) {
         await this.checkDestination(m, teamId, e.destinationId, e.model, 'input.destinationId', 'input.model');

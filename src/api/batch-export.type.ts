@@ -69,6 +69,9 @@ export class BatchExport {
   @Field(() => String, { nullable: true, description: 'Set when Outport paused the export itself (auto-pause after failures).' })
   pausedReason!: string | null;
 
+  @Field(() => Int, { description: 'Most runs of this export executing at once (events only; persons and sessions run one at a time, in interval order).' })
+  maxConcurrentRuns!: number;
+
   @Field(() => Date, { nullable: true, description: 'End of the last interval the scheduler created a run for.' })
   scheduledUntil!: Date | null;
 

@@ -14,6 +14,7 @@
  */
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../tokens';
+import { runQueueSql } from '../worker/run-queue';
 import { dueIntervals, firstInterval, type IntervalKind, type Schedule } from './intervals';
 
 export interface TickOptions {
@@ -92,13 +93,13 @@ export async function schedulerTick(ds: DataSource, clock: Clock, opts: TickOpti
          INSERT INTO runs (team_id, batch_export_id, interval_start, interval_end, status, trigger)
          SELECT team_id, export_id, s, e, 'Starting', 'schedule' FROM wanted WHERE export_id IN (SELECT id FROM advanced) ORDER BY export_id, s
          ON CONFLICT (batch_export_id, interval_start, interval_end) WHERE backfill_id IS NULL DO NOTHING
-         RETURNING id, batch_export_id, interval_start
+         RETURNING id, batch_export_id, interval_start, interval_end
        ), jobs AS (
          -- One bulk add_jobs call: per-row add_job costs a plpgsql call and a statement each.
          SELECT graphile_worker.add_jobs(array_agg(
-                  ('execute_run', json_build_object('runId', id::text), 'export:' || batch_export_id, NULL, 1000, 'run:' || id, NULL, NULL)::graphile_worker.job_spec
-                  ORDER BY batch_export_id, interval_start))
-         FROM inserted HAVING count(*) > 0
+                  ('execute_run', json_build_object('runId', i.id::text), ${runQueueSql('i', 'e')}, NULL, 1000, 'run:' || i.id, NULL, NULL)::graphile_worker.job_spec
+                  ORDER BY i.batch_export_id, i.interval_start))
+         FROM inserted i JOIN batch_exports e ON e.id = i.batch_export_id HAVING count(*) > 0
        )
        SELECT count(*)::int AS n FROM jobs`,
       [

@@ -18,7 +18,7 @@ import { alertOnFailure, type AutoPausePolicy } from './alerts';
 import { holdWhilePaused } from './paused-runs';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
 import { resolveDestinationConfig } from './destination-config';
-import { enqueueRun, publishRun } from './run-queue';
+import { enqueueRun, publishRun, runConcurrency } from './run-queue';
 import { describedReplacements, logReplacements, runLog, runPluginLogger, type RunLog } from './run-log';
 import { ReplacementCounter } from '../sdk/replacements';
 import { finishBackfillIfDone, markBackfillRunning } from './backfill-progress';
@@ -73,16 +73,15 @@ export async function executeRun(deps: ExecutorDeps, runId: string, workerId: st
     await holdWhilePaused(ds, deps.log, run); // see paused-runs.ts: no attempt, no retry, until unpaused
     return;
   }
-  if (await waitForEarlierRun(deps, run)) return;
+  if (runConcurrency(exp) === 1 && (await waitForEarlierRun(deps, run))) return;
 
   const attempt = run.attempt + 1;
-  const claimed = await ds.query(
-    `UPDATE runs SET status = 'Running', attempt = $2, started_at = COALESCE(started_at, now()), heartbeat_at = now(),
-       worker_id = $3, next_attempt_at = NULL, records_read = 0, records_completed = 0, bytes_exported = 0, replacements = '[]'
-     WHERE id = $1 AND attempt = $4 AND status NOT IN ('Completed', 'Failed', 'Cancelled', 'TimedOut') RETURNING *`,
-    [run.id, attempt, workerId, run.attempt],
-  );
-  if (claimed[1] === 0) return;
+  const claim = await claimRun(deps, run, exp, attempt, workerId);
+  if (claim === 'busy') {
+    await enqueueRun(ds, run, new Date(Date.now() + 1000));
+    return;
+  }
+  if (claim === 'superseded') return;
   Object.assign(run, { status: 'Running', attempt, heartbeatAt: new Date(), workerId, recordsRead: 0, recordsCompleted: 0, bytesExported: 0, replacements: [] });
   await publishRun(ds, run);
   if (run.backfillId) await markBackfillRunning(ds, run);
@@ -94,7 +93,36 @@ export async function executeRun(deps: ExecutorDeps, runId: string, workerId: st
   await finish(deps, run, attempt, outcome, log, exp, shutdown);
 }
 
-/** Keeps an export's runs in interval order: a later run waits while an earlier one is still pending or retrying. */
+/**
+ * Marks the run Running for this attempt, unless the export already runs as many runs as it may at once (its lanes
+ * bound that, but jobs queued before the limit was lowered or the model changed keep their lane) or runs one
+ * whose interval overlaps this one (a backfill over scheduled runs: two loads of one interval at once could
+ * both land). A run released by the reaper (worker_id emptied) no longer counts: nothing executes it.
+ */
+async function claimRun(deps: ExecutorDeps, run: RunEntity, exp: BatchExportEntity, attempt: number, workerId: string): Promise<'claimed' | 'busy' | 'superseded'> {
+  return deps.ds.transaction(async (m) => {
+    // Serialises the claims of one export's runs, so two workers cannot both see a free slot.
+    await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('outport:claim:' || $1::text, 0))`, [exp.id]);
+    const [busy] = await m.query(
+      `SELECT count(*)::int AS running, count(*) FILTER (WHERE o.interval_start < $3 AND o.interval_end > $2)::int AS overlapping
+       FROM runs o WHERE o.batch_export_id = $1 AND o.id <> $4 AND o.status = 'Running' AND o.worker_id IS NOT NULL`,
+      [exp.id, run.intervalStart, run.intervalEnd, run.id],
+    );
+    if (busy.running >= runConcurrency(exp) || busy.overlapping > 0) return 'busy';
+    const claimed = await m.query(
+      `UPDATE runs SET status = 'Running', attempt = $2, started_at = COALESCE(started_at, now()), heartbeat_at = now(),
+         worker_id = $3, next_attempt_at = NULL, records_read = 0, records_completed = 0, bytes_exported = 0, replacements = '[]'
+       WHERE id = $1 AND attempt = $4 AND status NOT IN ('Completed', 'Failed', 'Cancelled', 'TimedOut') RETURNING *`,
+      [run.id, attempt, workerId, run.attempt],
+    );
+    return claimed[1] === 0 ? 'superseded' : 'claimed';
+  });
+}
+
+/**
+ * Keeps the runs of an export that runs one at a time (persons, sessions, or a limit of 1) in interval order: a
+ * later run waits while an earlier one is still pending or retrying.
+ */
 async function waitForEarlierRun(deps: ExecutorDeps, run: RunEntity): Promise<boolean> {
   const [blocker] = await deps.ds.query(
     `SELECT r.id, r.next_attempt_at FROM runs r

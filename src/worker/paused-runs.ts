@@ -16,7 +16,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 import type { RunEntity } from '../store/entities';
 import { runLog } from './run-log';
-import { EXECUTE_RUN_TASK, type Queryable } from './run-queue';
+import { EXECUTE_RUN_TASK, runQueueSql, type Queryable } from './run-queue';
 
 /** Run statuses waiting for an attempt: nothing is executing them. */
 export const WAITING_RUN_STATUSES = ['Starting', 'FailedRetryable'] as const;
@@ -37,12 +37,12 @@ export async function holdWaitingRuns(db: Queryable, batchExportId: string): Pro
 export async function requeueWaitingRuns(db: Queryable, batchExportId: string): Promise<number> {
   const [{ n }] = (await db.query(
     `WITH waiting AS (
-       SELECT r.id, r.batch_export_id, r.interval_start, r.created_at FROM runs r
+       SELECT r.id, r.interval_start, r.created_at, ${runQueueSql('r', 'e')} AS queue_name FROM runs r JOIN batch_exports e ON e.id = r.batch_export_id
        WHERE r.batch_export_id = $1 AND r.status = ANY($2::text[])
          AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j WHERE j.key = 'run:' || r.id)
      ), jobs AS (
        SELECT graphile_worker.add_jobs(array_agg(
-                ($3::text, json_build_object('runId', id::text), 'export:' || batch_export_id, NULL, 1000, 'run:' || id, NULL, NULL)::graphile_worker.job_spec
+                ($3::text, json_build_object('runId', id::text), queue_name, NULL, 1000, 'run:' || id, NULL, NULL)::graphile_worker.job_spec
                 ORDER BY interval_start, created_at))
        FROM waiting HAVING count(*) > 0
      )

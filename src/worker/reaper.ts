@@ -15,7 +15,7 @@
 import os from 'node:os';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
-import { EXECUTE_RUN_TASK } from './run-queue';
+import { EXECUTE_RUN_TASK, runQueueSql } from './run-queue';
 
 export interface ReapResult {
   runsReleased: number;
@@ -97,7 +97,7 @@ async function requeueRunsWithoutJob(ds: DataSource, log: Logger, timeoutSeconds
   // Running runs count once released (worker_id emptied above): nothing executes them any more.
   const requeued: { id: string }[] = await ds.query(
     `WITH orphaned AS (
-       SELECT r.id, r.batch_export_id, r.interval_start, r.created_at, r.next_attempt_at FROM runs r JOIN batch_exports e ON e.id = r.batch_export_id
+       SELECT r.id, r.interval_start, r.created_at, r.next_attempt_at, ${runQueueSql('r', 'e')} AS queue_name FROM runs r JOIN batch_exports e ON e.id = r.batch_export_id
        WHERE (r.status IN ('Starting', 'FailedRetryable') OR (r.status = 'Running' AND r.worker_id IS NULL))
          AND e.deleted_at IS NULL AND NOT e.paused
          AND GREATEST(r.created_at, r.heartbeat_at) < now() - make_interval(secs => $1)
@@ -106,7 +106,7 @@ async function requeueRunsWithoutJob(ds: DataSource, log: Logger, timeoutSeconds
        LIMIT 1000
      )
      SELECT o.id FROM orphaned o, LATERAL graphile_worker.add_job($2, json_build_object('runId', o.id::text),
-       queue_name => 'export:' || o.batch_export_id, run_at => o.next_attempt_at, max_attempts => 1000, job_key => 'run:' || o.id) j`,
+       queue_name => o.queue_name, run_at => o.next_attempt_at, max_attempts => 1000, job_key => 'run:' || o.id) j`,
     [timeoutSeconds, EXECUTE_RUN_TASK],
   );
   if (requeued.length) log.warn({ runIds: requeued.map((r) => r.id) }, 'queued runs that had lost their job');

@@ -66,6 +66,10 @@ export class BatchExportEntity {
   @Column('timestamptz', { name: 'scheduled_until', nullable: true })
   scheduledUntil!: Date | null;
 
+  /** Most runs of this export executing at once; events only (see src/worker/run-queue.ts). */
+  @Column('int', { name: 'max_concurrent_runs', default: 4 })
+  maxConcurrentRuns!: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -30,7 +30,7 @@ const CREATE_BACKFILL = `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) 
 
 async function jobsOf(exportId: string) {
   return h.ds.query(`SELECT j.id, j.key, j.queue_name, j.task_identifier, p.payload FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p ON p.id = j.id
-                     WHERE j.queue_name = $1 ORDER BY j.id`, [`export:${exportId}`]);
+                     WHERE j.queue_name = $1 OR j.queue_name LIKE $1 || ':%' ORDER BY j.id`, [`export:${exportId}`]); // every lane of the export
 }
 
 describe('createBackfill', () => {
@@ -50,6 +50,8 @@ describe('createBackfill', () => {
     expect(jobs.map((j: { key: string }) => j.key)).toEqual(runs.map((x: { id: string }) => `run:${x.id}`));
     expect(jobs.every((j: { task_identifier: string }) => j.task_identifier === 'execute_run')).toBe(true);
     expect(jobs.map((j: { payload: { runId: string } }) => j.payload.runId)).toEqual(runs.map((x: { id: string }) => x.id));
+    // An events export runs up to maxConcurrentRuns (default 4) at once: consecutive intervals take different lanes.
+    expect(new Set(jobs.map((j: { queue_name: string }) => j.queue_name)).size).toBe(3);
   });
 
   it('widens a mid-interval range to whole intervals and caps it by the export\'s endAt', async () => {

@@ -27,7 +27,7 @@ describe('schedulerTick', () => {
       .query(`SELECT interval_start AS s, interval_end AS e FROM runs WHERE batch_export_id = $1 ORDER BY interval_start`, [id])
       .then((rows) => rows.map((r: { s: Date; e: Date }) => ({ s: r.s.toISOString(), e: r.e.toISOString() })));
   const jobsOf = async (id: string): Promise<number> =>
-    (await ds.query(`SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE queue_name = $1`, [`export:${id}`]))[0].n;
+    (await ds.query(`SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE queue_name = $1 OR queue_name LIKE $1 || ':%'`, [`export:${id}`]))[0].n;
 
   it('creates the first run when the interval in progress at creation closes, after the settle delay', async () => {
     const id = await seedExport(ds, { teamId, destinationId, createdAt: new Date('2026-03-01T10:20:00Z') });

@@ -40,12 +40,16 @@
  * Every value reaches ClickHouse as a query parameter; identifiers come only from the validated SourceConfig.
  */
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
-import { MODEL_SCHEMAS, NO_PERSON_VERSION, type Model, type RecordBatch, type Row } from '../sdk/models';
+import { MODEL_SCHEMAS, NO_PERSON_VERSION, type Model, type ModelSchema, type RecordBatch, type Row } from '../sdk/models';
 import type { SourceConfig } from './config';
 import { QueryParams, READABLE_JSON, propertyFilterSql, readableJsonColumns, validatePropertyFilters, type PropertyFilter } from './filters';
 import { readableJson } from './json-document';
 import { countInvalidUtf8, withValidUtf8 } from './utf8';
 import type { ReplacementCounter } from '../sdk/replacements';
+import type { EncodedRun, KeySlice, WireFormat } from '../sdk/destination';
+import { encodedRun, sliceCondition } from './encoded';
+import { customQuerySchema, customQuerySql, inspectCustomQuery, placeholderParams, scopedSettings, type CustomQuery } from './custom-query';
+import { fieldsSchema, fieldsSql, type FieldSelection } from './fields';
 
 export interface SourceQuery {
   teamId: number;
@@ -60,6 +64,12 @@ export interface SourceQuery {
   filters?: PropertyFilter[];
   /** Persons: every distinct id of the team as of `end`, not just the changed ones. */
   fullSnapshot?: boolean;
+  /** Only these columns, renamed or extracted from JSON (fields.ts). Default: every column of the model. */
+  fields?: FieldSelection[];
+  /** A custom query export (custom-query.ts); `model` is then `events` (append mode) or `persons` (merge). */
+  custom?: CustomQuery;
+  /** A custom query's schema, from `exportSchema()` (which also re-checks the query's safety). */
+  schema?: ModelSchema;
 }
 
 export interface StreamOptions {
@@ -108,7 +118,8 @@ export class ClickHouseSource {
     const batchSize = options.batchSize ?? this.config.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer (got ${batchSize})`);
     const { sql, params, settings } = this.build(q, 'rows');
-    const columns = MODEL_SCHEMAS[q.model].columns.map((c) => c.name);
+    const schema = this.schemaFor(q);
+    const columns = schema.columns.map((c) => c.name);
     const { signal } = options;
     throwIfAborted(signal);
     const request = new AbortController();
@@ -135,7 +146,7 @@ export class ClickHouseSource {
       for await (const chunk of rs.stream<unknown[]>()) {
         for (const line of chunk) {
           const values = JSON.parse(line.text) as Row[keyof Row][];
-          if (values.length > columns.length) countInvalidUtf8(values.pop(), MODEL_SCHEMAS[q.model], options.replacements);
+          if (values.length > columns.length) countInvalidUtf8(values.pop(), schema, options.replacements);
           const row: Row = {};
           for (let i = 0; i < columns.length; i++) row[columns[i]] = values[i];
           rows.push(row);
@@ -162,6 +173,31 @@ export class ClickHouseSource {
     }
   }
 
+  /**
+   * The byte path (encoded.ts): the rows `stream(q)` yields, encoded by ClickHouse in `format`, as streams of the
+   * whole run or of disjoint key slices, with exact counts. Aborting the signal aborts every open query.
+   */
+  encodedRun(q: SourceQuery, format: WireFormat, options: { signal?: AbortSignal; onBytes?(n: number): void } = {}): EncodedRun {
+    if (!this.canEncode(q)) throw new Error('the byte path exports whole models only: custom queries and field selections take the row path');
+    const { sql, params, settings } = this.build(q, 'rows', { withoutUtf8Rule: true });
+    return encodedRun({
+      client: this.client,
+      rowsSql: sql,
+      params: params.values,
+      settings,
+      rowsSqlFor: q.model === 'events' ? (slice) => this.build(q, 'rows', { slice, withoutUtf8Rule: true }).sql : undefined,
+      schema: MODEL_SCHEMAS[q.model],
+      format,
+      signal: options.signal,
+      onBytes: options.onBytes,
+    });
+  }
+
+  /** True when `encodedRun(q)` can serve the query: a whole model, not a custom query or a field selection. */
+  canEncode(q: SourceQuery): boolean {
+    return !q.custom && !q.fields?.length;
+  }
+
   /** Rows and bytes a (wide) range would export with the run's selection, cheaply and without deduplication. */
   async estimate(q: SourceQuery): Promise<SourceEstimate> {
     const { sql, params, settings } = this.build(q, 'estimate');
@@ -171,7 +207,12 @@ export class ClickHouseSource {
   }
 
   /** The SQL and parameters for a query; exposed for tests and EXPLAIN. */
-  build(q: SourceQuery, shape: 'rows' | 'count' | 'estimate'): { sql: string; params: QueryParams; settings: ClickHouseSettings } {
+  build(
+    q: SourceQuery,
+    shape: 'rows' | 'count' | 'estimate',
+    /** slice: one key slice of the run (byte path); withoutUtf8Rule: rows without the invalid-UTF-8 wrap and mask. */
+    options: { slice?: KeySlice; withoutUtf8Rule?: boolean } = {},
+  ): { sql: string; params: QueryParams; settings: ClickHouseSettings } {
     const { start, end } = validateQuery(q);
     const params = new QueryParams();
     const p = {
@@ -182,20 +223,40 @@ export class ClickHouseSource {
       hi: params.add(DT, chTime(new Date(end.getTime() + DAY_MS))),
     };
     const settings: ClickHouseSettings = { ...BASE_SETTINGS };
+    if (q.custom) {
+      Object.assign(params.values, placeholderParams(chTime(start), chTime(end)));
+      const customSql = customQuerySql(q.custom, customQuerySchema(q.schema), shape);
+      return { sql: shape === 'rows' ? withValidUtf8(customSql, this.schemaFor(q)) : customSql, params, settings: { ...settings, ...scopedSettings(this.config, q.teamId) } };
+    }
     const sql =
       q.model === 'events'
-        ? this.eventsSql(q, p, params, shape)
+        ? this.eventsSql(q, p, params, shape, options.slice)
         : q.model === 'persons'
           ? this.personsSql(q, p, shape, settings)
           : this.sessionsSql(p, shape);
-    return { sql: shape === 'rows' ? withValidUtf8(sql, MODEL_SCHEMAS[q.model]) : sql, params, settings };
+    const selected = q.fields?.length && shape === 'rows' ? fieldsSql(q.model, q.fields, sql, params) : sql;
+    return { sql: shape === 'rows' && !options.withoutUtf8Rule ? withValidUtf8(selected, this.schemaFor(q)) : selected, params, settings };
+  }
+
+  /**
+   * The columns the export writes (what destinations get as `ctx.schema`). A custom query's are asked from
+   * ClickHouse, after checking the query is safe to run for the team (custom-query.ts): call this before count()
+   * or stream(), and pass the result as `q.schema`.
+   */
+  async exportSchema(q: SourceQuery): Promise<ModelSchema> {
+    if (q.custom) return inspectCustomQuery(q.custom, { client: this.client, config: this.config, teamId: q.teamId });
+    return fieldsSchema(q.model, q.fields);
+  }
+
+  private schemaFor(q: SourceQuery): ModelSchema {
+    return q.custom ? customQuerySchema(q.schema) : fieldsSchema(q.model, q.fields);
   }
 
   private table(name: 'events' | 'person' | 'personDistinctId'): string {
     return `${this.config.database}.${this.config.tables[name]}`;
   }
 
-  private eventsSql(q: SourceQuery, p: Bounds, params: QueryParams, shape: string): string {
+  private eventsSql(q: SourceQuery, p: Bounds, params: QueryParams, shape: string, slice?: KeySlice): string {
     const events = this.table('events');
     const ins = `coalesce(inserted_at, toDateTime64(_timestamp, 6, 'UTC'))`;
     const guard = `team_id = ${p.team} AND timestamp >= ${p.lo} AND timestamp < ${p.hi}`;
@@ -218,6 +279,9 @@ export class ClickHouseSource {
          AND uuid IN (SELECT uuid FROM ${events} WHERE ${guard} AND ${inInterval}))`,
       ...selection,
     ];
+    // A byte-path slice (encoded.ts), filtered before deduplication: a uuid's copies all fall in one slice.
+    const inSlice = sliceCondition('cityHash64(uuid)', slice);
+    if (inSlice) where.push(inSlice);
     if (shape === 'count') return `SELECT count() AS n FROM (WITH ${readableJsonColumns()} SELECT uuid FROM ${events} WHERE ${where.join(' AND ')} LIMIT 1 BY uuid)`;
     // Formatting happens in the outer query: its aliases reuse column names and must not leak into WHERE.
     return `SELECT

@@ -35,3 +35,21 @@ describe('metadata store migrations', () => {
     expect((await insert()).rowCount).toBe(0);
   });
 });
+
+describe('migrating one empty store from several processes at once', () => {
+  it('succeeds in every process and leaves one schema', async () => {
+    const { migrateMetadataStore } = await import('../../src/store/migrate');
+    const db = await createTestDatabase('migrace', false);
+    const results = await Promise.allSettled([1, 2, 3, 4].map(() => migrateMetadataStore(db.url)));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    const c = new Client(db.url);
+    await c.connect();
+    try {
+      const { rows } = await c.query(`SELECT count(*)::int AS n FROM migrations`);
+      const { MIGRATIONS } = await import('../../src/store/data-source');
+      expect(rows[0].n).toBe(MIGRATIONS.length);
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
+});

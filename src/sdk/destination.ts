@@ -22,6 +22,7 @@
 import type { z } from 'zod';
 import type { Model, ModelSchema, RecordBatch } from './models';
 import type { Replacement } from './replacements';
+import type { JsonlCompression, ParquetCompression } from './files/compression';
 
 /** Bumped when the contract changes incompatibly. The host refuses plugins built for another version. */
 export const CONTRACT_VERSION = 1 as const;
@@ -36,6 +37,8 @@ export interface PluginLogger {
 export interface Capabilities {
   /** File formats the destination can write, if it writes files. */
   formats?: readonly string[];
+  /** Wire formats `writeEncoded` can land (see `WireFormat`); absent for row-only plugins. */
+  wireFormats?: readonly WireFormatName[];
   /** True when the destination merges mutable models by key and version. */
   merge: boolean;
   /** How many runs of this destination one worker should execute at once. Default: 1. */
@@ -94,6 +97,80 @@ export interface WriteResult {
   replacements?: Replacement[];
 }
 
+/**
+ * The byte path (optional, beside the row path): ClickHouse encodes and compresses, the host streams the bytes.
+ *
+ * A plugin that can land a file format ClickHouse writes declares it in `capabilities.wireFormats`, answers
+ * `wireFormat(config)` with the one format a given config wants (or undefined: that config uses the row path), and
+ * implements `writeEncoded`. The host then asks ClickHouse for exactly that format, over exactly the rows the row
+ * path would deliver, and hands the plugin an `EncodedRun`: byte streams of the whole run or of disjoint slices of
+ * it, plus the exact counts it needs to reconcile. Node never parses a row: it moves bytes with back-pressure
+ * (the plugin's `await` on each chunk is the back-pressure), so memory stays bounded whatever the run's size.
+ * Plugins without `writeEncoded` (third parties, older plugins) keep working through `write`, unchanged.
+ *
+ * Wire formats and the exact bytes they carry (rules documented in files/jsonl.ts and files/parquet.ts):
+ * - `jsonl`: Outport's JSON Lines shape: one object per row, keys in schema order, json columns embedded as JSON
+ *   (a value that is not valid JSON as a JSON string: rule `invalid_json_as_string`), timestamps as ISO-8601 UTC
+ *   strings with microseconds, `\n` after every row. Compressed as a whole (gzip, brotli, zstd) or not.
+ * - `parquet`: one Parquet file per stream, the columns of the model in schema order: string/json -> UTF8,
+ *   int -> INT64, float -> DOUBLE, bool -> BOOLEAN, timestamp -> TIMESTAMP(MICROS, UTC); required/optional as
+ *   the schema's `nullable`; compressed per page with the codec given.
+ * Adding a format (Postgres COPY text, CSV, NDJSON for a load job) means a new member here and its SQL in
+ * src/source/encoded.ts; plugins then declare it like the others.
+ *
+ * Values the host's SQL changes by a documented rule (invalid UTF-8, invalid JSON embedded as a string) are counted
+ * by the host and added to the run itself: `EncodedRunStats.replacements` is for the plugin's own records (a
+ * manifest); do not return them again in `WriteResult.replacements`.
+ */
+export type WireFormat =
+  | { format: 'jsonl'; compression: JsonlCompression }
+  | { format: 'parquet'; compression: ParquetCompression };
+
+export type WireFormatName = WireFormat['format'];
+
+/**
+ * A slice of the run by a hash of the model's key (events: uuid; persons: distinct_id; sessions: session_id), in
+ * units of 1/`KEY_SLICES` of the hash space: `{ from: 0, to: KEY_SLICES }` is the whole run. Slices that do not
+ * overlap hold disjoint rows; every row of the run lies in exactly one slice. Within a slice rows keep the run's
+ * order.
+ */
+export interface KeySlice {
+  from: number;
+  to: number;
+}
+
+/** How finely a run can be sliced (see `KeySlice`). */
+export const KEY_SLICES = 4096;
+
+export interface EncodedRunStats {
+  /** Rows of the run: ClickHouse's exact count over the very query the streams read. */
+  rows: number;
+  /** Rows in a slice, exact (for choosing slices: file sizes, parallel streams). */
+  rowsIn(slice: KeySlice): number;
+  /** Values the host's SQL changed by a documented rule in this run, per column and rule (already on the run). */
+  replacements: Replacement[];
+}
+
+/** One stream of encoded bytes: a whole file (Parquet) or a whole document stream (JSON Lines). */
+export interface EncodedPart {
+  /** The bytes, in order. Read them to the end, or `return()` early to cancel the query. */
+  chunks: AsyncIterable<Uint8Array>;
+  /**
+   * Once `chunks` ended: the rows and bytes the stream carried. Rows are counted from the bytes themselves
+   * (lines as they pass, the Parquet footer's row count), or, for a stream ClickHouse compressed, the exact count of
+   * the same query over the same slice. Throws if the stream was cut short or its count disagrees.
+   */
+  finished(): Promise<{ rows: number; bytes: number }>;
+}
+
+export interface EncodedRun {
+  format: WireFormat;
+  /** Exact counts; computed by ClickHouse alongside the stream, so await it only when needed (e.g. to slice). */
+  stats(): Promise<EncodedRunStats>;
+  /** Starts one ClickHouse query streaming the rows of `slice` (default: the whole run) in `format`. */
+  open(slice?: KeySlice): Promise<EncodedPart>;
+}
+
 export interface DestinationPlugin<C = any> {
   /** Stable identifier, lower-case (`s3`, `postgres`, `acme-warehouse`). Stored with each destination. */
   id: string;
@@ -117,6 +194,18 @@ export interface DestinationPlugin<C = any> {
    * Never called for an empty run: the host completes those without connecting.
    */
   write(config: C, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult>;
+  /**
+   * Byte path, optional (see `WireFormat`): the one format this config lands, or undefined to use `write` for it.
+   * Called once per run before any data moves.
+   */
+  wireFormat?(config: C, ctx: { model: Model; schema: ModelSchema }): WireFormat | undefined;
+  /**
+   * Byte path, optional: lands one run from ClickHouse-encoded bytes, under the same rules as `write` (exactly once
+   * per run, `ctx.signal`, `DestinationError`s). `rowsLanded` must be the rows that really landed, e.g. the sum of
+   * the `finished()` rows of the parts written; the host compares it with `stats().rows`. Never called for an
+   * empty run.
+   */
+  writeEncoded?(config: C, ctx: RunContext, run: EncodedRun): Promise<WriteResult>;
   /** Turns a foreign error into a `DestinationError`. Default: `classifyCommonError`. */
   classifyError?(err: unknown): DestinationError;
 }

@@ -232,3 +232,113 @@ export async function parquetFileInfo(data: Uint8Array): Promise<{ rows: number;
   const compression = groups.length ? groups[0].columns().map((col) => pq.Compression[col.compression()]) : [];
   return { rows: meta.fileMetadata().numRows(), rowGroups: meta.numRowGroups(), compression };
 }
+
+/**
+ * The row count in a Parquet file's footer, from the file's last bytes only (at least the footer and the 8 bytes
+ * after it): how a stream of Parquet bytes is counted without holding the file. Reads `FileMetaData.num_rows`
+ * (Thrift compact protocol, field 3) and skips everything before it.
+ */
+export function parquetFooterRows(tail: Uint8Array): number {
+  const n = tail.byteLength;
+  const magic = (at: number) => at >= 0 && tail[at] === 0x50 && tail[at + 1] === 0x41 && tail[at + 2] === 0x52 && tail[at + 3] === 0x31;
+  if (n < 12 || !magic(n - 4)) throw new Error('not a complete Parquet file: it does not end with PAR1 (the stream was cut short)');
+  const footerLength = tail[n - 8] | (tail[n - 7] << 8) | (tail[n - 6] << 16) | (tail[n - 5] << 24);
+  if (footerLength < 0 || footerLength + 8 > n) throw new Error(`the Parquet footer (${footerLength} bytes) is larger than the tail kept to read it (${n} bytes)`);
+  const r = new ThriftCompactReader(tail.subarray(n - 8 - footerLength, n - 8));
+  let fieldId = 0;
+  for (;;) {
+    const header = r.byte();
+    const type = header & 0x0f;
+    if (type === 0) break;
+    const delta = header >> 4;
+    fieldId = delta ? fieldId + delta : r.zigzag();
+    if (fieldId === 3 && type === 6) return Number(r.zigzagBig());
+    r.skip(type);
+  }
+  throw new Error('the Parquet footer has no row count');
+}
+
+/** Just enough of Thrift's compact protocol to skip fields of any type. */
+class ThriftCompactReader {
+  private at = 0;
+  constructor(private readonly buf: Uint8Array) {}
+  byte(): number {
+    if (this.at >= this.buf.byteLength) throw new Error('the Parquet footer ends early');
+    return this.buf[this.at++];
+  }
+  varint(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = this.byte();
+      result |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return result;
+      shift += 7n;
+    }
+  }
+  zigzagBig(): bigint {
+    const v = this.varint();
+    return (v >> 1n) ^ -(v & 1n);
+  }
+  zigzag(): number {
+    return Number(this.zigzagBig());
+  }
+  skip(type: number): void {
+    switch (type) {
+      case 1:
+      case 2:
+        return; // booleans live in the field header
+      case 3:
+        this.at += 1;
+        return;
+      case 4:
+      case 5:
+      case 6:
+        this.varint();
+        return;
+      case 7:
+        this.at += 8;
+        return;
+      case 8: {
+        const length = Number(this.varint()); // read before `at` is: the varint advances it
+        this.at += length;
+        return;
+      }
+      case 9:
+      case 10: {
+        const header = this.byte();
+        const size = header >> 4 === 15 ? Number(this.varint()) : header >> 4;
+        const element = header & 0x0f;
+        for (let i = 0; i < size; i++) {
+          if (element === 1 || element === 2) this.at += 1;
+          else this.skip(element);
+        }
+        return;
+      }
+      case 11: {
+        const size = Number(this.varint());
+        if (size === 0) return;
+        const types = this.byte();
+        for (let i = 0; i < size; i++) {
+          this.skipValue(types >> 4);
+          this.skipValue(types & 0x0f);
+        }
+        return;
+      }
+      case 12: {
+        for (;;) {
+          const header = this.byte();
+          if ((header & 0x0f) === 0) return;
+          if (!(header >> 4)) this.varint();
+          this.skip(header & 0x0f);
+        }
+      }
+      default:
+        throw new Error(`the Parquet footer holds an unknown Thrift type ${type}`);
+    }
+  }
+  private skipValue(type: number): void {
+    if (type === 1 || type === 2) this.at += 1;
+    else this.skip(type);
+  }
+}

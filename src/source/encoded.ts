@@ -1,0 +1,307 @@
+/**
+ * The source side of the byte path (see `WireFormat` in src/sdk/destination.ts): ClickHouse encodes a run's rows in
+ * the wire format a destination lands, and Node relays the bytes with back-pressure, never parsing a row.
+ *
+ * The rows are exactly the row path's: the same query (`ClickHouseSource.build`), the same invalid-UTF-8 rule
+ * (`toValidUTF8` on every text column, utf8.ts), re-shaped per format in an outer SELECT:
+ * - jsonl: each line is built in SQL and written with `TabSeparatedRaw` (one String column, no escaping, `\n` after
+ *   each row), so json columns are embedded as JSON, as files/jsonl.ts writes them. A json value is embedded when
+ *   ClickHouse's parser accepts its readable copy (json-document.ts: lone surrogate escapes read as U+FFFD), or,
+ *   failing that, the same text with every number token replaced by 0 (ClickHouse's parser rejects numbers beyond
+ *   Int64/UInt64/double range, which JSON.parse accepts); otherwise it is written as a JSON string
+ *   (`invalid_json_as_string`). Line breaks inside an embedded document (whitespace there) become spaces.
+ * - parquet: typed columns (timestamps parsed back to DateTime64(6, 'UTC') from the row path's ISO text),
+ *   required or optional as the schema says, compressed by ClickHouse's writer with the requested codec.
+ * Compression of JSON Lines is HTTP response compression (`enable_http_compression`), whose bytes are a valid
+ * .gz/.br/.zst file. A server that answers uncompressed (the embedded endpoint has no zstd) is compressed here.
+ *
+ * Counting, without buffering: one aggregate over the same query (started with the stream, awaited at the end)
+ * gives the exact rows per 1/KEY_SLICES of the key's hash space and the replacement counts per column. A part's
+ * rows are counted from its bytes as they pass (newlines; the Parquet footer's row count) and checked against that
+ * aggregate; only a stream ClickHouse compressed takes the aggregate's count for its slice.
+ */
+import type { ClickHouseClient, ClickHouseSettings, ExecResult } from '@clickhouse/client';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Readable as ReadableStream } from 'node:stream';
+import { KEY_SLICES, type EncodedPart, type EncodedRun, type EncodedRunStats, type KeySlice, type WireFormat } from '../sdk/destination';
+import { createJsonlCompressor } from '../sdk/files/compression';
+import { parquetFooterRows } from '../sdk/files/parquet';
+import type { ModelSchema, Column } from '../sdk/models';
+import { ReplacementCounter } from '../sdk/replacements';
+import { readableJson } from './json-document';
+import { INVALID_UTF8_RULE } from './utf8';
+
+const INVALID_JSON_RULE = 'invalid_json_as_string';
+const HASH_BITS_PER_SLICE = 64n - BigInt(Math.log2(KEY_SLICES));
+
+/** The column a model's rows are sliced by, as an expression over the row path's output (events' uuid is text there). */
+export function sliceKeyHash(schema: ModelSchema): string {
+  const key = schema.key.filter((k) => k !== 'team_id');
+  if (key.length !== 1) throw new Error(`the ${schema.model} model has no single key column to slice by`);
+  return schema.model === 'events' ? `cityHash64(toUUID(${key[0]}))` : `cityHash64(${key[0]})`;
+}
+
+export function checkSlice(slice: KeySlice): void {
+  if (!Number.isInteger(slice.from) || !Number.isInteger(slice.to) || slice.from < 0 || slice.to > KEY_SLICES || slice.from >= slice.to) {
+    throw new Error(`a key slice is a non-empty range of integers within [0, ${KEY_SLICES}] (got ${JSON.stringify(slice)})`);
+  }
+}
+
+/** `hash >= lo AND hash < hi` for a slice, or undefined for the whole run. */
+export function sliceCondition(hash: string, slice: KeySlice | undefined): string | undefined {
+  if (!slice || (slice.from === 0 && slice.to === KEY_SLICES)) return undefined;
+  const bound = (n: number) => `toUInt64('${(BigInt(n) << HASH_BITS_PER_SLICE).toString()}')`;
+  const lo = slice.from > 0 ? [`${hash} >= ${bound(slice.from)}`] : [];
+  const hi = slice.to < KEY_SLICES ? [`${hash} < ${bound(slice.to)}`] : [];
+  return [...lo, ...hi].join(' AND ');
+}
+
+const isText = (c: Column) => c.type === 'string' || c.type === 'json';
+
+/** The row path's columns, text made valid UTF-8 (the rule utf8.ts applies), restricted to a slice. */
+function validRows(rowsSql: string, schema: ModelSchema, slice: KeySlice | undefined): string {
+  const cols = schema.columns.map((c) => (isText(c) ? `toValidUTF8(${c.name}) AS ${c.name}` : c.name)).join(', ');
+  const where = sliceCondition(sliceKeyHash(schema), slice);
+  return `SELECT ${cols} FROM (${rowsSql})${where ? ` WHERE ${where}` : ''}`;
+}
+
+// A JSON number token with what precedes and follows it, so that digits inside a string (after a letter, `\u`)
+// are never taken for one; replacing numbers inside strings by 0 cannot make an invalid document valid.
+const NUMBER_TOKEN = String.raw`(^|[\[:,\s])-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?([\]},\s]|$)`;
+
+/** True (in SQL) when the valid-UTF-8 text `c` is a JSON document JSON.parse accepts (but for nesting > 1,023). */
+export function jsonAcceptedSql(c: string): string {
+  const readable = readableJson(c);
+  const numbersAsZero = `replaceRegexpAll(replaceRegexpAll(${readable}, '${NUMBER_TOKEN}', '\\\\10\\\\5'), '${NUMBER_TOKEN}', '\\\\10\\\\5')`;
+  return `(isValidJSON(${readable}) OR isValidJSON(${numbersAsZero}))`;
+}
+
+function jsonlValue(c: Column): string {
+  switch (c.type) {
+    case 'int':
+    case 'float':
+      return `ifNull(toString(${c.name}), 'null')`;
+    case 'bool':
+      return `multiIf(${c.name} IS NULL, 'null', ${c.name}, 'true', 'false')`;
+    case 'string':
+    case 'timestamp':
+      return `ifNull(toJSONString(${c.name}), 'null')`;
+    case 'json':
+      return `multiIf(${c.name} IS NULL, 'null', ${jsonAcceptedSql(c.name)}, translate(assumeNotNull(${c.name}), '\\r\\n', '  '), toJSONString(assumeNotNull(${c.name})))`;
+  }
+}
+
+function parquetValue(c: Column): string {
+  const v =
+    c.type === 'timestamp' ? `parseDateTime64BestEffort(${c.name}, 6, 'UTC')`
+      : c.type === 'int' ? `toInt64(${c.name})`
+        : c.type === 'float' ? `toFloat64(${c.name})`
+          : c.type === 'bool' ? `toBool(${c.name})`
+            : c.name;
+  return `${c.nullable ? `toNullable(${v})` : `assumeNotNull(${v})`} AS ${c.name}`;
+}
+
+/** The SELECT (with FORMAT) and settings that make ClickHouse write `format` for the rows of `rowsSql`. */
+export function encodedSelect(rowsSql: string, schema: ModelSchema, format: WireFormat, slice?: KeySlice): { sql: string; settings: ClickHouseSettings } {
+  const rows = validRows(rowsSql, schema, slice);
+  if (format.format === 'jsonl') {
+    const parts = schema.columns.map((c, i) => `'${i ? ',' : '{'}${JSON.stringify(c.name)}:', ${jsonlValue(c)}`);
+    return {
+      sql: `SELECT concat(${parts.join(', ')}, '}') AS line FROM (${rows}) FORMAT TabSeparatedRaw`,
+      settings: { output_format_json_escape_forward_slashes: 0, output_format_json_quote_64bit_integers: 0 },
+    };
+  }
+  return {
+    sql: `SELECT ${schema.columns.map(parquetValue).join(', ')} FROM (${rows}) FORMAT Parquet`,
+    settings: {
+      output_format_parquet_compression_method: format.compression,
+      output_format_parquet_string_as_string: 1,
+      // Row groups of at most ~64 MiB keep readers' memory (and a split file's overshoot) bounded.
+      output_format_parquet_row_group_size_bytes: String(64 * 1024 * 1024),
+    },
+  };
+}
+
+/** The aggregate giving exact rows per slice and replacement counts per column (json rules for jsonl only). */
+export function statsSelect(rowsSql: string, schema: ModelSchema, format: WireFormat): string {
+  const counts = schema.columns.filter(isText).map((c) => `countIf(NOT isValidUTF8(${c.name})) AS \`utf8:${c.name}\``);
+  if (format.format === 'jsonl') {
+    for (const c of schema.columns.filter((x) => x.type === 'json')) {
+      counts.push(`countIf(${c.name} IS NOT NULL AND NOT ${jsonAcceptedSql(`toValidUTF8(assumeNotNull(${c.name}))`)}) AS \`json:${c.name}\``);
+    }
+  }
+  return `SELECT intDiv(${sliceKeyHash(schema)}, toUInt64('${(1n << HASH_BITS_PER_SLICE).toString()}')) AS slice, count() AS rows, ${counts.join(', ')}
+    FROM (${rowsSql}) GROUP BY slice FORMAT JSONEachRow`;
+}
+
+export interface EncodedRunOptions {
+  client: ClickHouseClient;
+  /** The row path's SQL for the run (without the invalid-UTF-8 wrap), its parameters and settings. */
+  rowsSql: string;
+  params: Record<string, unknown>;
+  settings: ClickHouseSettings;
+  /** The same query with a slice filter pushed into it (cheaper than the outer filter alone), if the model has one. */
+  rowsSqlFor?(slice: KeySlice): string;
+  schema: ModelSchema;
+  format: WireFormat;
+  signal?: AbortSignal;
+  /** Bytes as they pass (for heartbeats and progress). */
+  onBytes?(n: number): void;
+}
+
+/** The `EncodedRun` a host hands to `writeEncoded`; starts the counting aggregate at once. */
+export function encodedRun(o: EncodedRunOptions): EncodedRun {
+  let stats: Promise<EncodedRunStats> | undefined;
+  const getStats = () => (stats ??= runStats(o));
+  // Started now, so that it runs alongside the first stream; failures surface where it is awaited.
+  getStats().catch(() => undefined);
+  return {
+    format: o.format,
+    stats: getStats,
+    open: (slice) => openPart(o, slice, getStats),
+  };
+}
+
+async function runStats(o: EncodedRunOptions): Promise<EncodedRunStats> {
+  const rs = await o.client.query({
+    query: statsSelect(o.rowsSql, o.schema, o.format).replace(/ FORMAT JSONEachRow$/, ''),
+    query_params: o.params,
+    format: 'JSONEachRow',
+    clickhouse_settings: o.settings,
+    abort_signal: o.signal,
+  });
+  const perSlice = new Float64Array(KEY_SLICES);
+  const counter = new ReplacementCounter();
+  let rows = 0;
+  for (const r of await rs.json<Record<string, string | number>>()) {
+    const n = Number(r.rows);
+    perSlice[Number(r.slice)] = n;
+    rows += n;
+    for (const [k, v] of Object.entries(r)) {
+      if (k.startsWith('utf8:')) counter.add(k.slice(5), INVALID_UTF8_RULE, Number(v));
+      else if (k.startsWith('json:')) counter.add(k.slice(5), INVALID_JSON_RULE, Number(v));
+    }
+  }
+  const prefix = new Float64Array(KEY_SLICES + 1);
+  for (let i = 0; i < KEY_SLICES; i++) prefix[i + 1] = prefix[i] + perSlice[i];
+  return {
+    rows,
+    rowsIn: (slice) => {
+      checkSlice(slice);
+      return prefix[slice.to] - prefix[slice.from];
+    },
+    replacements: counter.list(),
+  };
+}
+
+const ACCEPT: Record<string, string> = { gzip: 'gzip', brotli: 'br', zstd: 'zstd' };
+
+async function openPart(o: EncodedRunOptions, slice: KeySlice | undefined, getStats: () => Promise<EncodedRunStats>): Promise<EncodedPart> {
+  if (slice) checkSlice(slice);
+  const rowsSql = slice && o.rowsSqlFor ? o.rowsSqlFor(slice) : o.rowsSql;
+  const { sql, settings } = encodedSelect(rowsSql, o.schema, o.format, slice);
+  const compression = o.format.format === 'jsonl' ? o.format.compression : 'none';
+  const accept = ACCEPT[compression];
+  const request = new AbortController();
+  const onAbort = () => request.abort(o.signal?.reason);
+  if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  let result: ExecResult<Readable>;
+  try {
+    result = await o.client.exec({
+      query: sql,
+      query_params: o.params,
+      clickhouse_settings: {
+        ...o.settings,
+        ...settings,
+        ...(accept ? { enable_http_compression: 1, http_zlib_compression_level: 3 } : {}),
+        // A real server stops the query when the client goes away (the embedded endpoint always does).
+        cancel_http_readonly_queries_on_client_close: 1,
+      } as ClickHouseSettings,
+      decompress_response_stream: false,
+      http_headers: accept ? { 'Accept-Encoding': accept } : {},
+      abort_signal: request.signal,
+    });
+  } catch (err) {
+    o.signal?.removeEventListener('abort', onAbort);
+    throw err;
+  }
+  const served = String(result.response_headers['content-encoding'] ?? '').toLowerCase();
+  const compressedByServer = accept !== undefined && served === accept;
+  if (served && !compressedByServer) {
+    result.stream.destroy();
+    o.signal?.removeEventListener('abort', onAbort);
+    throw new Error(`ClickHouse answered with Content-Encoding ${served}, not the ${accept ?? 'identity'} asked for`);
+  }
+  const countLines = o.format.format === 'jsonl' && !compressedByServer;
+  const compressHere = accept !== undefined && !compressedByServer;
+  const counted = { lines: 0, bytes: 0, ended: false, tail: [] as Buffer[], tailBytes: 0 };
+  const keepTail = o.format.format === 'parquet';
+
+  async function* raw(stream: Readable): AsyncGenerator<Buffer> {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (countLines) {
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) counted.lines++;
+      }
+      if (keepTail) rememberTail(counted, chunk);
+      yield chunk;
+    }
+  }
+  async function* compressed(stream: Readable): AsyncGenerator<Buffer> {
+    const compressor = createJsonlCompressor(compression as 'gzip' | 'brotli' | 'zstd')!;
+    const piping = pipeline(ReadableStream.from(raw(stream)), compressor);
+    piping.catch(() => undefined);
+    try {
+      for await (const chunk of compressor) yield chunk as Buffer;
+      await piping;
+    } finally {
+      if (!compressor.destroyed) compressor.destroy();
+    }
+  }
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    let complete = false;
+    try {
+      for await (const chunk of compressHere ? compressed(result.stream) : raw(result.stream)) {
+        counted.bytes += chunk.byteLength;
+        o.onBytes?.(chunk.byteLength);
+        yield chunk;
+      }
+      if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
+      complete = true;
+      counted.ended = true;
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+      if (!complete) {
+        request.abort();
+        result.stream.destroy();
+      }
+    }
+  }
+  return {
+    chunks: chunks(),
+    async finished() {
+      if (!counted.ended) throw new Error('EncodedPart.finished() called before its chunks were read to the end');
+      const stats = await getStats();
+      const expected = stats.rowsIn(slice ?? { from: 0, to: KEY_SLICES });
+      let rows: number;
+      if (o.format.format === 'parquet') rows = parquetFooterRows(Buffer.concat(counted.tail));
+      else if (countLines) rows = counted.lines;
+      else rows = expected;
+      if (rows !== expected) {
+        throw new Error(`the ${o.format.format} stream from ClickHouse holds ${rows} rows, but the same query counts ${expected}: the stream was cut short or the data changed while it was read`);
+      }
+      return { rows, bytes: counted.bytes };
+    },
+  };
+}
+
+/** Keeps at least the last TAIL_BYTES of a stream (the Parquet footer is read from them). */
+const TAIL_BYTES = 4 * 1024 * 1024;
+function rememberTail(state: { tail: Buffer[]; tailBytes: number }, chunk: Buffer): void {
+  state.tail.push(chunk);
+  state.tailBytes += chunk.byteLength;
+  while (state.tail.length > 1 && state.tailBytes - state.tail[0].byteLength >= TAIL_BYTES) {
+    state.tailBytes -= state.tail.shift()!.byteLength;
+  }
+}

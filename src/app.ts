@@ -25,6 +25,7 @@ import { isStoreUnavailable, sleep } from './store/availability';
 import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX, SOURCE, systemClock, type Clock } from './tokens';
 import { startWorker } from './worker/worker';
 import { Health, startHealthServer, storeCheck } from './health';
+import { Metrics } from './metrics';
 import { setUpDemo } from './demo';
 
 export interface BootedApp {
@@ -73,6 +74,7 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
     const ds = createDataSource(databaseUrl, { poolSize: 20 });
     await ds.initialize();
     stops.push(() => ds.destroy());
+    const metrics = new Metrics(ds);
 
     const clickhouseUrl = config.CLICKHOUSE_URL ?? (await embeddedClickHouse(config, stops));
     const sourceConfig = sourceConfigFrom(config, clickhouseUrl);
@@ -121,6 +123,7 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
         databaseUrl,
         concurrency: config.WORKER_CONCURRENCY,
         heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+        metrics,
         options: {
           backoff: { initialMs: config.RETRY_INITIAL_SECONDS * 1000, maxMs: config.RETRY_MAX_SECONDS * 1000 },
           maxAttempts: config.RETRY_MAX_ATTEMPTS,
@@ -156,13 +159,14 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
         port: config.PORT,
         staticDir: fs.existsSync(staticDir) ? staticDir : undefined,
         health,
+        metrics,
       });
       stops.push(() => api.stop());
       app.apiUrl = api.url;
     } else {
       const port = config.HEALTH_PORT ?? config.PORT;
       try {
-        const server = await startHealthServer(health, config.HOST, port, log);
+        const server = await startHealthServer(health, config.HOST, port, log, metrics);
         stops.push(() => server.stop());
         app.healthUrl = server.url;
       } catch (err) {

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
 
 /** Returns undefined when ready, else why not (`metadata store unreachable`, `1 of 2 worker slots running`). */
 export type ReadinessCheck = () => Promise<string | undefined> | string | undefined;
@@ -67,10 +68,10 @@ export async function answerReadiness(health: Health, res: { status(code: number
 }
 
 /**
- * `/healthz` and `/readyz` for a process without the api role (a worker or scheduler process), on `port`
- * (0 picks a free one).
+ * `/healthz`, `/readyz` and `/metrics` for a process without the api role (a worker or scheduler process), on
+ * `port` (0 picks a free one).
  */
-export async function startHealthServer(health: Health, host: string, port: number, log: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startHealthServer(health: Health, host: string, port: number, log: Logger, metrics?: Metrics): Promise<{ url: string; stop(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const json = (code: number, body: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
@@ -82,7 +83,17 @@ export async function startHealthServer(health: Health, host: string, port: numb
       answerReadiness(health, reply, log).catch((err) => json(500, { status: 'error', reason: String(err) }));
       return;
     }
-    json(404, { error: 'not found: this process serves /healthz and /readyz only' });
+    if (req.method === 'GET' && req.url === '/metrics' && metrics) {
+      metrics.text().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType });
+          res.end(text);
+        },
+        (err) => json(500, { status: 'error', reason: String(err) }),
+      );
+      return;
+    }
+    json(404, { error: `not found: this process serves /healthz, /readyz${metrics ? ' and /metrics' : ''} only` });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -90,7 +101,7 @@ export async function startHealthServer(health: Health, host: string, port: numb
   });
   const bound = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-  log.info({ url }, 'health endpoints listening (/healthz, /readyz)');
+  log.info({ url }, `health endpoints listening (/healthz, /readyz${metrics ? ', /metrics' : ''})`);
   return {
     url,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -20,6 +20,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { ChangeListener } from '../store/event-bus';
 import { answerReadiness, type Health } from '../health';
+import { requestMetricsPlugin, type Metrics } from '../metrics';
 import { DATA_SOURCE } from '../tokens';
 import { authenticate, tokenFromHeader } from './auth';
 import { BackfillService } from './backfill.service';
@@ -51,6 +52,8 @@ export interface ApiServerDeps {
   health?: Health;
   /** How long testDestination waits for a plugin. Default: 15 000 ms. */
   testConnectionTimeoutMs?: number;
+  /** Served on `/metrics`; API request latency is recorded into it. Unset: no `/metrics`. */
+  metrics?: Metrics;
 }
 
 export interface ApiServer {
@@ -139,6 +142,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     formatError: (formatted, error) => formatApiError(formatted, error, logError),
     plugins: [
       requestGuardsPlugin(schema, limits),
+      requestMetricsPlugin(deps.metrics, log),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
@@ -149,6 +153,12 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.text());
+    });
+  }
   app.get('/readyz', async (_req, res) => {
     if (deps.health) return answerReadiness(deps.health, res, log);
     try {

@@ -23,6 +23,7 @@ import { describedReplacements, logReplacements, runLog, runPluginLogger, type R
 import { ReplacementCounter } from '../sdk/replacements';
 import { finishBackfillIfDone, markBackfillRunning } from './backfill-progress';
 import { isStoreUnavailable, retryThroughStoreOutage } from '../store/availability';
+import type { ErrorSource, Metrics } from '../metrics';
 
 /** What the executor needs from the source (ClickHouseSource implements it). */
 export type RunSource = Pick<ClickHouseSource, 'count' | 'stream'>;
@@ -46,12 +47,14 @@ export interface ExecutorDeps {
   source: RunSource;
   secrets: SecretBox;
   options: ExecutorOptions;
+  /** Finished runs, rows, bytes, retries and errors are counted into it. */
+  metrics?: Metrics;
 }
 
 type Outcome =
   | { status: 'Completed'; message: string }
-  | { status: 'Failed' | 'TimedOut' | 'Cancelled'; error: string; kind?: string }
-  | { status: 'FailedRetryable'; error: string; kind: string; retryInMs: number };
+  | { status: 'Failed' | 'TimedOut' | 'Cancelled'; error: string; kind?: string; errorSource?: ErrorSource }
+  | { status: 'FailedRetryable'; error: string; kind: string; retryInMs: number; errorSource?: ErrorSource };
 
 class StopSignal extends Error {
   constructor(readonly reason: 'cancelled' | 'timeout' | 'deleted' | 'superseded') {
@@ -82,11 +85,12 @@ export async function executeRun(deps: ExecutorDeps, runId: string, workerId: st
     return;
   }
   if (claim === 'superseded') return;
-  Object.assign(run, { status: 'Running', attempt, heartbeatAt: new Date(), workerId, recordsRead: 0, recordsCompleted: 0, bytesExported: 0, replacements: [] });
+  Object.assign(run, { status: 'Running', attempt, startedAt: run.startedAt ?? new Date(), heartbeatAt: new Date(), workerId, recordsRead: 0, recordsCompleted: 0, bytesExported: 0, replacements: [] });
   await publishRun(ds, run);
   if (run.backfillId) await markBackfillRunning(ds, run);
   await log.info(
     `Attempt ${attempt} started for ${run.intervalStart.toISOString()} – ${run.intervalEnd.toISOString()} (${exp.model}, trigger ${run.trigger}).`,
+    { model: exp.model, trigger: run.trigger, intervalStart: run.intervalStart.toISOString(), intervalEnd: run.intervalEnd.toISOString() },
   );
 
   const outcome = await attemptExport(deps, run, exp, log, shutdown);
@@ -210,7 +214,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     plugin = deps.registry.get(dest.type);
     if (!plugin) throw new DestinationError('config', `Destination plugin "${dest.type}" is not installed on this worker.`);
     const config = resolveDestinationConfig(plugin, dest, deps.secrets);
-    await log.info(`Exporting ${total} rows to ${plugin.displayName} destination "${dest.name}".`);
+    await log.info(`Exporting ${total} rows to ${plugin.displayName} destination "${dest.name}".`, { rows: total, destinationType: dest.type });
 
     async function* counted(): AsyncIterable<RecordBatch> {
       const batches = source.stream(query, { signal: controller.signal, batchSize: options.batchSize, replacements })[Symbol.asyncIterator]();
@@ -275,6 +279,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
       return {
         status: 'Failed',
         kind: 'reconciliation',
+        errorSource: 'destination',
         error: `Reconciliation failed: read ${rowsRead} rows from the source but the destination confirmed ${result.rowsLanded}. The run was not marked complete; retry it after checking the destination.`,
       };
     }
@@ -294,22 +299,23 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     }
     if (!inDestinationWrite && isStoreUnavailable(err)) {
       const message = `Outport's metadata store was unreachable (${err instanceof Error ? err.message : String(err)}); the attempt stopped and will be retried`;
-      return { status: 'FailedRetryable', kind: 'retryable', error: message, retryInMs: retryDelayMs(run.attempt, options.backoff) };
+      return { status: 'FailedRetryable', kind: 'retryable', errorSource: 'store', error: message, retryInMs: retryDelayMs(run.attempt, options.backoff) };
     }
     const fromSource = sourceFailure ?? findSourceError(err);
     if (fromSource) {
       if (run.attempt < options.maxAttempts) {
-        return { status: 'FailedRetryable', kind: 'retryable', error: fromSource.message, retryInMs: retryDelayMs(run.attempt, options.backoff) };
+        return { status: 'FailedRetryable', kind: 'retryable', errorSource: 'source', error: fromSource.message, retryInMs: retryDelayMs(run.attempt, options.backoff) };
       }
-      return { status: 'Failed', kind: 'retryable', error: `${fromSource.message} (gave up after ${run.attempt} attempts)` };
+      return { status: 'Failed', kind: 'retryable', errorSource: 'source', error: `${fromSource.message} (gave up after ${run.attempt} attempts)` };
     }
     const classified = isDestinationError(err) ? err : (plugin?.classifyError ?? classifyCommonError)(err);
     const message = classified.code ? `[${classified.code}] ${classified.message}` : classified.message;
+    const errorSource: ErrorSource = classified.kind === 'config' ? 'config' : 'destination';
     if (classified.kind === 'retryable' && run.attempt < options.maxAttempts) {
-      return { status: 'FailedRetryable', kind: 'retryable', error: message, retryInMs: retryDelayMs(run.attempt, options.backoff, classified.retryAfterMs) };
+      return { status: 'FailedRetryable', kind: 'retryable', errorSource, error: message, retryInMs: retryDelayMs(run.attempt, options.backoff, classified.retryAfterMs) };
     }
     const suffix = classified.kind === 'retryable' ? ` (gave up after ${run.attempt} attempts)` : '';
-    return { status: 'Failed', kind: classified.kind, error: message + suffix };
+    return { status: 'Failed', kind: classified.kind, errorSource, error: message + suffix };
   } finally {
     clearTimeout(timer);
     clearInterval(heartbeat);
@@ -331,10 +337,10 @@ async function isFirstRunOfBackfill(ds: DataSource, run: RunEntity): Promise<boo
 
 function durableRunLog(log: RunLog, durably: <T>(what: string, fn: () => Promise<T>) => Promise<T>): RunLog {
   return {
-    debug: (m) => durably('logging', () => log.debug(m)),
-    info: (m) => durably('logging', () => log.info(m)),
-    warn: (m) => durably('logging', () => log.warn(m)),
-    error: (m) => durably('logging', () => log.error(m)),
+    debug: (m, f) => durably('logging', () => log.debug(m, f)),
+    info: (m, f) => durably('logging', () => log.info(m, f)),
+    warn: (m, f) => durably('logging', () => log.warn(m, f)),
+    error: (m, f) => durably('logging', () => log.error(m, f)),
   };
 }
 
@@ -371,15 +377,33 @@ async function finish(
   );
   if (!recorded) return;
   Object.assign(run, { status: outcome.status as RunStatus, latestError: error, errorKind: kind, finishedAt: final ? new Date() : null, nextAttemptAt: nextAt });
+  const errorSource = outcome.status === 'Completed' ? undefined : outcome.errorSource;
+  if (deps.metrics) {
+    deps.metrics.recordAttempt({
+      status: outcome.status,
+      destinationType: await deps.metrics.destinationType(exp?.destinationId),
+      final,
+      startedAt: run.startedAt,
+      intervalEnd: run.intervalEnd,
+      rows: run.recordsCompleted,
+      bytes: run.bytesExported,
+      errorSource,
+    });
+  }
   const log = durableRunLog(rawLog, durably);
+  const fields = { status: outcome.status, rows: run.recordsCompleted, bytes: run.bytesExported, durationMs: run.startedAt ? Date.now() - run.startedAt.getTime() : undefined };
   if (outcome.status === 'FailedRetryable') {
-    await log.warn(`Attempt ${attempt} failed with a retryable error: ${outcome.error.replace(/\.$/, '')}. Retrying in ${Math.round(outcome.retryInMs / 1000)} s.`);
+    await log.warn(`Attempt ${attempt} failed with a retryable error: ${outcome.error.replace(/\.$/, '')}. Retrying in ${Math.round(outcome.retryInMs / 1000)} s.`, {
+      ...fields,
+      errorSource,
+      retryInMs: outcome.retryInMs,
+    });
   } else if (outcome.status === 'Completed') {
-    await log.info(outcome.message);
+    await log.info(outcome.message, { ...fields, rowsRead: run.recordsRead });
   } else if (outcome.status === 'Cancelled') {
-    await log.warn(`${outcome.error}: the run stopped and the destination was left as before the run.`);
+    await log.warn(`${outcome.error}: the run stopped and the destination was left as before the run.`, fields);
   } else {
-    await log.error(`Run ${outcome.status === 'TimedOut' ? 'timed out' : 'failed'} (${outcome.kind ?? 'error'}): ${outcome.error}`);
+    await log.error(`Run ${outcome.status === 'TimedOut' ? 'timed out' : 'failed'} (${outcome.kind ?? 'error'}): ${outcome.error}`, { ...fields, errorKind: outcome.kind, errorSource });
   }
   await durably('publishing the outcome', () => publishRun(ds, run));
   if (run.backfillId && final) await durably('updating the backfill', () => finishBackfillIfDone(ds, run.backfillId!));

@@ -4,25 +4,41 @@ import type { Logger } from '../logger';
 import { describeRule, type PluginLogger, type Replacement } from '../sdk';
 import type { LogLevel } from '../store/entities';
 
-export interface RunLog {
-  debug(msg: string): Promise<void>;
-  info(msg: string): Promise<void>;
-  warn(msg: string): Promise<void>;
-  error(msg: string): Promise<void>;
+/**
+ * Fields of a process log line about a run, beside the readable message (which users read in the run log as is):
+ * numbers go here so a log collector can filter and sum them. team, export, run and attempt are always added.
+ */
+export interface RunLogFields {
+  rows?: number;
+  bytes?: number;
+  /** Milliseconds. */
+  durationMs?: number;
+  [field: string]: unknown;
 }
 
-export function runLog(ds: DataSource, log: Logger, run: { teamId: number; batchExportId: string; id: string }): RunLog {
-  const write = async (level: LogLevel, message: string) => {
-    log[level === 'WARN' ? 'warn' : (level.toLowerCase() as 'debug' | 'info' | 'error')]({ runId: run.id, batchExportId: run.batchExportId }, message);
+export interface RunLog {
+  debug(msg: string, fields?: RunLogFields): Promise<void>;
+  info(msg: string, fields?: RunLogFields): Promise<void>;
+  warn(msg: string, fields?: RunLogFields): Promise<void>;
+  error(msg: string, fields?: RunLogFields): Promise<void>;
+}
+
+/** `run` is read when each line is written, so a run entity passed here logs the attempt current at that time. */
+export function runLog(ds: DataSource, log: Logger, run: { teamId: number; batchExportId: string; id: string; attempt?: number }): RunLog {
+  const write = async (level: LogLevel, message: string, fields?: RunLogFields) => {
+    log[level === 'WARN' ? 'warn' : (level.toLowerCase() as 'debug' | 'info' | 'error')](
+      { team: run.teamId, export: run.batchExportId, run: run.id, attempt: run.attempt, ...fields },
+      message,
+    );
     await ds.query(`INSERT INTO log_entries (team_id, batch_export_id, run_id, level, message) VALUES ($1, $2, $3, $4, $5)`, [
       run.teamId, run.batchExportId, run.id, level, message.slice(0, 10_000),
     ]);
   };
   return {
-    debug: (m) => write('DEBUG', m),
-    info: (m) => write('INFO', m),
-    warn: (m) => write('WARN', m),
-    error: (m) => write('ERROR', m),
+    debug: (m, f) => write('DEBUG', m, f),
+    info: (m, f) => write('INFO', m, f),
+    warn: (m, f) => write('WARN', m, f),
+    error: (m, f) => write('ERROR', m, f),
   };
 }
 
@@ -80,6 +96,6 @@ export async function logReplacements(log: RunLog, list: readonly Replacement[])
   for (const [rule, entries] of byRule) {
     const total = entries.reduce((n, r) => n + r.count, 0);
     const columns = entries.map((r) => `${r.column} ${r.count}`).join(', ');
-    await log.warn(`Replaced ${total} value(s) by the rule ${rule} (${describeRule(entries[0])}): ${columns}.`);
+    await log.warn(`Replaced ${total} value(s) by the rule ${rule} (${describeRule(entries[0])}): ${columns}.`, { rule, values: total });
   }
 }

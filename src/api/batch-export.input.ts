@@ -1,5 +1,5 @@
 import { ArrayMaxSize, IsOptional, Length, MaxLength, ValidateNested } from 'class-validator';
-import { Field, ID, InputType, Int } from 'type-graphql';
+import { Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
 import { IntervalEnum, ModelEnum, PropertyFilterTypeEnum } from './enums';
 import { JSON } from './scalars';
 
@@ -26,6 +26,56 @@ export class PropertyFilterInput {
 
   @Field(() => PropertyFilterTypeEnum, { nullable: true, description: "Where the property lives. Default: EVENT (the event's properties)." })
   type?: PropertyFilterTypeEnum | null;
+}
+
+export enum FieldTypeEnum {
+  STRING = 'string',
+  NUMBER = 'number',
+  BOOLEAN = 'boolean',
+  TIMESTAMP = 'timestamp',
+  JSON = 'json',
+}
+registerEnumType(FieldTypeEnum, { name: 'FieldType', description: 'Type of a value extracted from a JSON column.' });
+
+export enum IncrementalModeEnum {
+  APPEND = 'append',
+  MERGE = 'merge',
+}
+registerEnumType(IncrementalModeEnum, {
+  name: 'IncrementalMode',
+  description: 'APPEND: immutable rows, each primary key landed once (like events). MERGE: a row replaces the stored one with its key when its version is higher (like persons).',
+});
+
+@InputType({ description: 'One column of the export: a model column (`uuid`), renamed with alias, or a JSON path (`properties.$browser`) with an alias and a type.' })
+export class ExportFieldInput {
+  @Field({ description: 'A column of the model, or a JSON column and keys separated by dots: `properties.$browser`, `properties.$set.email`.' })
+  @Length(1, 1000)
+  source!: string;
+
+  @Field(() => String, { nullable: true, description: 'Column name at the destination (letters, digits, underscore). Required for a JSON path.' })
+  alias?: string | null;
+
+  @Field(() => FieldTypeEnum, { nullable: true, description: 'JSON paths only. Default: STRING.' })
+  type?: FieldTypeEnum | null;
+}
+
+@InputType({ description: 'An export defined by a ClickHouse SELECT (see the README: custom queries and their safety model).' })
+export class CustomQueryInput {
+  @Field({ description: 'A ClickHouse SELECT using {data_interval_start} and {data_interval_end}; it reads only your team\'s rows of the allowed tables.' })
+  @Length(1, 100_000)
+  query!: string;
+
+  @Field(() => [String], { description: 'Output columns identifying a row at the destination.' })
+  @ArrayMaxSize(32)
+  primaryKey!: string[];
+
+  @Field(() => [String], { nullable: true, description: 'MERGE: output columns compared, in order, to decide whether a row replaces the stored one.' })
+  @IsOptional()
+  @ArrayMaxSize(32)
+  versionKey?: string[] | null;
+
+  @Field(() => IncrementalModeEnum, { defaultValue: IncrementalModeEnum.APPEND })
+  mode!: IncrementalModeEnum;
 }
 
 @InputType()
@@ -81,6 +131,17 @@ export class CreateBatchExportInput {
 
   @Field(() => Int, { nullable: true, description: 'Most runs of this export executing at once (1-32): runs of an events export, of a backfill or of the schedule catching up, execute up to this many at a time on any worker processes and machines. Persons and sessions exports always run one at a time in interval order. Default: 4.' })
   maxConcurrentRuns?: number | null;
+
+  @Field(() => [ExportFieldInput], { nullable: true, description: 'The columns to export (default: every column of the model). The model\'s key and version columns must stay selected.' })
+  @IsOptional()
+  @ArrayMaxSize(200)
+  @ValidateNested({ each: true })
+  fields?: ExportFieldInput[] | null;
+
+  @Field(() => CustomQueryInput, { nullable: true, description: 'Instead of a model: a custom query. model is then ignored (EVENTS for APPEND, PERSONS for MERGE); fields, event selections and filters do not apply.' })
+  @IsOptional()
+  @ValidateNested()
+  customQuery?: CustomQueryInput | null;
 }
 
 /** Patch: omitted fields keep their value; includeEvents/excludeEvents/filters, when given, replace the lists. */
@@ -135,4 +196,15 @@ export class UpdateBatchExportInput {
 
   @Field(() => Int, { nullable: true, description: 'See CreateBatchExportInput.maxConcurrentRuns. Runs already executing finish; queued runs follow the new limit.' })
   maxConcurrentRuns?: number | null;
+
+  @Field(() => [ExportFieldInput], { nullable: true, description: 'Send null to export every column of the model again; a list replaces the selection. The model\'s key and version columns must stay selected.' })
+  @IsOptional()
+  @ArrayMaxSize(200)
+  @ValidateNested({ each: true })
+  fields?: ExportFieldInput[] | null;
+
+  @Field(() => CustomQueryInput, { nullable: true, description: 'Send null to turn a custom query export back into a model export. model is then ignored (EVENTS for APPEND, PERSONS for MERGE); fields, event selections and filters do not apply.' })
+  @IsOptional()
+  @ValidateNested()
+  customQuery?: CustomQueryInput | null;
 }

@@ -1,8 +1,9 @@
 import { inject, injectable } from 'tsyringe';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { BatchExportEntity } from '../store/entities';
-import { BatchExportConnection, BatchExport } from './batch-export.type';
-import { CreateBatchExportInput, UpdateBatchExportInput } from './batch-export.input';
+import { BatchExportConnection, BatchExport, ExportSchemaPreview } from './batch-export.type';
+import { CreateBatchExportInput, CustomQueryInput, ExportFieldInput, UpdateBatchExportInput } from './batch-export.input';
+import { ModelEnum } from './enums';
 import { BatchExportService } from './batch-export.service';
 import type { ApiContext } from './context';
 import { Destination } from './destination.type';
@@ -28,6 +29,19 @@ export class BatchExportResolver {
   @Query(() => BatchExport)
   batchExport(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
     return this.exportService.get(ctx.teamId, id);
+  }
+
+  @Query(() => ExportSchemaPreview, {
+    description: 'The columns (and types) an export with this model, fields or custom query would write, checked as createBatchExport checks them, with up to `rows` real rows of the last day.',
+  })
+  previewExportSchema(
+    @Ctx() ctx: ApiContext,
+    @Arg('model', () => ModelEnum, { defaultValue: ModelEnum.EVENTS }) model: ModelEnum,
+    @Arg('fields', () => [ExportFieldInput], { nullable: true }) fields?: ExportFieldInput[],
+    @Arg('customQuery', () => CustomQueryInput, { nullable: true }) customQuery?: CustomQueryInput,
+    @Arg('rows', () => Int, { defaultValue: 5, description: 'At most 20.' }) rows = 5,
+  ) {
+    return this.exportService.previewSchema(ctx.teamId, { model, fields, customQuery }, rows);
   }
 
   @FieldResolver(() => Destination)

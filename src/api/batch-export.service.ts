@@ -8,9 +8,13 @@ import { firstInterval, intervalContaining } from '../scheduler/intervals';
 import { BatchExportEntity, RunEntity, type BackfillEntity, type StoredPropertyFilter } from '../store/entities';
 import { holdWaitingRuns, requeueWaitingRuns } from '../worker/paused-runs';
 import { enqueueRun } from '../worker/run-queue';
-import { CLOCK, DATA_SOURCE, type Clock } from '../tokens';
+import { CLOCK, DATA_SOURCE, SOURCE, type Clock } from '../tokens';
+import type { ClickHouseSource } from '../source';
+import { CustomQueryError, type CustomQuery } from '../source/custom-query';
+import { FieldSelectionError, fieldsSchema, type FieldSelection } from '../source/fields';
+import type { ModelSchema, Row } from '../sdk/models';
 import { publishTouched, type Touched } from './publish';
-import type { CreateBatchExportInput, UpdateBatchExportInput } from './batch-export.input';
+import type { CreateBatchExportInput, CustomQueryInput, ExportFieldInput, UpdateBatchExportInput } from './batch-export.input';
 import { MAX_CONCURRENT_RUNS_LIMIT, NAME_MAX } from './batch-export.input';
 import { BackfillService } from './backfill.service';
 import { DestinationService } from './destination.service';
@@ -55,6 +59,46 @@ function assertSelectionFitsModel(model: string, selection: { includeEvents: str
   }
 }
 
+/** The part of the ClickHouse source that checks custom queries and previews rows. */
+export type SchemaSource = Pick<ClickHouseSource, 'exportSchema' | 'stream'>;
+
+function storedFields(fields: ExportFieldInput[] | null | undefined): FieldSelection[] | null {
+  if (!fields || fields.length === 0) return null;
+  return fields.map((f) => ({ source: f.source, ...(f.alias ? { alias: f.alias } : {}), ...(f.type ? { type: f.type } : {}) }));
+}
+
+function storedCustomQuery(cq: CustomQueryInput | null | undefined): CustomQuery | null {
+  if (!cq) return null;
+  return { query: cq.query, primaryKey: cq.primaryKey, versionKey: cq.versionKey ?? [], mode: cq.mode };
+}
+
+/** A custom query export's model: what destinations that know only models treat it like. */
+const customModel = (cq: CustomQuery): 'events' | 'persons' => (cq.mode === 'merge' ? 'persons' : 'events');
+
+/**
+ * The schema an export writes, checked: field selections by their rules, custom queries by ClickHouse (parser,
+ * safety, DESCRIBE). Errors are BAD_USER_INPUT naming the input field (`input.fields.2.alias`,
+ * `input.customQuery.primaryKey`).
+ */
+async function checkedSchema(source: SchemaSource | undefined, teamId: number, model: string, fields: FieldSelection[] | null, custom: CustomQuery | null): Promise<ModelSchema> {
+  if (custom) {
+    if (fields) throw badInput('input.fields', 'a custom query chooses its columns itself: leave fields out (send fields: null)');
+    if (!source) throw badInput('input.customQuery', 'custom queries need the ClickHouse source, which this API process does not have');
+    try {
+      return await source.exportSchema({ teamId, model: customModel(custom), interval: { start: new Date(0), end: new Date(1) }, custom });
+    } catch (err) {
+      if (err instanceof CustomQueryError) throw badInput(`input.customQuery.${err.field}`, err.message);
+      throw err;
+    }
+  }
+  try {
+    return fieldsSchema(model as 'events', fields);
+  } catch (err) {
+    if (err instanceof FieldSelectionError) throw badInput(`input.${err.path.replace(/\[(\d+)\]/g, '.$1')}`, err.message.slice(err.path.length + 2));
+    throw err;
+  }
+}
+
 @injectable()
 export class BatchExportService {
   constructor(
@@ -62,7 +106,30 @@ export class BatchExportService {
     @inject(CLOCK) private readonly clock: Clock,
     @inject(DestinationService) private readonly destinations: DestinationService,
     @inject(BackfillService) private readonly backfills: BackfillService,
+    @inject(SOURCE, { isOptional: true }) private readonly source?: SchemaSource,
   ) {}
+
+  /**
+   * The columns an export with this definition would write, before it is created, and up to `limit` real rows of
+   * the last day (none when no source is configured or the day is empty).
+   */
+  async previewSchema(teamId: number, input: { model: string; fields?: ExportFieldInput[] | null; customQuery?: CustomQueryInput | null }, limit: number): Promise<ModelSchema & { rows: Row[] }> {
+    const fields = storedFields(input.fields);
+    const custom = storedCustomQuery(input.customQuery);
+    const model = custom ? customModel(custom) : (input.model as 'events');
+    const schema = await checkedSchema(this.source, teamId, model, fields, custom);
+    const rows: Row[] = [];
+    const take = Math.min(Math.max(limit, 0), 20);
+    if (this.source && take > 0) {
+      const end = this.clock.now();
+      const q = { teamId, model, interval: { start: new Date(end.getTime() - 86_400_000), end }, ...(fields ? { fields } : {}), ...(custom ? { custom, schema } : {}) };
+      for await (const batch of this.source.stream(q, { batchSize: take })) {
+        rows.push(...batch.rows.slice(0, take));
+        break;
+      }
+    }
+    return { ...schema, rows };
+  }
 
   async list(teamId: number, first?: number | null, after?: string | null, paused?: boolean | null): Promise<Connection<BatchExportEntity>> {
     const limit = pageSize(first);
@@ -103,6 +170,13 @@ export class BatchExportService {
     const filters = validateFilters(input.filters ?? [], 'input.filters');
     assertSelectionFitsModel(input.model, { includeEvents, excludeEvents, filters });
     const maxConcurrentRuns = input.maxConcurrentRuns == null ? undefined : cleanConcurrency(input.maxConcurrentRuns, 'input.maxConcurrentRuns');
+    const fields = storedFields(input.fields);
+    const customQuery = storedCustomQuery(input.customQuery);
+    if (customQuery) {
+      input.model = customModel(customQuery) as typeof input.model;
+      assertSelectionFitsModel('custom query', { includeEvents, excludeEvents, filters });
+    }
+    await checkedSchema(this.source, teamId, input.model, fields, customQuery);
     return this.ds.transaction(async (m) => {
       await this.checkDestination(m, teamId, input.destinationId, input.model, 'input.destinationId', 'input.model');
       const first = firstInterval(scheduleOf(draft), now);
@@ -115,6 +189,8 @@ export class BatchExportService {
         includeEvents,
         excludeEvents,
         filters,
+        fields,
+        customQuery,
         ...(maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns }),
         paused: input.paused,
         pausedAt: input.paused ? now : null,
@@ -147,13 +223,19 @@ export class BatchExportService {
       if (patch.excludeEvents != null) e.excludeEvents = cleanEvents(patch.excludeEvents, 'input.excludeEvents');
       if (patch.filters != null) e.filters = validateFilters(patch.filters, 'input.filters') as StoredPropertyFilter[];
       if (patch.model != null) e.model = patch.model;
-      if (patch.model != null || patch.includeEvents != null || patch.excludeEvents != null || patch.filters != null) {
+      if (patch.fields !== undefined) e.fields = storedFields(patch.fields);
+      if (patch.customQuery !== undefined) e.customQuery = storedCustomQuery(patch.customQuery);
+      if (e.customQuery) e.model = customModel(e.customQuery);
+      if (patch.model != null || patch.fields !== undefined || patch.customQuery !== undefined) {
+        await checkedSchema(this.source, teamId, e.model, e.fields, e.customQuery);
+      }
+      if (patch.model != null || patch.includeEvents != null || patch.excludeEvents != null || patch.filters != null || patch.customQuery != null) {
         // Only when the patch touches them: an export stored before this rule still accepts unrelated changes.
-        assertSelectionFitsModel(e.model, e);
+        assertSelectionFitsModel(e.customQuery ? 'custom query' : e.model, e);
       }
       if (patch.maxConcurrentRuns != null) e.maxConcurrentRuns = cleanConcurrency(patch.maxConcurrentRuns, 'input.maxConcurrentRuns');
       if (patch.destinationId != null) e.destinationId = patch.destinationId;
-      if (patch.model != null || patch.destinationId != null) {
+      if (patch.model != null || patch.destinationId != null || patch.customQuery != null) {
         await this.checkDestination(m, teamId, e.destinationId, e.model, 'input.destinationId', 'input.model');
       }
       // scheduledUntil is deliberately left alone: it is where the export's coverage ends, and the scheduler starts

@@ -2,6 +2,61 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { IntervalEnum, ModelEnum, PropertyFilterTypeEnum } from './enums';
 import { ConnectionType } from './pagination';
 import { JSON } from './scalars';
+import { FieldTypeEnum, IncrementalModeEnum } from './batch-export.input';
+
+@ObjectType({ description: 'One chosen column: a model column (renamed with alias) or a JSON path with an alias and a type.' })
+export class ExportField {
+  @Field()
+  source!: string;
+
+  @Field(() => String, { nullable: true })
+  alias!: string | null;
+
+  @Field(() => FieldTypeEnum, { nullable: true })
+  type!: FieldTypeEnum | null;
+}
+
+@ObjectType({ description: 'The ClickHouse SELECT defining a custom query export.' })
+export class CustomQueryDefinition {
+  @Field()
+  query!: string;
+
+  @Field(() => [String])
+  primaryKey!: string[];
+
+  @Field(() => [String])
+  versionKey!: string[];
+
+  @Field(() => IncrementalModeEnum)
+  mode!: IncrementalModeEnum;
+}
+
+@ObjectType({ description: 'A column as destinations receive it: type is one of string, int, float, bool, timestamp, json.' })
+export class ExportColumn {
+  @Field()
+  name!: string;
+
+  @Field()
+  type!: string;
+
+  @Field()
+  nullable!: boolean;
+}
+
+@ObjectType({ description: 'The columns an export writes, and, when the source could read them, a few real rows.' })
+export class ExportSchemaPreview {
+  @Field(() => [ExportColumn])
+  columns!: ExportColumn[];
+
+  @Field(() => [String], { description: 'Columns identifying a row at the destination.' })
+  key!: string[];
+
+  @Field(() => [String], { description: 'Columns compared, in order, to decide whether a row replaces the stored one (empty: rows are immutable).' })
+  versionColumns!: string[];
+
+  @Field(() => [JSON], { description: 'Up to `rows` rows of the last day, as destinations receive them (objects keyed by column name).' })
+  rows!: unknown[];
+}
 
 @ObjectType({ description: 'A condition on an event or person property; all filters of an export must hold.' })
 export class PropertyFilter {
@@ -71,6 +126,12 @@ export class BatchExport {
 
   @Field(() => Int, { description: 'Most runs of this export executing at once (events only; persons and sessions run one at a time, in interval order).' })
   maxConcurrentRuns!: number;
+
+  @Field(() => [ExportField], { nullable: true, description: 'The chosen columns; null: every column of the model.' })
+  fields!: ExportField[] | null;
+
+  @Field(() => CustomQueryDefinition, { nullable: true, description: 'Set when the export is defined by a custom query.' })
+  customQuery!: CustomQueryDefinition | null;
 
   @Field(() => Date, { nullable: true, description: 'End of the last interval the scheduler created a run for.' })
   scheduledUntil!: Date | null;

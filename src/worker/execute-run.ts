@@ -9,8 +9,9 @@ import { teamLocalFilesDirectory } from '../config';
 import type { Logger } from '../logger';
 import { pluginLogger } from '../logger';
 import type { PluginRegistry } from '../plugins';
-import { classifyCommonError, DestinationError, findSourceError, isDestinationError, MODEL_SCHEMAS, SourceError, type DestinationPlugin, type RecordBatch } from '../sdk';
+import { classifyCommonError, DestinationError, findSourceError, isDestinationError, SourceError, type DestinationPlugin, type RecordBatch } from '../sdk';
 import type { ClickHouseSource, PropertyFilter, SourceQuery } from '../source';
+import { CustomQueryError } from '../source/custom-query';
 import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
 import { FINISHED_RUN_STATUSES } from '../store/entities';
 import type { SecretBox } from '../store/secrets';
@@ -26,7 +27,7 @@ import { isStoreUnavailable, retryThroughStoreOutage } from '../store/availabili
 import type { ErrorSource, Metrics } from '../metrics';
 
 /** What the executor needs from the source (ClickHouseSource implements it). */
-export type RunSource = Pick<ClickHouseSource, 'count' | 'stream'>;
+export type RunSource = Pick<ClickHouseSource, 'count' | 'stream' | 'exportSchema'>;
 
 export interface ExecutorOptions {
   backoff: BackoffPolicy;
@@ -193,6 +194,8 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     excludeEvents: exp.excludeEvents,
     filters: exp.filters as PropertyFilter[],
     fullSnapshot: exp.model === 'persons' && run.backfillId !== null && (await isFirstRunOfBackfill(ds, run)),
+    ...(exp.fields?.length ? { fields: exp.fields } : {}),
+    ...(exp.customQuery ? { custom: exp.customQuery } : {}),
   };
   let plugin: DestinationPlugin | undefined;
   let pluginLog: ReturnType<typeof runPluginLogger> | undefined;
@@ -201,6 +204,11 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
   /** Only what fails inside plugin.write is the destination's: the host's own store writes fail as the store's. */
   let inDestinationWrite = false;
   try {
+    // Field selections and custom queries change the columns; a custom query is checked again on every attempt.
+    const exportSchema = await source.exportSchema(query).catch((err) => {
+      throw err instanceof CustomQueryError ? new DestinationError('config', `The export's custom query is refused: ${err.message}`) : asSourceError(err);
+    });
+    if (query.custom) query.schema = exportSchema;
     const total = await source.count(query, controller.signal).catch((err) => {
       throw asSourceError(err);
     });
@@ -245,7 +253,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
         exportId: exp.id,
         teamId: run.teamId,
         model: exp.model,
-        schema: MODEL_SCHEMAS[exp.model],
+        schema: exportSchema,
         interval: { start: run.intervalStart, end: run.intervalEnd },
         attempt: run.attempt,
         isBackfill: run.backfillId !== null,

@@ -1,6 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { Model } from '../../sdk';
 import type { IntervalKind } from '../../scheduler/intervals';
+import type { CustomQuery } from '../../source/custom-query';
+import type { FieldSelection } from '../../source/fields';
 
 export interface StoredPropertyFilter {
   key: string;
@@ -69,6 +71,14 @@ export class BatchExportEntity {
   /** Most runs of this export executing at once; events only (see src/worker/run-queue.ts). */
   @Column('int', { name: 'max_concurrent_runs', default: 4 })
   maxConcurrentRuns!: number;
+
+  /** The columns the export writes (src/source/fields.ts); null: every column of the model. */
+  @Column('jsonb', { nullable: true })
+  fields!: FieldSelection[] | null;
+
+  /** A custom query export (src/source/custom-query.ts); `model` is then events (append) or persons (merge). */
+  @Column('jsonb', { name: 'custom_query', nullable: true })
+  customQuery!: CustomQuery | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

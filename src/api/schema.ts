@@ -7,11 +7,12 @@ import { BackfillResolver } from './backfill.resolver';
 import { BatchExportResolver } from './batch-export.resolver';
 import { DestinationResolver } from './destination.resolver';
 import { LogResolver } from './log.resolver';
+import { NotificationResolver } from './notification.resolver';
 import { RunResolver } from './run.resolver';
 import { SubscriptionResolver } from './subscription.resolver';
 import { TeamResolver } from './team.resolver';
 
-export const RESOLVERS = [BatchExportResolver, RunResolver, BackfillResolver, DestinationResolver, LogResolver, TeamResolver, SubscriptionResolver] as const;
+export const RESOLVERS = [BatchExportResolver, RunResolver, BackfillResolver, DestinationResolver, LogResolver, TeamResolver, SubscriptionResolver, NotificationResolver] as const;
 
 /**
  * type-graphql insists on a PubSub when there are subscriptions, but ours all bring their own `subscribe` over

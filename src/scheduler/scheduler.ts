@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 import { isStoreUnavailable, StoreReachability } from '../store/availability';
 import type { Clock } from '../tokens';
+import { notifyOverdue } from '../notifications/evaluate';
 import { schedulerTick, type TickOptions } from './tick';
 
 export function startScheduler(
@@ -24,6 +25,10 @@ export function startScheduler(
         reach.up();
         if (r.runsCreated > 0) log.info({ exports: r.exports, runsCreated: r.runsCreated, ms: Date.now() - started }, 'scheduler tick created runs');
         for (const s of r.skipped) log.error({ batchExportId: s.id, error: s.error }, 'export skipped: its stored schedule is invalid');
+        // Slow-run and stale-data notifications: nothing else notices a run that never ends or a schedule that stalls.
+        return notifyOverdue(ds, clock.now()).then((n) => {
+          if (n.slow || n.stale) log.info(n, 'queued slow-run and stale-data notifications');
+        });
       })
       .catch((err) => (isStoreUnavailable(err) ? reach.down(err) : log.error({ err: String(err) }, 'scheduler tick failed')))
       .finally(() => (running = undefined));

@@ -7,6 +7,9 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../logger';
 import type { RunEntity } from '../store/entities';
 import { publishChange } from '../store/event-bus';
+import { markExportFailing, notifyOnCompletion } from '../notifications/evaluate';
+import { notify } from '../notifications/outbox';
+import { parseNetworkPolicy } from '../plugins/network-policy';
 import { holdWaitingRuns, WAITING_RUN_STATUSES } from './paused-runs';
 import { publishRun } from './run-queue';
 
@@ -83,18 +86,43 @@ async function cancelBackfills(m: EntityManager, run: RunEntity, reason: string)
 }
 
 /**
- * The webhook notices for a run that ended Failed or TimedOut: at most one per change of the export's state. The
- * failure that pauses the export sends `export_auto_paused` (carrying this run's error) instead of `run_failed`;
- * a run that fails while the export is paused (an attempt that was already running) sends nothing.
+ * The notices for a run that ended Failed or TimedOut: at most one per change of the export's state. The failure
+ * that pauses the export sends `export_auto_paused` (carrying this run's error) instead of `run_failed`; a run that
+ * fails while the export is paused (an attempt that was already running) sends nothing. They go to the team's legacy
+ * webhook at once and to the notification channels through the outbox (signed, retried, rate limited).
  */
-export async function alertOnFailure(ds: DataSource, log: Logger, run: RunEntity, notice: Omit<FailureNotice, 'event'>, policy: AutoPausePolicy): Promise<void> {
+export async function alertOnFailure(
+  ds: DataSource,
+  log: Logger,
+  run: RunEntity,
+  notice: Omit<FailureNotice, 'event'>,
+  policy: AutoPausePolicy,
+  destinationNetworks = '',
+): Promise<void> {
+  await markExportFailing(ds, run.batchExportId);
   const reason = await autoPauseIfFailing(ds, run, policy);
-  if (reason) {
-    await notifyWebhook(ds, log, { event: 'export_auto_paused', ...notice, reason });
-    return;
+  let event: FailureNotice | undefined;
+  if (reason) event = { event: 'export_auto_paused', ...notice, reason };
+  else {
+    const [exp] = await ds.query(`SELECT paused FROM batch_exports WHERE id = $1`, [run.batchExportId]);
+    if (exp && !exp.paused) event = { event: 'run_failed', ...notice };
   }
-  const [exp] = await ds.query(`SELECT paused FROM batch_exports WHERE id = $1`, [run.batchExportId]);
-  if (exp && !exp.paused) await notifyWebhook(ds, log, { event: 'run_failed', ...notice });
+  if (!event) return;
+  await notifyWebhook(ds, log, event, destinationNetworks);
+  try {
+    await notify(ds, { ...event, occurrence: `${event.event}:${run.id}:${run.attempt}`, at: new Date().toISOString() });
+  } catch (err) {
+    log.error({ err: String(err), runId: run.id }, 'could not queue notifications for a failed run');
+  }
+}
+
+/** After a run completed: recovery and slow-run notices (see notifications/evaluate.ts). Never fails the run. */
+export async function alertOnCompletion(ds: DataSource, log: Logger, run: RunEntity, exportName: string): Promise<void> {
+  try {
+    await notifyOnCompletion(ds, run, exportName);
+  } catch (err) {
+    log.error({ err: String(err), runId: run.id }, 'could not queue notifications for a completed run');
+  }
 }
 
 export interface FailureNotice {
@@ -109,7 +137,12 @@ export interface FailureNotice {
   reason?: string;
 }
 
-export async function notifyWebhook(ds: DataSource, log: Logger, notice: FailureNotice): Promise<void> {
+/**
+ * The team's legacy webhook (`updateTeam(webhookUrl:)`): unsigned, one attempt, every notice. Notification
+ * channels are the signed, retried and rate-limited way. The network policy is checked again here (a name may
+ * resolve elsewhere than when it was saved) and redirects are not followed.
+ */
+export async function notifyWebhook(ds: DataSource, log: Logger, notice: FailureNotice, destinationNetworks = ''): Promise<void> {
   const [team] = await ds.query(`SELECT webhook_url FROM teams WHERE id = $1`, [notice.teamId]);
   const url: string | null = team?.webhook_url ?? null;
   if (!url) return;
@@ -118,13 +151,15 @@ export async function notifyWebhook(ds: DataSource, log: Logger, notice: Failure
       ? `Outport: export "${notice.batchExportName}" failed for ${notice.intervalStart} – ${notice.intervalEnd}: ${notice.error ?? 'unknown error'}`
       : `Outport: export "${notice.batchExportName}" was paused. ${notice.reason ?? ''}`;
   try {
+    await parseNetworkPolicy(destinationNetworks).checkHost(new URL(url).hostname);
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text, ...notice }),
+      redirect: 'manual',
       signal: AbortSignal.timeout(5000),
     });
-    if (!res.ok) log.warn({ status: res.status, teamId: notice.teamId }, 'webhook answered with an error status');
+    if (!res.ok) log.warn({ status: res.status, teamId: notice.teamId }, 'webhook answered with an error status (redirects are not followed)');
   } catch (err) {
     log.warn({ err: String(err), teamId: notice.teamId }, 'webhook delivery failed');
   }

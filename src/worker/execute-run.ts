@@ -15,7 +15,7 @@ import { CustomQueryError } from '../source/custom-query';
 import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
 import { FINISHED_RUN_STATUSES } from '../store/entities';
 import type { SecretBox } from '../store/secrets';
-import { alertOnFailure, type AutoPausePolicy } from './alerts';
+import { alertOnCompletion, alertOnFailure, type AutoPausePolicy } from './alerts';
 import { holdWhilePaused } from './paused-runs';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
 import { resolveDestinationConfig } from './destination-config';
@@ -39,6 +39,8 @@ export interface ExecutorOptions {
   autoPause: AutoPausePolicy;
   /** A run longer than this is stopped as TimedOut. Default: twice the interval, at least 30 minutes. */
   timeoutMs?: (run: RunEntity) => number;
+  /** OUTPORT_DESTINATION_NETWORKS, checked again when a notification is sent. Default: everything allowed. */
+  destinationNetworks?: string;
 }
 
 export interface ExecutorDeps {
@@ -425,6 +427,8 @@ async function finish(
       intervalEnd: run.intervalEnd.toISOString(),
       error,
     };
-    await alertOnFailure(ds, deps.log, run, notice, deps.options.autoPause);
+    await alertOnFailure(ds, deps.log, run, notice, deps.options.autoPause, deps.options.destinationNetworks);
+  } else if (outcome.status === 'Completed' && exp) {
+    await alertOnCompletion(ds, deps.log, run, exp.name);
   }
 }

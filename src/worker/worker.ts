@@ -20,6 +20,9 @@ import { isStoreUnavailable, sleep, StoreReachability } from '../store/availabil
 import { executeRun, type ExecutorDeps } from './execute-run';
 import { forgetWorkerProcess, pruneWorkerProcesses, reap, recordWorkerProcess } from './reaper';
 import { EXECUTE_RUN_TASK } from './run-queue';
+import { deliverNotification } from '../notifications/deliver';
+import { DELIVER_NOTIFICATION_TASK } from '../notifications/outbox';
+import { parseNetworkPolicy } from '../plugins/network-policy';
 
 export interface WorkerHandle {
   /** This process's id in `worker_processes`; its slots' graphile-worker ids start with it. */
@@ -59,6 +62,11 @@ export async function startWorker(deps: ExecutorDeps & WorkerRoleOptions): Promi
     const { runId } = payload as { runId: string };
     await executeRun(deps, runId, helpers.job.locked_by ?? processId, shutdown.signal);
   };
+  const notificationDeps = { ds: deps.ds, log, secrets: deps.secrets, network: parseNetworkPolicy(deps.options.destinationNetworks) };
+  const deliverTask: Task = async (payload, helpers) => {
+    const { notificationId } = payload as { notificationId: string };
+    await deliverNotification(notificationDeps, notificationId, helpers.job.attempts >= helpers.job.max_attempts);
+  };
   const slots: Slot[] = Array.from({ length: deps.concurrency }, () => ({ workerId: '', running: false }));
   /** Worker ids of slots that died holding a job: released before their replacement starts. */
   const deadWorkerIds = new Set<string>();
@@ -96,7 +104,7 @@ export async function startWorker(deps: ExecutorDeps & WorkerRoleOptions): Promi
           noHandleSignals: true,
           pollInterval: 1000,
           logger: graphileLogger(log),
-          taskList: { [EXECUTE_RUN_TASK]: task },
+          taskList: { [EXECUTE_RUN_TASK]: task, [DELIVER_NOTIFICATION_TASK]: deliverTask },
         } as Parameters<typeof runGraphile>[0]);
       } catch (err) {
         firstAttemptDone();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { ConfigError, loadConfig } from './config';
 import { publishChange } from './store/event-bus';
-import { resolveDataDir, startEmbeddedPostgres } from './store/embedded-postgres';
+import { embeddedPostgresPassword, resolveDataDir, startEmbeddedPostgres } from './store/embedded-postgres';
 import { migrateMetadataStore } from './store/migrate';
 import { displayPrefix, generateToken, hashToken } from './store/tokens';
 
@@ -33,6 +33,7 @@ export class UsageError extends Error {}
 
 interface Store {
   client: Client;
+  url: string;
   close(): Promise<void>;
 }
 
@@ -60,7 +61,7 @@ async function openStore(): Promise<Store> {
       throw new UsageError(`No metadata store found: DATABASE_URL is unset and ${wanted} holds no embedded Postgres. Run \`npm start\` once, or set DATABASE_URL.`);
     }
     const port = runningEmbeddedPort(dataDir);
-    if (port) url = `postgres://postgres:outport@127.0.0.1:${port}/outport`;
+    if (port) url = `postgres://postgres:${encodeURIComponent(embeddedPostgresPassword(wanted))}@127.0.0.1:${port}/outport`;
     else {
       const pg = await startEmbeddedPostgres({ dataDir: wanted });
       url = pg.url.replace(/\/postgres$/, '/outport');
@@ -76,6 +77,7 @@ async function openStore(): Promise<Store> {
   }
   return {
     client,
+    url,
     async close() {
       await client.end().catch(() => undefined);
       await stopEmbedded?.();
@@ -131,9 +133,8 @@ export async function runCommand(args: string[]): Promise<string> {
       await migrateMetadataStore(config.DATABASE_URL);
     } else {
       const store = await openStore();
-      const url = `postgres://postgres:outport@127.0.0.1:${store.client.port}/outport`;
       try {
-        await migrateMetadataStore(url);
+        await migrateMetadataStore(store.url);
       } finally {
         await store.close();
       }

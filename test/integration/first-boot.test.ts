@@ -101,12 +101,19 @@ describe('first boot on embedded defaults (the built server)', () => {
 
     // Only the token's hash is stored.
     const pgPort = Number(/"port":(\d+),"msg":"embedded Postgres started/.exec(booted.out())?.[1]);
-    const db = new Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'outport', database: 'outport' });
+    const password = fs.readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim(); // generated, 0600
+    expect((fs.statSync(path.join(dataDir, 'postgres.password')).mode & 0o777).toString(8)).toBe('600');
+    const db = new Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password, database: 'outport' });
     await db.connect();
     const { rows } = await db.query(`SELECT token_hash FROM api_tokens`);
     await db.end();
     expect(rows).toHaveLength(1);
     expect(rows[0].token_hash).not.toContain(token!.slice(3));
+    // Nor is the token itself anywhere on disk.
+    const engineData = new Set(['postgres', 'clickhouse']); // the store holds only the hash, checked above
+    const onDisk = fs.readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile() && !engineData.has(path.relative(dataDir, f.parentPath).split(path.sep)[0]));
+    expect(onDisk.length).toBeGreaterThan(0);
+    for (const f of onDisk) expect(fs.readFileSync(path.join(f.parentPath, f.name)).includes(token!)).toBe(false);
 
     expect(await stop(booted)).toBe(0);
     expect(await portOpen(pgPort)).toBe(false); // the embedded Postgres went down with it

@@ -60,7 +60,7 @@ beforeAll(async () => {
   } finally {
     await admin.end();
   }
-  base = postgres.configSchema.parse({ host: '127.0.0.1', port: server.port, database: 'postgres', user: 'postgres', password: 'outport', connect_timeout_seconds: 20 });
+  base = postgres.configSchema.parse({ host: '127.0.0.1', port: server.port, database: 'postgres', user: 'postgres', password: server.password, connect_timeout_seconds: 20 });
 }, 180_000);
 
 afterAll(async () => {

@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { classifyCommonError, defineDestination, DestinationError, isDestinationError, MODELS, type ConnectionContext } from '../../src/sdk';
-import { checkFileOutput, fileOutputFields, writeConfiguredRun } from '../../src/sdk/files';
+import { checkFileOutput, fileOutputFields, wireFormatOf, writeConfiguredEncodedRun, writeConfiguredRun } from '../../src/sdk/files';
 import { DirectoryStore } from './dir-store';
 
 export const localFilesConfigSchema = z
@@ -97,7 +97,7 @@ export default defineDestination<LocalFilesConfig>({
   configSchema: localFilesConfigSchema as unknown as z.ZodType<LocalFilesConfig>,
   secretFields: [],
   models: MODELS,
-  capabilities: { formats: ['JSONLines', 'Parquet'], merge: false, suggestedConcurrency: 2 },
+  capabilities: { formats: ['JSONLines', 'Parquet'], wireFormats: ['jsonl', 'parquet'], merge: false, suggestedConcurrency: 2 },
 
   async testConnection(config, ctx) {
     try {
@@ -115,6 +115,19 @@ export default defineDestination<LocalFilesConfig>({
       const { dir, realTeamDir } = await confinedDirectory(config, ctx);
       const store = new DirectoryStore(dir, { confineTo: realTeamDir });
       return await writeConfiguredRun(store, config, ctx, batches, { directory: store.root });
+    } catch (err) {
+      throw classifyLocalError(err);
+    }
+  },
+
+  // The byte path (the default on this destination): ClickHouse writes the files' bytes, streamed to disk.
+  wireFormat: (config) => wireFormatOf(config),
+
+  async writeEncoded(config, ctx, encoded) {
+    try {
+      const { dir, realTeamDir } = await confinedDirectory(config, ctx);
+      const store = new DirectoryStore(dir, { confineTo: realTeamDir });
+      return await writeConfiguredEncodedRun(store, config, ctx, encoded, { directory: store.root });
     } catch (err) {
       throw classifyLocalError(err);
     }

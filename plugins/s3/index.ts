@@ -8,8 +8,8 @@
  */
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { defineDestination, MODELS } from '../../src/sdk';
-import { checkFileOutput, fileOutputFields, writeConfiguredRun } from '../../src/sdk/files';
+import { defineDestination, MODELS, type RunContext } from '../../src/sdk';
+import { checkFileOutput, fileOutputFields, wireFormatOf, writeConfiguredEncodedRun, writeConfiguredRun } from '../../src/sdk/files';
 import { classifyS3Error } from './errors';
 import { S3Store } from './s3-store';
 
@@ -85,6 +85,25 @@ export function encryptionParams(config: S3Config) {
   } as const;
 }
 
+async function withStore<T>(config: S3Config, ctx: RunContext, use: (store: S3Store) => Promise<T>): Promise<T> {
+  const client = createS3Client(config);
+  const store = new S3Store({
+    client,
+    bucket: config.bucket_name,
+    partSizeBytes: config.multipart_part_size_mb * 1024 * 1024,
+    queueSize: config.multipart_concurrency,
+    encryption: encryptionParams(config),
+    signal: ctx.signal,
+  });
+  try {
+    return await use(store);
+  } catch (err) {
+    throw classifyS3Error(err);
+  } finally {
+    client.destroy();
+  }
+}
+
 export default defineDestination<S3Config>({
   id: 's3',
   displayName: 'Amazon S3 (and S3-compatible)',
@@ -92,7 +111,7 @@ export default defineDestination<S3Config>({
   configSchema: s3ConfigSchema as unknown as z.ZodType<S3Config>,
   secretFields: ['aws_secret_access_key'],
   models: MODELS,
-  capabilities: { formats: ['JSONLines', 'Parquet'], merge: false, suggestedConcurrency: 4 },
+  capabilities: { formats: ['JSONLines', 'Parquet'], wireFormats: ['jsonl', 'parquet'], merge: false, suggestedConcurrency: 4 },
 
   async testConnection(config, ctx) {
     const client = createS3Client(config);
@@ -106,22 +125,14 @@ export default defineDestination<S3Config>({
   },
 
   async write(config, ctx, batches) {
-    const client = createS3Client(config);
-    const store = new S3Store({
-      client,
-      bucket: config.bucket_name,
-      partSizeBytes: config.multipart_part_size_mb * 1024 * 1024,
-      queueSize: config.multipart_concurrency,
-      encryption: encryptionParams(config),
-      signal: ctx.signal,
-    });
-    try {
-      return await writeConfiguredRun(store, config, ctx, batches, { bucket: config.bucket_name });
-    } catch (err) {
-      throw classifyS3Error(err);
-    } finally {
-      client.destroy();
-    }
+    return withStore(config, ctx, (store) => writeConfiguredRun(store, config, ctx, batches, { bucket: config.bucket_name }));
+  },
+
+  // The byte path (the default on this destination): ClickHouse writes the files' bytes, streamed into the uploads.
+  wireFormat: (config) => wireFormatOf(config),
+
+  async writeEncoded(config, ctx, encoded) {
+    return withStore(config, ctx, (store) => writeConfiguredEncodedRun(store, config, ctx, encoded, { bucket: config.bucket_name }));
   },
 
   classifyError: classifyS3Error,

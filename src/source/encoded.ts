@@ -29,6 +29,7 @@ import { createJsonlCompressor } from '../sdk/files/compression';
 import { parquetFooterRows } from '../sdk/files/parquet';
 import type { ModelSchema, Column } from '../sdk/models';
 import { ReplacementCounter } from '../sdk/replacements';
+import { SourceError } from '../sdk/classify';
 import { readableJson } from './json-document';
 import { INVALID_UTF8_RULE } from './utf8';
 
@@ -153,7 +154,7 @@ export interface EncodedRunOptions {
 /** The `EncodedRun` a host hands to `writeEncoded`; starts the counting aggregate at once. */
 export function encodedRun(o: EncodedRunOptions): EncodedRun {
   let stats: Promise<EncodedRunStats> | undefined;
-  const getStats = () => (stats ??= runStats(o));
+  const getStats = () => (stats ??= runStats(o).catch((err) => Promise.reject(asSourceError(err))));
   // Started now, so that it runs alongside the first stream; failures surface where it is awaited.
   getStats().catch(() => undefined);
   return {
@@ -225,7 +226,7 @@ async function openPart(o: EncodedRunOptions, slice: KeySlice | undefined, getSt
     });
   } catch (err) {
     o.signal?.removeEventListener('abort', onAbort);
-    throw err;
+    throw asSourceError(err);
   }
   const served = String(result.response_headers['content-encoding'] ?? '').toLowerCase();
   const compressedByServer = accept !== undefined && served === accept;
@@ -262,10 +263,19 @@ async function openPart(o: EncodedRunOptions, slice: KeySlice | undefined, getSt
   async function* chunks(): AsyncGenerator<Uint8Array> {
     let complete = false;
     try {
-      for await (const chunk of compressHere ? compressed(result.stream) : raw(result.stream)) {
-        counted.bytes += chunk.byteLength;
-        o.onBytes?.(chunk.byteLength);
-        yield chunk;
+      const source = (compressHere ? compressed(result.stream) : raw(result.stream))[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await source.next();
+        } catch (err) {
+          if (o.signal?.aborted) throw o.signal.reason ?? err;
+          throw asSourceError(err);
+        }
+        if (next.done) break;
+        counted.bytes += next.value.byteLength;
+        o.onBytes?.(next.value.byteLength);
+        yield next.value;
       }
       if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
       complete = true;
@@ -289,11 +299,17 @@ async function openPart(o: EncodedRunOptions, slice: KeySlice | undefined, getSt
       else if (countLines) rows = counted.lines;
       else rows = expected;
       if (rows !== expected) {
-        throw new Error(`the ${o.format.format} stream from ClickHouse holds ${rows} rows, but the same query counts ${expected}: the stream was cut short or the data changed while it was read`);
+        throw new SourceError(`the ${o.format.format} stream from ClickHouse holds ${rows} rows, but the same query counts ${expected}: the stream was cut short or the data changed while it was read`);
       }
       return { rows, bytes: counted.bytes };
     },
   };
+}
+
+/** ClickHouse failures are the source's (retried, reported as reading failures), whoever consumes the stream. */
+function asSourceError(err: unknown): SourceError {
+  if (err instanceof SourceError) return err;
+  return new SourceError(`Reading from ClickHouse failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 /** Keeps at least the last TAIL_BYTES of a stream (the Parquet footer is read from them). */

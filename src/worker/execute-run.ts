@@ -9,7 +9,7 @@ import { teamLocalFilesDirectory } from '../config';
 import type { Logger } from '../logger';
 import { pluginLogger } from '../logger';
 import type { PluginRegistry } from '../plugins';
-import { classifyCommonError, DestinationError, findSourceError, isDestinationError, SourceError, type DestinationPlugin, type RecordBatch } from '../sdk';
+import { classifyCommonError, DestinationError, findSourceError, isDestinationError, SourceError, type DestinationPlugin, type Model, type ModelSchema, type RecordBatch, type RunContext, type WireFormat } from '../sdk';
 import type { ClickHouseSource, PropertyFilter, SourceQuery } from '../source';
 import { CustomQueryError } from '../source/custom-query';
 import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
@@ -27,7 +27,7 @@ import { isStoreUnavailable, retryThroughStoreOutage } from '../store/availabili
 import type { ErrorSource, Metrics } from '../metrics';
 
 /** What the executor needs from the source (ClickHouseSource implements it). */
-export type RunSource = Pick<ClickHouseSource, 'count' | 'stream' | 'exportSchema'>;
+export type RunSource = Pick<ClickHouseSource, 'count' | 'stream' | 'exportSchema'> & Partial<Pick<ClickHouseSource, 'encodedRun' | 'canEncode'>>;
 
 export interface ExecutorOptions {
   backoff: BackoffPolicy;
@@ -248,27 +248,34 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
       }
     }
     inDestinationWrite = true;
-    const result = await plugin.write(
-      config,
-      {
-        runId: run.id,
-        exportId: exp.id,
-        teamId: run.teamId,
-        model: exp.model,
-        schema: exportSchema,
-        interval: { start: run.intervalStart, end: run.intervalEnd },
-        attempt: run.attempt,
-        isBackfill: run.backfillId !== null,
-        expectedRows: total,
-        signal: controller.signal,
-        logger: (pluginLog = runPluginLogger(ds, pluginLogger(deps.log.child({ runId: run.id, plugin: plugin.id })), run)),
-        localFilesDirectory: options.localFilesRoot ? teamLocalFilesDirectory({ OUTPORT_LOCAL_FILES_ROOT: options.localFilesRoot }, run.teamId) : undefined,
-        progress: (u) => {
-          if (u.bytes) bytes = Math.max(bytes, u.bytes);
-        },
+    const wire = bytePathFormat(plugin, config, exp.model, exportSchema, query, source);
+    if (wire) await log.info(`Data path: bytes (ClickHouse writes ${wire.format}, ${wire.compression}; the worker streams them).`);
+    const runContext: RunContext = {
+      runId: run.id,
+      exportId: exp.id,
+      teamId: run.teamId,
+      model: exp.model,
+      schema: exportSchema,
+      interval: { start: run.intervalStart, end: run.intervalEnd },
+      attempt: run.attempt,
+      isBackfill: run.backfillId !== null,
+      expectedRows: total,
+      signal: controller.signal,
+      logger: (pluginLog = runPluginLogger(ds, pluginLogger(deps.log.child({ runId: run.id, plugin: plugin.id })), run)),
+      localFilesDirectory: options.localFilesRoot ? teamLocalFilesDirectory({ OUTPORT_LOCAL_FILES_ROOT: options.localFilesRoot }, run.teamId) : undefined,
+      progress: (u) => {
+        if (u.bytes) bytes = Math.max(bytes, u.bytes);
+        if (u.rows && wire) rowsRead += u.rows;
       },
-      counted(),
-    );
+    };
+    const encoded = wire ? source.encodedRun!(query, wire, { signal: controller.signal }) : undefined;
+    const result = encoded ? await plugin.writeEncoded!(config, runContext, encoded) : await plugin.write(config, runContext, counted());
+    if (encoded) {
+      // Rows read on the byte path: ClickHouse's exact count over the very query the streams read.
+      const stats = await encoded.stats();
+      rowsRead = stats.rows;
+      replacements.addAll(stats.replacements);
+    }
     inDestinationWrite = false;
     if (stop) throw stop;
     await pluginLog.flush();
@@ -332,6 +339,17 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     shutdown?.removeEventListener('abort', onShutdown);
     await pluginLog?.flush();
   }
+}
+
+/**
+ * The wire format of the byte path for this run (see `WireFormat` in the SDK), or undefined for the row path: the
+ * plugin must offer `writeEncoded` and want bytes for this config, and the source must serve the query (whole
+ * models; custom queries and field selections are rows). OUTPORT_DATA_PATH=rows forces the row path (comparisons).
+ */
+function bytePathFormat(plugin: DestinationPlugin, config: unknown, model: Model, schema: ModelSchema, query: SourceQuery, source: RunSource): WireFormat | undefined {
+  if (process.env.OUTPORT_DATA_PATH === 'rows') return undefined;
+  if (!plugin.writeEncoded || !plugin.wireFormat || !source.encodedRun || !source.canEncode?.(query)) return undefined;
+  return plugin.wireFormat(config, { model, schema });
 }
 
 /** Source failures are retried like network failures, and say they happened while READING, not writing. */

@@ -1,10 +1,10 @@
 /** Config fields shared by file destinations (local directory, S3, third-party object stores). */
 import { z } from 'zod';
-import type { RunContext, WriteResult } from '../destination';
+import type { EncodedRun, RunContext, WireFormat, WriteResult } from '../destination';
 import type { RecordBatch } from '../models';
 import { JSONL_COMPRESSIONS, jsonlCompressionExtension, jsonlCompressionProblem, PARQUET_COMPRESSIONS, type JsonlCompression, type ParquetCompression } from './compression';
 import { prefixTemplateProblems, renderPrefix, runLayout } from './keys';
-import { writeRunFiles, type FileEncoding } from './run-writer';
+import { writeEncodedRunFiles, writeRunFiles, type FileEncoding } from './run-writer';
 import type { FileStore } from './store';
 
 export const FILE_FORMATS = ['JSONLines', 'Parquet'] as const;
@@ -49,6 +49,39 @@ export function fileExtensionOf(encoding: FileEncoding): string {
 
 /** The parsed settings of `fileOutputFields`. */
 export type FileOutputSettings = FileOutputConfig & { max_file_size_mb: number };
+
+/** The wire format a file destination asks ClickHouse for (byte path): exactly its files' format and codec. */
+export function wireFormatOf(cfg: FileOutputConfig): WireFormat {
+  return fileEncodingOf(cfg);
+}
+
+/**
+ * A file destination's whole `writeEncoded`, once it has a store: `writeConfiguredRun` on the byte path (same
+ * names, layout, manifest and exactly-once steps; see `writeEncodedRunFiles`).
+ */
+export async function writeConfiguredEncodedRun(
+  store: FileStore,
+  config: FileOutputSettings,
+  ctx: RunContext,
+  encoded: EncodedRun,
+  where: Record<string, unknown>,
+): Promise<WriteResult> {
+  const encoding = fileEncodingOf(config);
+  const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId });
+  const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0, ctx.exportId);
+  const { manifest, manifestKey, staleDeleted } = await writeEncodedRunFiles({
+    store, layout, encoding, encoded, schema: ctx.schema,
+    maxFileBytes: config.max_file_size_mb * 1024 * 1024,
+    run: { runId: ctx.runId, attempt: ctx.attempt, interval: ctx.interval },
+    signal: ctx.signal,
+    progress: (u) => ctx.progress(u),
+  });
+  return {
+    rowsLanded: manifest.rows,
+    bytesWritten: manifest.bytes,
+    details: { ...where, files: manifest.files.map((f) => f.key), manifest: manifestKey, staleDeleted, invalidJsonValues: manifest.invalid_json_values, path: 'bytes' },
+  };
+}
 
 /**
  * A file destination's whole `write`, once it has a store: the run's files under the prefix template filled from

@@ -24,7 +24,7 @@
 import type { Model, ModelSchema, RecordBatch } from '../models';
 import type { JsonlCompression, ParquetCompression } from './compression';
 import { encodeJsonl, newEncodeStats, type EncodeStats } from './jsonl';
-import { DestinationError } from '../destination';
+import { DestinationError, KEY_SLICES, type EncodedRun, type KeySlice } from '../destination';
 import type { RunLayout } from './keys';
 import type { Replacement } from '../replacements';
 import { encodeParquet } from './parquet';
@@ -120,10 +120,7 @@ export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome
   const { store, layout, signal } = o;
   const maxFileBytes = layout.numbered && o.maxFileBytes && o.maxFileBytes > 0 ? o.maxFileBytes : undefined;
   const encode = encoderFor(o.encoding, o.schema, maxFileBytes);
-  await throwIfSuperseded(store, layout, o.run);
-  const record: AttemptRecord = { run_id: o.run.runId, attempt: o.run.attempt, started_at: new Date().toISOString() };
-  await store.put(layout.attemptKey, Buffer.from(JSON.stringify(record) + '\n'), 'application/json');
-  await store.delete([layout.manifestKey]);
+  await beginAttempt(o);
 
   const source = o.batches[Symbol.asyncIterator]();
   let peeked: RecordBatch | undefined;
@@ -179,6 +176,26 @@ export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome
     if (!exhausted) await source.return?.().catch(() => undefined);
   }
 
+  const { manifest, staleDeleted } = await finishAttempt(o, files, stats.invalidJson);
+  return { manifest, manifestKey: layout.manifestKey, staleDeleted, replacements: stats.replacements.list() };
+}
+
+/** Step 1 (see the top): records the attempt, refusing to start under a later one, and hides the run's manifest. */
+async function beginAttempt(o: Pick<WriteRunOptions, 'store' | 'layout' | 'run'>): Promise<void> {
+  const { store, layout } = o;
+  await throwIfSuperseded(store, layout, o.run);
+  const record: AttemptRecord = { run_id: o.run.runId, attempt: o.run.attempt, started_at: new Date().toISOString() };
+  await store.put(layout.attemptKey, Buffer.from(JSON.stringify(record) + '\n'), 'application/json');
+  await store.delete([layout.manifestKey]);
+}
+
+/** Steps 3 and 4: deletes the run's files this attempt did not write, then writes the manifest. */
+async function finishAttempt(
+  o: Pick<WriteRunOptions, 'store' | 'layout' | 'run' | 'schema' | 'encoding' | 'signal'>,
+  files: ManifestFile[],
+  invalidJson: number,
+): Promise<{ manifest: RunManifest; staleDeleted: string[] }> {
+  const { store, layout, signal } = o;
   throwIfAborted(signal);
   await throwIfSuperseded(store, layout, o.run);
   const written = new Set(files.map((f) => f.key));
@@ -198,11 +215,85 @@ export async function writeRunFiles(o: WriteRunOptions): Promise<WriteRunOutcome
     files,
     rows: files.reduce((n, f) => n + f.rows, 0),
     bytes: files.reduce((n, f) => n + f.bytes, 0),
-    invalid_json_values: stats.invalidJson,
+    invalid_json_values: invalidJson,
     written_at: new Date().toISOString(),
   };
   throwIfAborted(signal);
   await throwIfSuperseded(store, layout, o.run);
   await store.put(layout.manifestKey, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 'application/json');
-  return { manifest, manifestKey: layout.manifestKey, staleDeleted: stale, replacements: stats.replacements.list() };
+  return { manifest, staleDeleted: stale };
 }
+
+export interface WriteEncodedRunOptions extends Omit<WriteRunOptions, 'batches'> {
+  /** The run's rows as ClickHouse-encoded streams in `encoding` (the host's `EncodedRun`). */
+  encoded: EncodedRun;
+}
+
+/**
+ * `writeRunFiles` on the byte path: the same steps, attempt record, names and manifest, with each file one stream
+ * of bytes ClickHouse encoded (one query per file) instead of rows encoded here. With `maxFileBytes`, each file is a
+ * slice of the run by key hash (`KeySlice`): its size is planned from the exact rows per slice and the bytes per row
+ * of the files written so far (the first file assumes FIRST_FILE_BYTES_PER_ROW), so a file stays near the limit
+ * unless one 1/KEY_SLICES of the run alone is larger. Rows within a file keep the run's order; the run's rows are
+ * spread over its files by key rather than by insertion time. Empty slices write no file.
+ *
+ * `replacements` is empty: on the byte path the host counts the values its SQL changed and adds them to the run;
+ * the manifest's `invalid_json_values` comes from those counts.
+ */
+export async function writeEncodedRunFiles(o: WriteEncodedRunOptions): Promise<WriteRunOutcome> {
+  const { store, layout, signal, encoded } = o;
+  if (encoded.format.format !== o.encoding.format || encoded.format.compression !== o.encoding.compression) {
+    throw new Error(`the encoded run carries ${encoded.format.format}/${encoded.format.compression}, the files are ${o.encoding.format}/${o.encoding.compression}`);
+  }
+  const maxFileBytes = layout.numbered && o.maxFileBytes && o.maxFileBytes > 0 ? o.maxFileBytes : undefined;
+  await beginAttempt(o);
+  const files: ManifestFile[] = [];
+
+  const writeFile = async (slice: KeySlice | undefined): Promise<void> => {
+    const key = layout.fileKey(files.length);
+    const part = await encoded.open(slice);
+    const sink = await store.create(key);
+    let bytes = 0;
+    try {
+      for await (const chunk of part.chunks) {
+        throwIfAborted(signal);
+        bytes += chunk.byteLength;
+        await sink.write(chunk);
+        o.progress?.({ bytes: chunk.byteLength });
+      }
+      throwIfAborted(signal);
+      const { rows } = await part.finished();
+      await throwIfSuperseded(store, layout, o.run);
+      await sink.close();
+      files.push({ key, rows, bytes });
+      o.progress?.({ rows });
+    } catch (err) {
+      await sink.abort(err);
+      throw err;
+    }
+  };
+
+  if (maxFileBytes === undefined) {
+    await writeFile(undefined);
+  } else {
+    const stats = await encoded.stats();
+    let bytesPerRow = FIRST_FILE_BYTES_PER_ROW;
+    for (let from = 0; from < KEY_SLICES; ) {
+      const targetRows = Math.max(1, (TARGET_FILL * maxFileBytes) / bytesPerRow);
+      let to = from + 1;
+      while (to < KEY_SLICES && stats.rowsIn({ from, to: to + 1 }) <= targetRows) to++;
+      if (stats.rowsIn({ from, to }) > 0) await writeFile({ from, to });
+      from = to;
+      const rows = files.reduce((n, f) => n + f.rows, 0);
+      if (rows > 0) bytesPerRow = files.reduce((n, f) => n + f.bytes, 0) / rows;
+    }
+  }
+  const invalidJson = (await encoded.stats()).replacements.filter((r) => r.rule === 'invalid_json_as_string').reduce((n, r) => n + r.count, 0);
+  const { manifest, staleDeleted } = await finishAttempt(o, files, o.encoding.format === 'jsonl' ? invalidJson : 0);
+  return { manifest, manifestKey: layout.manifestKey, staleDeleted, replacements: [] };
+}
+
+/** Bytes per row assumed before the first file of a split run is written: high, so that the first file stays small. */
+const FIRST_FILE_BYTES_PER_ROW = 2048;
+/** Split files aim below the limit by this factor, as slices hold whole hash buckets. */
+const TARGET_FILL = 0.9;

@@ -34,7 +34,8 @@ export async function notifyOnCompletion(ds: DataSource, run: FinishedRun, expor
     intervalEnd: run.intervalEnd.toISOString(),
     at: now.toISOString(),
   };
-  const [recovered] = await ds.query(`DELETE FROM export_failure_state WHERE batch_export_id = $1 RETURNING failing_since`, [run.batchExportId]);
+  // TypeORM answers a DELETE with [rows, count].
+  const [[recovered]] = await ds.query(`DELETE FROM export_failure_state WHERE batch_export_id = $1 RETURNING failing_since`, [run.batchExportId]);
   if (recovered) {
     await notify(ds, { ...base, event: 'export_recovered', failingSince: recovered.failing_since.toISOString(), occurrence: `recovered:${run.id}` }, now);
   }

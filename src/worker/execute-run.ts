@@ -23,7 +23,7 @@ import { enqueueRun, publishRun, runConcurrency } from './run-queue';
 import { describedReplacements, logReplacements, runLog, runPluginLogger, type RunLog } from './run-log';
 import { ReplacementCounter } from '../sdk/replacements';
 import { finishBackfillIfDone, markBackfillRunning } from './backfill-progress';
-import { isStoreUnavailable, retryThroughStoreOutage } from '../store/availability';
+import { isStoreUnavailable, retryThroughStoreOutage, sleep } from '../store/availability';
 import type { ErrorSource, Metrics } from '../metrics';
 
 /** What the executor needs from the source (ClickHouseSource implements it). */
@@ -65,7 +65,23 @@ class StopSignal extends Error {
   }
 }
 
+/** How long a run whose export is at its limit waits in its lane before going to the back of the lane. */
+const SLOT_WAIT_SECONDS = 30;
+
 export async function executeRun(deps: ExecutorDeps, runId: string, workerId: string, shutdown?: AbortSignal): Promise<void> {
+  // A run that finds its export at its limit (see claimRun) waits here, holding its lane, instead of going back to
+  // the queue at once: that would make the lane cycle through every job it holds while the export stays full.
+  // Each try re-reads the run and the export, so a pause, cancel or delete in the meantime is honoured.
+  for (let waited = 0; ; waited++) {
+    const busy = await executeRunOnce(deps, runId, workerId, shutdown);
+    if (!busy) return;
+    if (waited >= SLOT_WAIT_SECONDS || shutdown?.aborted) return enqueueRun(deps.ds, busy, new Date(Date.now() + 1000));
+    await sleep(1000, shutdown);
+  }
+}
+
+/** Returns the run when it could not be claimed because its export is at its limit. */
+async function executeRunOnce(deps: ExecutorDeps, runId: string, workerId: string, shutdown?: AbortSignal): Promise<RunEntity | undefined> {
   const { ds } = deps;
   const run = await ds.getRepository<RunEntity>('RunEntity').findOneBy({ id: runId });
   if (!run || FINISHED_RUN_STATUSES.includes(run.status)) return;
@@ -83,10 +99,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string, workerId: st
 
   const attempt = run.attempt + 1;
   const claim = await claimRun(deps, run, exp, attempt, workerId);
-  if (claim === 'busy') {
-    await enqueueRun(ds, run, new Date(Date.now() + 1000));
-    return;
-  }
+  if (claim === 'busy') return run;
   if (claim === 'superseded') return;
   Object.assign(run, { status: 'Running', attempt, startedAt: run.startedAt ?? new Date(), heartbeatAt: new Date(), workerId, recordsRead: 0, recordsCompleted: 0, bytesExported: 0, replacements: [] });
   await publishRun(ds, run);

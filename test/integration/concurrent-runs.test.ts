@@ -106,6 +106,28 @@ describe('concurrent runs of one export', () => {
     expect(landed).toEqual({ n: ROWS_PER_HOUR * hours, distinct: ROWS_PER_HOUR * hours });
   }, 180_000);
 
+  it('a lowered limit holds once the attempts running at the change finish; every row still lands once', async () => {
+    const start = new Date('2026-08-09T00:00:00Z');
+    const hours = 24;
+    await seedEvents(start, hours);
+    const exportId = await createExport('EVENTS', 'lowered_limit', 4);
+    const backfillId = await backfill(exportId, start, hours);
+    await h.waitFor('runs in several lanes at once', async () => (await runsOf(exportId)).filter((r) => r.status === 'Running').length >= 2, 60_000);
+    // Queued jobs keep the lanes of the old limit: the claim, not the queue, must enforce the new one.
+    await h.gql(`mutation($id: ID!) { updateBatchExport(id: $id, input: { maxConcurrentRuns: 1 }) { maxConcurrentRuns } }`, { id: exportId });
+    const runningAtChange = (await runsOf(exportId)).filter((r) => r.status === 'Running').map((r) => r.id);
+    const drained = await h.waitFor('the attempts running at the change to finish', async () => {
+      const runs = await runsOf(exportId);
+      return runningAtChange.every((id) => runs.find((r) => r.id === id)!.finished_at) && Math.max(...runs.map((r) => r.finished_at?.getTime() ?? 0));
+    }, 60_000);
+    expect(await backfillDone(backfillId)).toBe('Completed');
+    const later = (await runsOf(exportId)).filter((r) => r.started_at!.getTime() >= drained);
+    expect(later.length).toBeGreaterThan(4);
+    expect(maxOverlap(later)).toBe(1);
+    const [landed] = await h.destinationQuery<{ n: number; distinct: number }>(`SELECT count(*)::int AS n, count(DISTINCT uuid)::int AS distinct FROM lowered_limit`);
+    expect(landed).toEqual({ n: ROWS_PER_HOUR * hours, distinct: ROWS_PER_HOUR * hours });
+  }, 180_000);
+
   it.each([
     ['PERSONS', 'ordered_persons'],
     ['SESSIONS', 'ordered_sessions'],

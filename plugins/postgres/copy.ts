@@ -1,14 +1,11 @@
 /**
- * Streams a run's batches into the staging table with COPY (text format). Memory stays bounded: the source is
- * pulled one batch at a time, only when the socket has drained (stream backpressure), and rows are sent in
- * chunks of about CHUNK_BYTES.
+ * Encodes a run's batches as COPY text (text format). Memory stays bounded: the source is pulled one batch at a
+ * time, only when the COPY stream has drained (stream backpressure), and rows are sent in chunks of about
+ * CHUNK_BYTES.
  */
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Client } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Column, RecordBatch, Row, Value } from '../../src/sdk';
-import { quoteIdent } from '../../src/sdk/pgwire';
 import type { Sanitizer } from './sanitize';
 
 const CHUNK_BYTES = 256 * 1024;
@@ -49,25 +46,24 @@ export function encodeRow(row: Row, columns: readonly Column[], sanitizer: Sanit
   return line + '\n';
 }
 
-export interface CopyResult {
+export interface EncodedRows {
   rows: number;
   bytes: number;
 }
 
-export async function copyBatches(opts: {
-  client: Client;
-  table: string;
+/**
+ * The row path's COPY input (see load.ts `CopyInput`): encodes the run's batches into `copy` and ends it.
+ * `encoded` is filled as rows pass, so the caller reads the totals once the COPY has finished.
+ */
+export function rowEncoderInput(opts: {
   columns: readonly Column[];
   batches: AsyncIterable<RecordBatch>;
   sanitizer: Sanitizer;
   signal: AbortSignal;
   onBatch(rows: number, bytes: number): void;
-}): Promise<CopyResult> {
+}): { input: (copy: Writable) => Promise<void>; encoded: EncodedRows } {
   const { columns, sanitizer } = opts;
-  const columnList = columns.map((c) => quoteIdent(c.name)).join(', ');
-  const copy = opts.client.query(copyFrom(`COPY ${opts.table} (${columnList}) FROM STDIN`));
-  let bytes = 0;
-  let rows = 0;
+  const encoded: EncodedRows = { rows: 0, bytes: 0 };
 
   async function* chunks(): AsyncGenerator<Buffer> {
     let pending = '';
@@ -83,21 +79,19 @@ export async function copyBatches(opts: {
           yield buf;
         }
       }
-      rows += batch.rows.length;
-      bytes += batchBytes;
+      encoded.rows += batch.rows.length;
+      encoded.bytes += batchBytes;
       opts.onBatch(batch.rows.length, batchBytes);
     }
     if (pending) {
       const buf = Buffer.from(pending, 'utf8');
-      bytes += buf.length;
+      encoded.bytes += buf.length;
       opts.onBatch(0, buf.length);
       yield buf;
     }
   }
 
-  await pipeline(Readable.from(chunks(), { objectMode: false, highWaterMark: 4 * CHUNK_BYTES }), copy, { signal: opts.signal });
-  if (copy.rowCount !== rows) {
-    throw new Error(`COPY reported ${copy.rowCount} rows but ${rows} were sent`);
-  }
-  return { rows, bytes };
+  const input = (copy: Writable) =>
+    pipeline(Readable.from(chunks(), { objectMode: false, highWaterMark: 4 * CHUNK_BYTES }), copy, { signal: opts.signal });
+  return { input, encoded };
 }

@@ -1,7 +1,8 @@
 /**
  * The destination table: its documented schema (README.md, "Tables"), creation when missing, and the checks on a
- * table the user created: every model column present, and a unique index on exactly the model's key (what
- * `ON CONFLICT (key)` needs).
+ * table the user created: every model column present; for persons and sessions a unique index on exactly the
+ * model's key (what `ON CONFLICT (key)` needs). Events need none (load.ts deletes and inserts under a lock), but
+ * without any index on the key every run scans the whole table, which the run's log says.
  */
 import type { Client } from 'pg';
 import { DestinationError, type Column, type ColumnType, type ModelSchema } from '../../src/sdk';
@@ -34,6 +35,8 @@ export interface TableInfo {
   columns: Map<string, { attnum: number; type: string }>;
   /** Column sets of the usable unique indexes (valid, not partial, no expressions), key columns only. */
   uniqueKeys: string[][];
+  /** Key columns of every usable index, unique or not, in index order. */
+  indexes: string[][];
 }
 
 export async function inspectTable(client: Client, schemaName: string, table: string): Promise<TableInfo | undefined> {
@@ -49,17 +52,19 @@ export async function inspectTable(client: Client, schemaName: string, table: st
       WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped`,
     [oid],
   );
-  const idx = await client.query<{ keys: number[]; nkeys: number }>(
-    `SELECT indkey::int2[] AS keys, indnkeyatts AS nkeys FROM pg_index
-      WHERE indrelid = $1 AND indisunique AND indisvalid AND indpred IS NULL AND indexprs IS NULL`,
+  const idx = await client.query<{ keys: number[]; nkeys: number; unique: boolean }>(
+    `SELECT indkey::int2[] AS keys, indnkeyatts AS nkeys, indisunique AS unique FROM pg_index
+      WHERE indrelid = $1 AND indisvalid AND indpred IS NULL AND indexprs IS NULL`,
     [oid],
   );
   const byNum = new Map(cols.rows.map((c) => [c.attnum, c.attname]));
+  const keyColumns = (r: { keys: number[]; nkeys: number }) => r.keys.slice(0, r.nkeys).map((n) => byNum.get(n) ?? `#${n}`);
   return {
     oid,
     kind: relkind,
     columns: new Map(cols.rows.map((c) => [c.attname, { attnum: c.attnum, type: c.type }])),
-    uniqueKeys: idx.rows.map((r) => r.keys.slice(0, r.nkeys).map((n) => byNum.get(n) ?? `#${n}`)),
+    uniqueKeys: idx.rows.filter((r) => r.unique).map(keyColumns),
+    indexes: idx.rows.map(keyColumns),
   };
 }
 
@@ -81,6 +86,8 @@ export function checkExistingTable(info: TableInfo, schemaName: string, table: s
       { code: 'COLUMNS_MISSING' },
     );
   }
+  // Events are deleted and inserted by key under a lock (load.ts): a unique key is not needed.
+  if (!model.mutable) return;
   const wanted = [...model.key].sort().join('\u0000');
   const covered = info.uniqueKeys.some((cols) => [...cols].sort().join('\u0000') === wanted);
   if (!covered) {
@@ -94,13 +101,32 @@ export function checkExistingTable(info: TableInfo, schemaName: string, table: s
   }
 }
 
-/** Creates the table when missing, or checks the one that exists. */
-export async function ensureTable(client: Client, schemaName: string, table: string, model: ModelSchema): Promise<'created' | 'existing'> {
+/**
+ * A warning for a table with no index whose leading columns are the model's key: each run then finds earlier
+ * copies of its keys by reading the whole table.
+ */
+export function keyIndexAdvice(info: TableInfo, schemaName: string, table: string, model: ModelSchema): string | undefined {
+  const wanted = [...model.key].sort().join('\u0000');
+  if (info.indexes.some((cols) => cols.slice(0, model.key.length).sort().join('\u0000') === wanted)) return undefined;
+  const key = model.key.map(quoteIdent).join(', ');
+  return (
+    `Table ${displayName(schemaName, table)} has no index on (${key}): every run reads the whole table to replace earlier ` +
+    `copies of its rows, which grows slower as the table grows. Add one: CREATE INDEX ON ${qualified(schemaName, table)} (${key});`
+  );
+}
+
+/** Creates the table when missing, or checks the one that exists (`advice`: what would make runs faster). */
+export async function ensureTable(
+  client: Client,
+  schemaName: string,
+  table: string,
+  model: ModelSchema,
+): Promise<{ state: 'created' | 'existing'; advice?: string }> {
   await requireSchema(client, schemaName);
   const info = await inspectTable(client, schemaName, table);
   if (info) {
     checkExistingTable(info, schemaName, table, model);
-    return 'existing';
+    return { state: 'existing', advice: keyIndexAdvice(info, schemaName, table, model) };
   }
   try {
     await client.query(createTableSql(schemaName, table, model));
@@ -108,5 +134,5 @@ export async function ensureTable(client: Client, schemaName: string, table: str
     // Two runs creating the same table at once: the loser sees a catalog unique violation; the table exists now.
     if ((err as { code?: string }).code !== '23505') throw err;
   }
-  return 'created';
+  return { state: 'created' };
 }

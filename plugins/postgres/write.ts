@@ -1,25 +1,23 @@
-/** One run: stage by COPY, merge in one transaction, reconcile, clean up (also on failure and abort). */
+/** One run: connect, lock the run, check the table, load it (load.ts), clean up (also on failure and abort). */
 import type { Client } from 'pg';
 import { DestinationError, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
-import { qualified, retryAfterLateCancel } from '../../src/sdk/pgwire';
+import { retryAfterLateCancel } from '../../src/sdk/pgwire';
 import { tableFor, type PostgresConfig } from './config';
 import { cancelRunning, connect } from './connection';
-import { copyBatches } from './copy';
+import { rowEncoderInput } from './copy';
 import { ensureTable } from './ddl';
 import { toDestinationError } from './errors';
 import { displayName } from './identifiers';
-import { landedSql, mergeSql } from './merge';
+import { loadRun } from './load';
 import { Sanitizer } from './sanitize';
-import { dropStage, lockRun, recreateStage, stageTableName, unlockRun } from './stage';
+import { dropStage, lockRun, stageTableName, unlockRun } from './stage';
 
 type Phase = 'setup' | 'copy' | 'merge' | 'done';
 
 export async function writeRun(config: PostgresConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult> {
   const model = ctx.schema;
   const table = tableFor(config, ctx.model);
-  const finalName = qualified(config.schema, table);
   const stage = stageTableName(ctx.runId);
-  const stageName = qualified(config.schema, stage);
   const sanitizer = new Sanitizer();
 
   const startedAt = Date.now();
@@ -32,53 +30,47 @@ export async function writeRun(config: PostgresConfig, ctx: RunContext, batches:
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   let locked = false;
-  let inTransaction = false;
   try {
     await lockRun(client, ctx.runId);
     locked = true;
-    const created = await ensureTable(client, config.schema, table, model);
-    if (created === 'created') ctx.logger.info(`Created table ${displayName(config.schema, table)}`);
-    if (await recreateStage(client, config.schema, stage, model)) {
-      ctx.logger.info(`Dropped the staging table ${stage} left by an earlier attempt of this run`);
-    }
+    const ensured = await ensureTable(client, config.schema, table, model);
+    if (ensured.state === 'created') ctx.logger.info(`Created table ${displayName(config.schema, table)}`);
+    if (ensured.advice) ctx.logger.warn(ensured.advice);
     ctx.signal.throwIfAborted();
 
-    phase = 'copy';
-    const copied = await copyBatches({
-      client,
-      table: stageName,
+    const rows = rowEncoderInput({
       columns: model.columns,
       batches,
       sanitizer,
       signal: ctx.signal,
       onBatch: (rows, bytes) => ctx.progress({ rows, bytes }),
     });
-    ctx.signal.throwIfAborted();
-
-    phase = 'merge';
-    // A fresh stage has no statistics: the planner would guess 200 distinct keys and pick plans that crawl on
-    // millions of rows. ANALYZE samples a bounded number of rows, so it costs about the same at any size.
-    await client.query(`ANALYZE ${stageName}`);
-    const copiedAt = Date.now();
-    await client.query('BEGIN');
-    inTransaction = true;
-    const merged = await client.query(mergeSql(finalName, stageName, model));
-    const landed = await client.query<{ n: string }>(landedSql(finalName, stageName, model));
-    await dropStage(client, config.schema, stage);
-    ctx.signal.throwIfAborted();
-    await client.query('COMMIT');
-    inTransaction = false;
+    const loaded = await loadRun(client, {
+      schema: config.schema,
+      table,
+      stage,
+      model,
+      inputs: [rows.input],
+      signal: ctx.signal,
+      onPhase: (p) => {
+        phase = p === 'copy' ? 'copy' : 'merge';
+      },
+    });
     phase = 'done';
+    if (loaded.droppedLeftoverStage) ctx.logger.info(`Dropped the staging table ${stage} left by an earlier attempt of this run`);
+    if (loaded.rowsStaged !== rows.encoded.rows) {
+      throw new Error(`COPY reported ${loaded.rowsStaged} rows but ${rows.encoded.rows} were sent`);
+    }
 
-    const rowsLanded = Number(landed.rows[0].n);
-    ctx.logger.debug('Postgres run timings', { copyMs: copiedAt - startedAt, mergeMs: Date.now() - copiedAt });
+    ctx.logger.debug('Postgres run timings (seconds)', { totalSeconds: (Date.now() - startedAt) / 1000, ...loaded.timings });
     return {
-      rowsLanded,
-      bytesWritten: copied.bytes,
+      rowsLanded: loaded.rowsLanded,
+      bytesWritten: rows.encoded.bytes,
       details: {
         table: displayName(config.schema, table),
-        rowsStaged: copied.rows,
-        rowsInsertedOrUpdated: merged.rowCount ?? 0,
+        rowsStaged: loaded.rowsStaged,
+        rowsInsertedOrUpdated: loaded.rowsInsertedOrUpdated,
+        ...(model.mutable ? {} : { rowsReplaced: loaded.rowsReplaced }),
       },
       replacements: sanitizer.replacements.list(),
     };
@@ -94,7 +86,7 @@ export async function writeRun(config: PostgresConfig, ctx: RunContext, batches:
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     if (cancelling) await cancelling;
-    await cleanUp(client, { config, stage, runId: ctx.runId, inTransaction, locked, logger: ctx.logger });
+    await cleanUp(client, { config, stage, runId: ctx.runId, inTransaction: (phase as Phase) === 'merge', locked, logger: ctx.logger });
   }
 }
 

@@ -17,6 +17,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { MODEL_SCHEMAS, type Model } from '../src/sdk';
 import { quoteIdent } from '../src/sdk/pgwire';
 import { ClickHouseSource, parseSourceConfig, type SourceQuery } from '../src/source';
+import { encodedSelect } from '../src/source/encoded';
+import type { WireFormat } from '../src/sdk';
 import { encodeRow } from '../plugins/postgres/copy';
 import { createTableSql } from '../plugins/postgres/ddl';
 import { Sanitizer } from '../plugins/postgres/sanitize';
@@ -108,29 +110,56 @@ export async function postgresLimit(s: Services, model: Model, file: string, row
 
 export type S3Format = 'parquet-zstd' | 'jsonl-gzip';
 
-/** ClickHouse writes the query's result straight to the S3 server: one object, no Node in between. */
+const WIRE: Record<S3Format, WireFormat> = {
+  'parquet-zstd': { format: 'parquet', compression: 'zstd' },
+  'jsonl-gzip': { format: 'jsonl', compression: 'gzip' },
+};
+
+/**
+ * The table function arguments and the SELECT that make ClickHouse write exactly the bytes Outport's byte path
+ * asks it for (src/source/encoded.ts): the same columns, JSON Lines shape and codec, so the limit is the same work.
+ */
+function sameOutput(s: Services, q: SourceQuery, format: S3Format): { formatArgs: string; select: string; params: Record<string, unknown>; settings: Record<string, unknown> } {
+  const source = sourceFor(s);
+  const { sql, params, settings } = source.build(q, 'rows', { withoutUtf8Rule: true });
+  const { sql: select, settings: formatSettings } = encodedSelect(sql, MODEL_SCHEMAS[q.model], WIRE[format]);
+  return {
+    formatArgs: format === 'parquet-zstd' ? `'Parquet'` : `'TabSeparatedRaw', 'line String', 'gzip'`,
+    select: select.replace(/\s*FORMAT \w+$/, ''),
+    params: params.values,
+    settings: { ...settings, ...formatSettings },
+  };
+}
+
+/** ClickHouse writes the same output Outport lands straight to the S3 server: one object, no Node in between. */
 export async function s3Limit(s: Services, q: SourceQuery, format: S3Format): Promise<Measurement> {
-  const { sql, params, settings } = sourceFor(s).build(q, 'rows');
+  const { formatArgs, select, params, settings } = sameOutput(s, q, format);
   const key = `limit/${q.model}.${format === 'parquet-zstd' ? 'parquet' : 'jsonl.gz'}`;
   const url = `${s.s3.endpoint}/${S3_BUCKET}/${key}`;
-  const fn =
-    format === 'parquet-zstd'
-      ? `s3('${url}', '${s.s3.accessKeyId}', '${s.s3.secretAccessKey}', 'Parquet')`
-      : `s3('${url}', '${s.s3.accessKeyId}', '${s.s3.secretAccessKey}', 'JSONEachRow', 'auto', 'gzip')`;
+  const fn = `s3('${url}', '${s.s3.accessKeyId}', '${s.s3.secretAccessKey}', ${formatArgs})`;
   const t0 = process.hrtime.bigint();
-  await s.ch.command({
-    query: `INSERT INTO FUNCTION ${fn} ${sql}`,
-    query_params: params.values,
-    clickhouse_settings: {
-      ...settings,
-      s3_truncate_on_insert: 1,
-      ...(format === 'parquet-zstd' ? { output_format_parquet_compression_method: 'zstd' } : {}),
-    },
-  });
+  await s.ch.command({ query: `INSERT INTO FUNCTION ${fn} ${select}`, query_params: params, clickhouse_settings: { ...settings, s3_truncate_on_insert: 1 } as never });
   const seconds = elapsed(t0);
   const rs = await s.ch.query({ query: `SELECT count() AS n FROM ${fn}`, format: 'JSONEachRow' });
   const [{ n }] = await rs.json<{ n: number }>();
   return { rows: Number(n), seconds, outputBytes: s3ObjectSize(s, key) };
+}
+
+/** ClickHouse writes the same output Outport lands to a local file itself (`file()`): the local files limit. */
+export async function fileLimit(s: Services, q: SourceQuery, format: S3Format, dir: string): Promise<Measurement> {
+  const { formatArgs, select, params, settings } = sameOutput(s, q, format);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${q.model}.${format === 'parquet-zstd' ? 'parquet' : 'jsonl.gz'}`);
+  fs.rmSync(file, { force: true });
+  const fn = `file('${file}', ${formatArgs})`;
+  const t0 = process.hrtime.bigint();
+  await s.ch.command({ query: `INSERT INTO FUNCTION ${fn} ${select}`, query_params: params, clickhouse_settings: settings as never });
+  const seconds = elapsed(t0);
+  const rs = await s.ch.query({ query: `SELECT count() AS n FROM ${fn}`, format: 'JSONEachRow' });
+  const [{ n }] = await rs.json<{ n: number }>();
+  const outputBytes = fs.statSync(file).size;
+  fs.rmSync(file, { force: true });
+  return { rows: Number(n), seconds, outputBytes };
 }
 
 /** s3rver keeps each object as `<key>._S3rver_object` under its directory. */

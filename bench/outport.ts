@@ -84,6 +84,8 @@ export interface OutportRunSpec {
   cpuProfileDir?: string;
   /** NODE_OPTIONS for the worker process (e.g. heap limits), to try memory settings. */
   workerNodeOptions?: string;
+  /** More environment for the worker process (OUTPORT_DATA_PATH=rows measures the row path). */
+  workerEnv?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -104,7 +106,7 @@ export async function runThroughOutport(s: Services, m: Metadata, spec: OutportR
 
   // A fresh worker process per measurement: its peak RSS is this run's alone.
   const worker = await startRoleChild({
-    env: outportEnv(s, m, 'worker', spec.workerNodeOptions ? { NODE_OPTIONS: spec.workerNodeOptions } : {}),
+    env: outportEnv(s, m, 'worker', { ...(spec.workerNodeOptions ? { NODE_OPTIONS: spec.workerNodeOptions } : {}), ...spec.workerEnv }),
     cpuProfile: spec.cpuProfileDir ? { dir: spec.cpuProfileDir, name: `${spec.name}.cpuprofile` } : undefined,
   });
   try {

@@ -26,6 +26,7 @@ import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX, SOURCE, systemClock, ty
 import { startWorker } from './worker/worker';
 import { Health, startHealthServer, storeCheck } from './health';
 import { Metrics } from './metrics';
+import { startRetention } from './store/retention';
 import { setUpDemo } from './demo';
 
 export interface BootedApp {
@@ -144,6 +145,13 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
       });
       stops.push(() => scheduler.stop());
       health.add('scheduler', scheduler.readiness);
+      const retention = startRetention(ds, log.child({ role: 'scheduler', component: 'retention' }), {
+        runDays: config.RUN_RETENTION_DAYS,
+        logDays: config.LOG_RETENTION_DAYS,
+        keepLatestRuns: config.AUTO_PAUSE_WINDOW,
+        everyMs: config.RETENTION_INTERVAL_SECONDS * 1000,
+      });
+      stops.push(() => retention.stop());
     }
     if (roles.has('api')) {
       const listener = new ChangeListener(databaseUrl, (err) => log.warn({ err: String(err) }, 'change listener error'));

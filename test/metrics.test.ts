@@ -94,13 +94,15 @@ describe('/metrics', () => {
 
     const port = await freePort();
     worker = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, ...h.env, OUTPORT_ROLES: 'worker', HEALTH_PORT: String(port), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, ...h.env, OUTPORT_ROLES: 'worker', HEALTH_PORT: String(port), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
+    let workerLog = '';
+    worker.stdout!.on('data', (d) => (workerLog += d));
     const workerMetrics = `http://127.0.0.1:${port}/metrics`;
-    type Run = { batch_export_id: string; status: string; records_completed: string; bytes_exported: string };
+    type Run = { id: string; batch_export_id: string; status: string; records_completed: string; bytes_exported: string };
     const runs = await h.waitFor('every run to finish', async () => {
-      const r: Run[] = await h.app.dataSource.query(`SELECT batch_export_id, status, records_completed, bytes_exported FROM runs`);
+      const r: Run[] = await h.app.dataSource.query(`SELECT id, batch_export_id, status, records_completed, bytes_exported FROM runs`);
       return r.length === 3 && r.every((x) => ['Completed', 'Failed'].includes(x.status)) && r;
     }, 50_000);
     expect(runs.map((r) => `${r.batch_export_id === good ? 'good' : 'bad'} ${r.status}`).sort()).toEqual(['bad Failed', 'good Completed', 'good Completed']);
@@ -132,11 +134,21 @@ describe('/metrics', () => {
     expect(value(w, 'outport_oldest_pending_run_age_seconds')).toBe(0);
     expect(value(w, 'outport_process_cpu_seconds_total')).toBeGreaterThan(0);
 
+    // The run lifecycle lines carry their numbers as fields.
+    const entries = workerLog.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    for (const r of goodRuns) {
+      const completed = entries.find((e) => e.run === r.id && /^Completed:/.test(e.msg));
+      expect(completed).toMatchObject({ team: h.teamId, export: good, attempt: 1, status: 'Completed', rows: Number(r.records_completed), bytes: Number(r.bytes_exported), durationMs: expect.any(Number) });
+      expect(entries.find((e) => e.run === r.id && /^Attempt 1 started/.test(e.msg))).toMatchObject({ team: h.teamId, export: good, attempt: 1, model: 'events' });
+    }
+    const badRun = runs.find((r) => r.batch_export_id === bad)!;
+    expect(entries.find((e) => e.run === badRun.id && /failed with a retryable error/.test(e.msg))).toMatchObject({ level: 40, attempt: 1, errorSource: 'destination', retryInMs: expect.any(Number) });
+    expect(entries.find((e) => e.run === badRun.id && /^Run failed/.test(e.msg))).toMatchObject({ level: 50, attempt: 2, status: 'Failed', errorSource: 'destination' });
+
     const a = await scrape(apiMetrics);
     const count = (operation: string) => value(a, 'outport_api_request_duration_seconds_count', { operation, type: 'mutation', outcome: 'ok' });
     expect([count('CreateDest'), count('CreateExport'), count('Backfill')]).toEqual([2, 2, 2]);
     // The api process ran no run: its run counters have no series.
     expect(a.filter((s) => s.name === 'outport_runs_finished_total')).toEqual([]);
-    void bad;
   }, 58_000);
 });

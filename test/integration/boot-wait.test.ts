@@ -81,5 +81,22 @@ describe('starting before the metadata store and ClickHouse are up', () => {
     clickhouse.up = true;
     await waitFor(/Outport is up/);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+
+    // The first token is printed once and stored nowhere in plain text.
+    const token = /API token \(shown once, stored hashed\):\s+(\S+)/.exec(out)?.[1];
+    expect(token).toBeDefined();
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+
+    // A GraphQL request is logged with its operation name and counted in /metrics.
+    const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: 'query Ping { __typename }' }),
+    });
+    expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
+    await waitFor(/"operation":"Ping"/, 5_000);
+    expect(line(/^GraphQL query Ping$/)).toMatchObject({ level: 30, operation: 'Ping', operationType: 'query', fields: ['__typename'], team: 1, errors: 0, durationMs: expect.any(Number) });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^outport_api_request_duration_seconds_count\{operation="Ping",type="query",outcome="ok"\} 1$/m);
   }, 60_000);
 });

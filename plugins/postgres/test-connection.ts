@@ -1,6 +1,6 @@
 /** testConnection: reach the server, log in, and check the privileges a run needs, without writing data. */
 import { MODEL_SCHEMAS, type ConnectionContext } from '../../src/sdk';
-import { requireSchemaAccess, requireTablePrivileges, tableCandidates } from '../../src/sdk/pgwire';
+import { requireSchemaAccess, requireTablePrivileges, tableCandidates, type TablePrivilege } from '../../src/sdk/pgwire';
 import type { PostgresConfig } from './config';
 import { connect } from './connection';
 import { checkExistingTable, inspectTable } from './ddl';
@@ -15,7 +15,9 @@ export async function testConnection(config: PostgresConfig, ctx: ConnectionCont
       const info = await inspectTable(client, config.schema, table);
       if (!info) continue;
       if (model) checkExistingTable(info, config.schema, table, MODEL_SCHEMAS[model]);
-      await requireTablePrivileges(client, { schema: config.schema, table, privileges: ['INSERT', 'UPDATE', 'SELECT'], principal: 'Role', role });
+      // Events replace earlier copies of a run's keys by DELETE (load.ts); persons and sessions upsert.
+      const privileges: TablePrivilege[] = !model ? ['INSERT', 'UPDATE', 'DELETE', 'SELECT'] : MODEL_SCHEMAS[model].mutable ? ['INSERT', 'UPDATE', 'SELECT'] : ['INSERT', 'DELETE', 'SELECT'];
+      await requireTablePrivileges(client, { schema: config.schema, table, privileges, principal: 'Role', role });
     }
   } catch (err) {
     throw toDestinationError(err, `Checking ${config.host}:${config.port}`);

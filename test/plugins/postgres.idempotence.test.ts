@@ -171,6 +171,29 @@ describe('an existing table without a unique key', () => {
   });
 });
 
+describe('privileges', () => {
+  it('testConnection asks for DELETE on an existing events table (runs replace earlier copies of their keys)', async () => {
+    const config = await dest.freshSchema();
+    await write(config, eventRows(hourInterval(0), 0, 3));
+    const role = `outport_nodelete_${randomBytes(3).toString('hex')}`;
+    await dest.sql(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
+    try {
+      await dest.sql(`GRANT USAGE, CREATE ON SCHEMA ${quote(config.schema)} TO ${role}`);
+      await dest.sql(`GRANT INSERT, UPDATE, SELECT ON ${quote(config.schema)}.events TO ${role}`);
+      const limited = { ...config, user: role, password: 'pw' };
+      const err = await failure(postgres.testConnection(limited, runContext({ model: 'events', interval: hourInterval(0) })));
+      expect([err.kind, err.code]).toEqual(['permanent', 'PERMISSION_DENIED']);
+      expect(err.message).toContain('DELETE');
+      await dest.sql(`GRANT DELETE ON ${quote(config.schema)}.events TO ${role}`);
+      await postgres.testConnection(limited, runContext({ model: 'events', interval: hourInterval(0) }));
+      expect((await write(limited, eventRows(hourInterval(0), 0, 3))).result.rowsLanded).toBe(3);
+    } finally {
+      await dest.sql(`DROP OWNED BY ${role}`);
+      await dest.sql(`DROP ROLE ${role}`);
+    }
+  });
+});
+
 describe('loadRun with several COPY streams', () => {
   it('lands disjoint slices copied on separate sessions as one transaction, and nothing when one stream fails', async () => {
     const config = await dest.freshSchema();

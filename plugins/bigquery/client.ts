@@ -115,6 +115,11 @@ export class BigQueryClient {
     }
   }
 
+  /** Replaces the table's schema (tables.patch): BigQuery itself refuses dropping or retyping a field. */
+  async updateFields(tableId: string, fields: BigQueryField[]): Promise<void> {
+    await withDeadline(this.dataset.table(tableId).setMetadata({ schema: { fields } }), DEADLINES_MS.metadata, 'tables.patch', this.signal);
+  }
+
   async dropTable(tableId: string): Promise<void> {
     try {
       await withDeadline(this.dataset.table(tableId).delete(), DEADLINES_MS.metadata, 'tables.delete', this.signal);

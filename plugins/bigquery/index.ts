@@ -7,13 +7,13 @@
  * expires by itself after a day in case even that fails. Retried runs therefore replace, never add.
  */
 import { createHash } from 'node:crypto';
-import { DestinationError, MODELS, defineDestination } from '../../src/sdk';
+import { MODELS, defineDestination, describeAppliedPlan, isEmptyPlan, schemaChangeError } from '../../src/sdk';
 import type { ModelSchema, RecordBatch, RunContext, WriteResult } from '../../src/sdk';
 import { BigQueryClient } from './client';
 import { bigQueryConfigSchema } from './config';
 import type { BigQueryConfig } from './config';
 import { classifyBigQueryError } from './errors';
-import { NdjsonEncoder, bigQueryFields, schemaProblems, sortableTimestamp } from './schema';
+import { NdjsonEncoder, bigQueryFields, bigQueryType, evolvedFields, planTableChange, sortableTimestamp } from './schema';
 import type { BigQueryField } from './schema';
 import { landedCountStatement, mergeStatement } from './sql';
 import type { TableRef } from './sql';
@@ -29,24 +29,41 @@ export function stageTableId(tableId: string, runId: string): string {
   return `outport_stage_${tableId}_${readable}_${digest}`.slice(0, 1024);
 }
 
-async function ensureFinalTable(client: BigQueryClient, tableId: string, schema: ModelSchema, fields: BigQueryField[]) {
+/**
+ * Events tables are partitioned by day on `timestamp`, and a run's MERGE reads only the partitions of its stage's
+ * timestamps. That pruning is sound only where a key's timestamp never changes: the events model's own key and
+ * timestamp (a custom query's or a renamed column could change between runs, and pruning would then miss the
+ * stored copy and insert a second one).
+ */
+export function prunesByTimestamp(schema: ModelSchema): boolean {
+  return (
+    schema.model === 'events' && !schema.mutable && schema.key.join() === 'team_id,uuid' &&
+    schema.columns.some((c) => c.name === 'timestamp' && c.type === 'timestamp' && !c.nullable)
+  );
+}
+
+/** Partition column of a new table: a `timestamp` TIMESTAMP column of an append-only export, when it has one. */
+function partitionField(schema: ModelSchema): string | undefined {
+  return !schema.mutable && schema.columns.some((c) => c.name === 'timestamp' && c.type === 'timestamp') ? 'timestamp' : undefined;
+}
+
+async function ensureFinalTable(client: BigQueryClient, tableId: string, schema: ModelSchema, fields: BigQueryField[], ctx: RunContext) {
   const existing = await client.tableFields(tableId);
   if (!existing) {
-    const created = await client.createTable(tableId, fields, {
-      partitionField: schema.model === 'events' ? 'timestamp' : undefined,
-      clusterBy: [...schema.key],
-    });
+    const created = await client.createTable(tableId, fields, { partitionField: partitionField(schema), clusterBy: [...schema.key].slice(0, 4) });
     if (created === 'created') return;
   }
-  const problems = schemaProblems(existing ?? (await client.tableFields(tableId)) ?? [], fields);
-  if (problems.length) {
-    throw new DestinationError(
-      'permanent',
-      `BigQuery table ${client.config.project_id}:${client.config.dataset_id}.${tableId} does not match the ` +
-        `${schema.model} model: ${problems.join('; ')}. Alter the table, or set table_id to a new table.`,
-      { code: 'SCHEMA_MISMATCH' },
-    );
-  }
+  const current = existing ?? (await client.tableFields(tableId)) ?? [];
+  const useJsonType = client.config.use_json_type;
+  const plan = planTableChange(current, schema, useJsonType);
+  const table = `${client.config.project_id}:${client.config.dataset_id}.${tableId}`;
+  const refused = schemaChangeError(plan, { mode: ctx.schemaMode, table, typeName: (c) => bigQueryType(c, useJsonType) }, schema);
+  if (refused) throw refused;
+  if (isEmptyPlan(plan)) return;
+  // BigQuery's own rules guard the patch: it never drops a field or changes a type.
+  await client.updateFields(tableId, evolvedFields(current, plan, useJsonType));
+  const evolved = describeAppliedPlan(plan, table);
+  if (evolved) ctx.logger.info(evolved);
 }
 
 async function loadStage(
@@ -65,6 +82,7 @@ async function loadStage(
   let bytes = 0;
   let minTs: string | undefined;
   let maxTs: string | undefined;
+  const prunes = prunesByTimestamp(ctx.schema);
   const flush = async () => {
     if (!chunkRows) return;
     await client.load(table, chunk, ctx.signal);
@@ -82,7 +100,7 @@ async function loadStage(
       chunk.push(line);
       chunkBytes += line.length;
       chunkRows++;
-      if (ctx.schema.model === 'events') {
+      if (prunes) {
         const ts = sortableTimestamp(String(row.timestamp));
         if (minTs === undefined || ts < minTs) minTs = ts;
         if (maxTs === undefined || ts > maxTs) maxTs = ts;
@@ -126,7 +144,7 @@ export default defineDestination<BigQueryConfig>({
     let stageMayExist = false;
     try {
       await client.checkDataset();
-      await ensureFinalTable(client, tableId, ctx.schema, fields);
+      await ensureFinalTable(client, tableId, ctx.schema, fields, ctx);
       // A crashed earlier attempt may have left a half-loaded stage: start from nothing.
       stageMayExist = true;
       await client.dropTable(stageId);

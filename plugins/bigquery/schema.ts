@@ -1,5 +1,5 @@
-import { DestinationError, ReplacementCounter } from '../../src/sdk';
-import type { Column, ModelSchema, Row } from '../../src/sdk';
+import { DestinationError, ReplacementCounter, planSchemaChange } from '../../src/sdk';
+import type { Column, ModelSchema, Row, SchemaChangePlan } from '../../src/sdk';
 
 /** A field of a BigQuery table schema, as the REST API spells it. */
 export interface BigQueryField {
@@ -37,24 +37,33 @@ export function bigQueryFields(schema: ModelSchema, useJsonType: boolean): BigQu
 const LEGACY: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL' };
 const canonicalType = (t: string) => LEGACY[t.toUpperCase()] ?? t.toUpperCase();
 
+/** Other types of an existing column that hold every value of a type without loss, and that MERGE fills from it. */
+const WIDER_TYPES: Partial<Record<Column['type'], string[]>> = { int: ['FLOAT64', 'NUMERIC', 'BIGNUMERIC'] };
+
 /**
- * Checks that an existing table can take the model's rows; returns what is wrong, in words a user can act on.
- * Extra NULLABLE columns are fine (users add their own); names compare case-insensitively, as BigQuery does.
+ * Compares an existing table with the export's columns (src/sdk/schema-evolution.ts): what EVOLVE adds and relaxes,
+ * and the columns whose type cannot take the export's values. Names compare case-insensitively, as BigQuery does.
  */
-export function schemaProblems(existing: BigQueryField[], wanted: BigQueryField[]): string[] {
-  const byName = new Map(existing.map((f) => [f.name.toLowerCase(), f]));
-  const problems: string[] = [];
-  for (const w of wanted) {
-    const e = byName.get(w.name.toLowerCase());
-    if (!e) problems.push(`column ${w.name} ${w.type} is missing`);
-    else if (canonicalType(e.type) !== w.type) problems.push(`column ${w.name} is ${e.type}, expected ${w.type}`);
-    else if (e.mode === 'REQUIRED' && w.mode !== 'REQUIRED') problems.push(`column ${w.name} is REQUIRED but can be null`);
-    byName.delete(w.name.toLowerCase());
-  }
-  for (const extra of byName.values()) {
-    if (extra.mode === 'REQUIRED') problems.push(`extra column ${extra.name} is REQUIRED and Outport cannot fill it`);
-  }
-  return problems;
+export function planTableChange(existing: BigQueryField[], schema: ModelSchema, useJsonType: boolean): SchemaChangePlan {
+  const wantedType = (c: Column) => bigQueryType(c, useJsonType);
+  return planSchemaChange(
+    schema,
+    existing.map((f) => ({ name: f.name, type: canonicalType(f.type), required: f.mode === 'REQUIRED' })),
+    {
+      same: (type, c) => type === wantedType(c),
+      accepts: (type, c) => type === wantedType(c) || (WIDER_TYPES[c.type] ?? []).includes(type),
+      caseInsensitive: true,
+    },
+  );
+}
+
+/** The table's fields after applying a plan: new columns appended as NULLABLE, relaxed columns NULLABLE. */
+export function evolvedFields(existing: BigQueryField[], plan: SchemaChangePlan, useJsonType: boolean): BigQueryField[] {
+  const relaxed = new Set(plan.relax.map((c) => c.name.toLowerCase()));
+  return [
+    ...existing.map((f) => (relaxed.has(f.name.toLowerCase()) ? { ...f, mode: 'NULLABLE' as const } : f)),
+    ...plan.add.map((c) => ({ name: c.name, type: bigQueryType(c, useJsonType), mode: 'NULLABLE' as const })),
+  ];
 }
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;

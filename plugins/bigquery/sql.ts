@@ -17,9 +17,10 @@ const q = (column: string) => `\`${column}\``;
 /** Stage rows, one per key: the latest version for mutable models, any copy for events (copies are equal). */
 function dedupedStage(schema: ModelSchema, stage: TableRef): string {
   const cols = schema.columns.map((c) => q(c.name)).join(', ');
+  // Immutable rows: any copy will do, the latest inserted when the export has `_inserted_at`.
   const order = schema.versionColumns.length
     ? schema.versionColumns.map((v) => `${q(v)} DESC`).join(', ')
-    : `${q('_inserted_at')} DESC`;
+    : schema.columns.some((c) => c.name === '_inserted_at') ? `${q('_inserted_at')} DESC` : schema.key.map(q).join(', ');
   return (
     `SELECT ${cols} FROM (\n` +
     `    SELECT ${cols}, ROW_NUMBER() OVER (PARTITION BY ${schema.key.map(q).join(', ')} ORDER BY ${order}) AS outport_rn\n` +
@@ -46,6 +47,7 @@ export function mergeStatement(
 ): string {
   const cols = schema.columns.map((c) => q(c.name));
   let on = keyMatch(schema, 'T', 'S');
+  // The caller passes a range only where pruning on `timestamp` is sound (index.ts, prunesByTimestamp).
   if (timestampRange && !schema.mutable) {
     on += ` AND T.${q('timestamp')} BETWEEN TIMESTAMP '${timestampRange.min}' AND TIMESTAMP '${timestampRange.max}'`;
   }

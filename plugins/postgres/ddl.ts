@@ -5,7 +5,10 @@
  * without any index on the key every run scans the whole table, which the run's log says.
  */
 import type { Client } from 'pg';
-import { DestinationError, type Column, type ColumnType, type ModelSchema } from '../../src/sdk';
+import {
+  DestinationError, describeAppliedPlan, planSchemaChange, schemaChangeError,
+  type Column, type ColumnType, type ModelSchema, type SchemaChangePlan, type SchemaMode,
+} from '../../src/sdk';
 import { qualified, quoteIdent, requireSchema } from '../../src/sdk/pgwire';
 import { displayName } from './identifiers';
 
@@ -32,7 +35,8 @@ export function createTableSql(schemaName: string, table: string, model: ModelSc
 export interface TableInfo {
   oid: number;
   kind: string;
-  columns: Map<string, { attnum: number; type: string }>;
+  /** `required`: NOT NULL without a default (a row that does not write the column fails). */
+  columns: Map<string, { attnum: number; type: string; required: boolean }>;
   /** Column sets of the usable unique indexes (valid, not partial, no expressions), key columns only. */
   uniqueKeys: string[][];
   /** Key columns of every usable index, unique or not, in index order. */
@@ -47,8 +51,9 @@ export async function inspectTable(client: Client, schemaName: string, table: st
   );
   if (rel.rowCount === 0) return undefined;
   const { oid, relkind } = rel.rows[0];
-  const cols = await client.query<{ attname: string; attnum: number; type: string }>(
-    `SELECT attname, attnum, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+  const cols = await client.query<{ attname: string; attnum: number; type: string; required: boolean }>(
+    `SELECT attname, attnum, format_type(atttypid, atttypmod) AS type, attnotnull AND NOT atthasdef AND attidentity = '' AS required
+       FROM pg_attribute
       WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped`,
     [oid],
   );
@@ -62,32 +67,62 @@ export async function inspectTable(client: Client, schemaName: string, table: st
   return {
     oid,
     kind: relkind,
-    columns: new Map(cols.rows.map((c) => [c.attname, { attnum: c.attnum, type: c.type }])),
+    columns: new Map(cols.rows.map((c) => [c.attname, { attnum: c.attnum, type: c.type, required: c.required }])),
     uniqueKeys: idx.rows.filter((r) => r.unique).map(keyColumns),
     indexes: idx.rows.map(keyColumns),
   };
 }
 
-/** Throws a permanent DestinationError naming what is wrong with an existing table, and how to fix it. */
-export function checkExistingTable(info: TableInfo, schemaName: string, table: string, model: ModelSchema): void {
+/** `format_type()` of the column types Outport creates (PG_TYPES). */
+const FORMAT_TYPES: Record<ColumnType, string> = {
+  string: 'text',
+  int: 'bigint',
+  float: 'double precision',
+  bool: 'boolean',
+  timestamp: 'timestamp with time zone',
+  json: 'jsonb',
+};
+
+/**
+ * Other column types of an existing table that hold every value of a type without loss, and that Postgres fills
+ * from the stage's type by an assignment cast (text takes any value's text form). Integers are JS safe integers,
+ * so a double holds them exactly.
+ */
+const WIDER_TYPES: Partial<Record<ColumnType, string[]>> = {
+  string: ['character varying'],
+  int: ['numeric', 'double precision', 'text', 'character varying'],
+  float: ['numeric', 'text', 'character varying'],
+  bool: ['text', 'character varying'],
+  timestamp: ['text', 'character varying'],
+  json: ['text', 'character varying'],
+};
+
+/**
+ * Checks an existing table against the export's columns (`model`) and returns the changes EVOLVE makes to it (see
+ * src/sdk/schema-evolution.ts). Throws a DestinationError naming what is wrong and how to fix it when the table
+ * cannot take the export's rows, or when `mode` is FROZEN and the columns differ.
+ */
+export function checkExistingTable(info: TableInfo, schemaName: string, table: string, model: ModelSchema, mode?: SchemaMode): SchemaChangePlan {
   const name = displayName(schemaName, table);
   if (info.kind !== 'r' && info.kind !== 'p') {
     throw new DestinationError('permanent', `${name} exists but is not a table (relkind ${info.kind}); choose another table_name.`, {
       code: 'NOT_A_TABLE',
     });
   }
-  const missing = model.columns.filter((c) => !info.columns.has(c.name));
-  if (missing.length > 0) {
-    const list = missing.map((c) => quoteIdent(c.name)).join(', ');
-    const fix = `ALTER TABLE ${qualified(schemaName, table)} ${missing.map((c) => `ADD COLUMN ${columnDefinition(c, false)}`).join(', ')};`;
-    throw new DestinationError(
-      'permanent',
-      `Table ${name} is missing column(s) ${list} that the ${model.model} model writes. Add them: ${fix}`,
-      { code: 'COLUMNS_MISSING' },
-    );
-  }
+  const plan = planSchemaChange(model, [...info.columns].map(([n, c]) => ({ name: n, type: c.type, required: c.required })), {
+    same: (type, column) => type === FORMAT_TYPES[column.type],
+    accepts: (type, column) => type === FORMAT_TYPES[column.type] || (WIDER_TYPES[column.type] ?? []).includes(type),
+  });
+  const refused = schemaChangeError(plan, {
+    mode,
+    table: name,
+    typeName: (c) => PG_TYPES[c.type],
+    addStatement: (cs) => `ALTER TABLE ${qualified(schemaName, table)} ${cs.map((c) => `ADD COLUMN ${columnDefinition(c, false)}`).join(', ')};`,
+    relaxStatement: (cs) => `ALTER TABLE ${qualified(schemaName, table)} ${cs.map((c) => `ALTER COLUMN ${quoteIdent(c.name)} DROP NOT NULL`).join(', ')};`,
+  }, model);
+  if (refused) throw refused;
   // Events are deleted and inserted by key under a lock (load.ts): a unique key is not needed.
-  if (!model.mutable) return;
+  if (!model.mutable) return plan;
   const wanted = [...model.key].sort().join('\u0000');
   const covered = info.uniqueKeys.some((cols) => [...cols].sort().join('\u0000') === wanted);
   if (!covered) {
@@ -99,6 +134,7 @@ export function checkExistingTable(info: TableInfo, schemaName: string, table: s
       { code: 'KEY_CONSTRAINT_MISSING' },
     );
   }
+  return plan;
 }
 
 /**
@@ -115,18 +151,28 @@ export function keyIndexAdvice(info: TableInfo, schemaName: string, table: strin
   );
 }
 
-/** Creates the table when missing, or checks the one that exists (`advice`: what would make runs faster). */
+/**
+ * Creates the table when missing, or checks the one that exists and evolves it (`evolved`: what changed, for the
+ * run's log; `advice`: what would make runs faster).
+ */
 export async function ensureTable(
   client: Client,
   schemaName: string,
   table: string,
   model: ModelSchema,
-): Promise<{ state: 'created' | 'existing'; advice?: string }> {
+  mode?: SchemaMode,
+): Promise<{ state: 'created' | 'existing'; advice?: string; evolved?: string }> {
   await requireSchema(client, schemaName);
   const info = await inspectTable(client, schemaName, table);
   if (info) {
-    checkExistingTable(info, schemaName, table, model);
-    return { state: 'existing', advice: keyIndexAdvice(info, schemaName, table, model) };
+    const plan = checkExistingTable(info, schemaName, table, model, mode);
+    const alterations = [
+      // IF NOT EXISTS: two runs evolving the same table at once both succeed.
+      ...plan.add.map((c) => `ADD COLUMN IF NOT EXISTS ${columnDefinition(c, false)}`),
+      ...plan.relax.map((c) => `ALTER COLUMN ${quoteIdent(c.name)} DROP NOT NULL`),
+    ];
+    if (alterations.length) await client.query(`ALTER TABLE ${qualified(schemaName, table)} ${alterations.join(', ')}`);
+    return { state: 'existing', advice: keyIndexAdvice(info, schemaName, table, model), evolved: describeAppliedPlan(plan, displayName(schemaName, table)) };
   }
   try {
     await client.query(createTableSql(schemaName, table, model));

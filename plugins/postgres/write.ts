@@ -33,7 +33,8 @@ export async function writeRun(config: PostgresConfig, ctx: RunContext, batches:
   try {
     await lockRun(client, ctx.runId);
     locked = true;
-    const ensured = await ensureTable(client, config.schema, table, model);
+    const ensured = await ensureTable(client, config.schema, table, model, ctx.schemaMode);
+    if (ensured.evolved) ctx.logger.info(ensured.evolved);
     if (ensured.state === 'created') ctx.logger.info(`Created table ${displayName(config.schema, table)}`);
     if (ensured.advice) ctx.logger.warn(ensured.advice);
     ctx.signal.throwIfAborted();

@@ -51,7 +51,9 @@ export async function writeRun(config: RedshiftConfig, ctx: RunContext, batches:
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    if ((await ensureTableOnce(client, config, table, model)) === 'created') ctx.logger.info(`Created table ${finalName}`);
+    const ensured = await ensureTableOnce(client, config, table, model, ctx.schemaMode);
+    if (ensured === 'created') ctx.logger.info(`Created table ${finalName}`);
+    else if (typeof ensured === 'object') ctx.logger.info(ensured.evolved);
     if (await tableColumns(client, config.schema, stage)) {
       ctx.logger.info(`Dropping the staging table ${stage} left by an earlier attempt of this run`);
     }
@@ -119,9 +121,9 @@ async function count(client: Client, sql: string): Promise<number> {
   return Number(rows[0].n);
 }
 
-async function ensureTableOnce(client: Client, config: RedshiftConfig, table: string, model: ModelSchema) {
+async function ensureTableOnce(client: Client, config: RedshiftConfig, table: string, model: ModelSchema, mode: RunContext['schemaMode']) {
   try {
-    return await ensureTable(client, config.schema, table, model, config.properties_data_type);
+    return await ensureTable(client, config.schema, table, model, config.properties_data_type, mode);
   } catch (err) {
     // Two runs creating the same table at once (Postgres reports a catalog unique violation): it exists now.
     if ((err as { code?: string }).code !== '23505') throw err;

@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defineDestination, DestinationError, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
+import {
+  defineDestination, describeAppliedPlan, DestinationError, planSchemaChange, schemaChangeError,
+  type Column, type RecordBatch, type RunContext, type WriteResult,
+} from '../../src/sdk';
 import { snowflakeConfigSchema, tableFor, type SnowflakeConfig } from './config';
 import { SnowflakeSession } from './connection';
 import { classifySnowflakeError } from './errors';
@@ -42,7 +45,7 @@ async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIte
   let stageCreated = false;
   try {
     await session.query(sql.statementTimeout(statementTimeoutSeconds(ctx.interval)), ctx.signal);
-    await session.query(sql.createTarget(target, ctx.schema), ctx.signal);
+    await ensureTarget(session, target, ctx);
     await session.query(sql.createStage(stage, ctx.schema), ctx.signal);
     stageCreated = true;
 
@@ -84,6 +87,55 @@ async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIte
     await session.close().catch(() => undefined);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * A Snowflake type as the kind of values it holds: synonyms and lengths folded (`TEXT`, `VARCHAR(16777216)` ->
+ * VARCHAR), integers as NUMBER(p,0) wide enough for every JS safe integer.
+ */
+export function snowflakeTypeKind(type: string): string {
+  const t = type.trim().toUpperCase();
+  const number = /^(?:NUMBER|DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)$/.exec(t);
+  if (number) return Number(number[2]) === 0 && Number(number[1]) >= 16 ? 'INTEGER' : `NUMBER(${number[1]},${number[2]})`;
+  if (/^(?:INT|INTEGER|BIGINT)$/.test(t)) return 'INTEGER';
+  if (/^(?:VARCHAR|TEXT|STRING|CHAR VARYING)(?:\(16777216\)|\(134217728\))?$/.test(t)) return 'VARCHAR';
+  if (/^(?:FLOAT|FLOAT4|FLOAT8|DOUBLE|DOUBLE PRECISION|REAL)$/.test(t)) return 'FLOAT';
+  if (/^TIMESTAMP_TZ(?:\(\d\))?$/.test(t)) return 'TIMESTAMP_TZ';
+  return t;
+}
+
+const KIND_OF: Record<Column['type'], string> = { string: 'VARCHAR', int: 'INTEGER', float: 'FLOAT', bool: 'BOOLEAN', timestamp: 'TIMESTAMP_TZ', json: 'VARIANT' };
+/** Integers are JS safe integers: a FLOAT holds them exactly. */
+const WIDER_KINDS: Partial<Record<Column['type'], string[]>> = { int: ['FLOAT'] };
+
+/** Creates the target table, or checks and evolves the one that exists (src/sdk/schema-evolution.ts). */
+async function ensureTarget(session: SnowflakeSession, target: string, ctx: RunContext): Promise<void> {
+  let described: Record<string, unknown>[];
+  try {
+    described = await session.query(sql.describeTable(target), ctx.signal);
+  } catch (err) {
+    if (classifySnowflakeError(err).code !== 'SNOWFLAKE_002003') throw err;
+    await session.query(sql.createTarget(target, ctx.schema), ctx.signal);
+    return;
+  }
+  const existing = described.map((r) => ({ name: String(r.name), type: String(r.type), required: r['null?'] === 'N' && r.default == null }));
+  const plan = planSchemaChange(ctx.schema, existing, {
+    same: (type, c) => snowflakeTypeKind(type) === KIND_OF[c.type],
+    accepts: (type, c) => [KIND_OF[c.type], ...(WIDER_KINDS[c.type] ?? [])].includes(snowflakeTypeKind(type)),
+    caseInsensitive: true,
+  });
+  const refused = schemaChangeError(plan, {
+    mode: ctx.schemaMode,
+    table: target,
+    typeName: (c) => sql.targetType(c),
+    addStatement: (cs) => cs.map((c) => `${sql.addColumn(target, c)};`).join(' '),
+    relaxStatement: (cs) => cs.map((c) => `${sql.dropNotNull(target, c.name)};`).join(' '),
+  }, ctx.schema);
+  if (refused) throw refused;
+  for (const c of plan.add) await session.query(sql.addColumn(target, c), ctx.signal);
+  for (const c of plan.relax) await session.query(sql.dropNotNull(target, c.name), ctx.signal);
+  const evolved = describeAppliedPlan(plan, target);
+  if (evolved) ctx.logger.info(evolved);
 }
 
 /** Best effort and never under the run's signal: an aborted run must still clean up. */

@@ -21,6 +21,13 @@ function columnDefs(schema: ModelSchema, jsonAs: 'VARIANT' | 'VARCHAR'): string 
 
 export const createTarget = (table: string, schema: ModelSchema) => `CREATE TABLE IF NOT EXISTS ${table} (${columnDefs(schema, 'VARIANT')})`;
 
+export const describeTable = (table: string) => `DESCRIBE TABLE ${table}`;
+/** The type a column is created with in the target table. */
+export const targetType = (c: Column) => TYPES[c.type];
+/** Added columns are nullable: rows already stored hold NULL. */
+export const addColumn = (table: string, c: Column) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${col(c)} ${TYPES[c.type]}`;
+export const dropNotNull = (table: string, column: string) => `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} DROP NOT NULL`;
+
 /** JSON columns stay text in the stage (exactly the source's JSON); PARSE_JSON turns them into VARIANT on merge. */
 export const createStage = (stage: string, schema: ModelSchema) => `CREATE OR REPLACE TRANSIENT TABLE ${stage} (${columnDefs(schema, 'VARCHAR')})`;
 
@@ -44,7 +51,9 @@ const keyMatch = (schema: ModelSchema, a: string, b: string) => schema.key.map((
  * The stage is first reduced to one row per key (the highest versions), as MERGE refuses duplicate matches.
  */
 function latestPerKey(stage: string, schema: ModelSchema): string {
-  const order = [...schema.versionColumns.map((v) => `${col(v)} DESC`), `${col('_inserted_at')} DESC`].join(', ');
+  // `_inserted_at` only breaks ties, and only when the export has it (a field selection or custom query may not).
+  const tieBreak = schema.columns.some((c) => c.name === '_inserted_at') ? [`${col('_inserted_at')} DESC`] : [];
+  const order = [...schema.versionColumns.map((v) => `${col(v)} DESC`), ...tieBreak, ...schema.key.map(col)].join(', ');
   return (
     `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${schema.key.map(col).join(', ')} ORDER BY ${order}) AS "OUTPORT_RN" ` +
     `FROM ${stage}) WHERE "OUTPORT_RN" = 1`

@@ -46,6 +46,20 @@ registerEnumType(IncrementalModeEnum, {
   description: 'APPEND: immutable rows, each primary key landed once (like events). MERGE: a row replaces the stored one with its key when its version is higher (like persons).',
 });
 
+/** Values are the SDK's SchemaMode (src/sdk/schema-evolution.ts), stored as is. */
+export enum SchemaModeEnum {
+  EVOLVE = 'EVOLVE',
+  FROZEN = 'FROZEN',
+}
+registerEnumType(SchemaModeEnum, {
+  name: 'SchemaMode',
+  description: 'What a run does when the destination table\'s columns differ from what the export writes.',
+  valuesConfig: {
+    EVOLVE: { description: 'Add the columns the table lacks (nullable; stored rows hold NULL) and make NOT NULL columns the export no longer writes nullable. Never drops or retypes a column. File destinations always write the export\'s current columns.' },
+    FROZEN: { description: 'Change nothing: a run whose columns differ from the table\'s fails with a message saying how to proceed.' },
+  },
+});
+
 @InputType({ description: 'One column of the export: a model column (`uuid`), renamed with alias, or a JSON path (`properties.$browser`) with an alias and a type.' })
 export class ExportFieldInput {
   @Field({ description: 'A column of the model, or a JSON column and keys separated by dots: `properties.$browser`, `properties.$set.email`.' })
@@ -142,6 +156,9 @@ export class CreateBatchExportInput {
   @IsOptional()
   @ValidateNested()
   customQuery?: CustomQueryInput | null;
+
+  @Field(() => SchemaModeEnum, { defaultValue: SchemaModeEnum.EVOLVE, description: 'What runs do when the destination table\'s columns differ from the export\'s (a field added, a new Outport column, a custom query\'s new output column). Default: EVOLVE.' })
+  schemaMode!: SchemaModeEnum;
 }
 
 /** Patch: omitted fields keep their value; includeEvents/excludeEvents/filters, when given, replace the lists. */
@@ -207,4 +224,7 @@ export class UpdateBatchExportInput {
   @IsOptional()
   @ValidateNested()
   customQuery?: CustomQueryInput | null;
+
+  @Field(() => SchemaModeEnum, { nullable: true, description: 'See CreateBatchExportInput.schemaMode. Applies from the next run.' })
+  schemaMode?: SchemaModeEnum | null;
 }

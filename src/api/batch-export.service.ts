@@ -191,6 +191,7 @@ export class BatchExportService {
         filters,
         fields,
         customQuery,
+        schemaMode: input.schemaMode ?? 'EVOLVE',
         ...(maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns }),
         paused: input.paused,
         pausedAt: input.paused ? now : null,
@@ -234,6 +235,7 @@ export class BatchExportService {
         assertSelectionFitsModel(e.customQuery ? 'custom query' : e.model, e);
       }
       if (patch.maxConcurrentRuns != null) e.maxConcurrentRuns = cleanConcurrency(patch.maxConcurrentRuns, 'input.maxConcurrentRuns');
+      if (patch.schemaMode != null) e.schemaMode = patch.schemaMode;
       if (patch.destinationId != null) e.destinationId = patch.destinationId;
       if (patch.model != null || patch.destinationId != null || patch.customQuery != null) {
         await this.checkDestination(m, teamId, e.destinationId, e.model, 'input.destinationId', 'input.model');

@@ -21,6 +21,7 @@
  */
 import type { z } from 'zod';
 import type { Model, ModelSchema, RecordBatch } from './models';
+import type { SchemaMode } from './schema-evolution';
 import type { Replacement } from './replacements';
 import type { JsonlCompression, ParquetCompression } from './files/compression';
 
@@ -65,6 +66,13 @@ export interface RunContext extends ConnectionContext {
   teamId: number;
   model: Model;
   schema: ModelSchema;
+  /**
+   * What to do when the destination's table and `schema` differ (schema-evolution.ts has the rules and helpers):
+   * `EVOLVE` adds the columns the table lacks (nullable) and makes NOT NULL columns the export no longer writes
+   * nullable; `FROZEN` fails the run with a `config` error saying how to proceed. Either way a column is never
+   * dropped or retyped. File destinations write `schema` as it is. Default (absent): `EVOLVE`.
+   */
+  schemaMode?: SchemaMode;
   /** `[start, end)` in UTC. */
   interval: { start: Date; end: Date };
   /** 1 for the first attempt. */

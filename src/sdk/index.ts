@@ -3,3 +3,4 @@ export * from './models';
 export * from './destination';
 export * from './replacements';
 export * from './classify';
+export * from './schema-evolution';

@@ -269,6 +269,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
       teamId: run.teamId,
       model: exp.model,
       schema: exportSchema,
+      schemaMode: exp.schemaMode ?? 'EVOLVE',
       interval: { start: run.intervalStart, end: run.intervalEnd },
       attempt: run.attempt,
       isBackfill: run.backfillId !== null,

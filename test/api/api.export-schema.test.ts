@@ -51,3 +51,15 @@ it('creates a custom query export and shows it; refuses an unsafe one with the f
   const noKey = await h.gql(h.a.token, PREVIEW, { model: 'EVENTS', customQuery: { query, primaryKey: ['uuid'], mode: 'APPEND' } });
   expect(noKey.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.customQuery.primaryKey' });
 });
+
+it('stores schemaMode (EVOLVE by default), shows it, and changes it on update', async () => {
+  const created = await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id schemaMode } }`, { input: { name: 'sm', destinationId, interval: 'HOUR' } });
+  expect(created.createBatchExport.schemaMode).toBe('EVOLVE');
+  const id = created.createBatchExport.id;
+  const updated = await h.ok(h.a.token, `mutation($id: ID!) { updateBatchExport(id: $id, input: { schemaMode: FROZEN }) { schemaMode } }`, { id });
+  expect(updated.updateBatchExport.schemaMode).toBe('FROZEN');
+  const frozen = await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { schemaMode } }`, { input: { name: 'sm2', destinationId, interval: 'HOUR', schemaMode: 'FROZEN' } });
+  expect(frozen.createBatchExport.schemaMode).toBe('FROZEN');
+  const bad = await h.gql(h.a.token, `mutation($id: ID!) { updateBatchExport(id: $id, input: { schemaMode: THAWED }) { schemaMode } }`, { id });
+  expect(bad.errors?.[0].message).toMatch(/SchemaMode/);
+});

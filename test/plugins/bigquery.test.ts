@@ -113,12 +113,12 @@ describe('BigQuery plugin', () => {
     expect(err.message).toContain('invalid_grant: Invalid JWT Signature.');
   });
 
-  it('refuses an existing table whose schema does not match, naming the columns, and drops nothing of it', async () => {
+  it('refuses an existing table that holds other rows (no key column of the export), and drops nothing of it', async () => {
     const config = await freshConfig({ table_id: 'legacy' });
     await write(config, 'persons', [personRow(interval, { key: 1, personVersion: 1, tag: 'a' })]);
     const err = await classifiedFailure(plugin, () => write(config, 'events', eventRows(interval, 0, 2)));
-    expect(err).toMatchObject({ kind: 'permanent', code: 'SCHEMA_MISMATCH' });
-    expect(err.message).toMatch(/column uuid STRING is missing/);
+    expect(err).toMatchObject({ kind: 'config', code: 'KEY_COLUMNS_MISSING' });
+    expect(err.message).toMatch(/has no column uuid, which identifies the export's rows/);
     expect(await fake.listTables(config.dataset_id)).toEqual(['legacy']);
   });
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from '../../plugins/postgres';
 import type { PostgresConfig } from '../../plugins/postgres/config';
 import { runLockKey, stageTableName } from '../../plugins/postgres/stage';
-import { MODEL_SCHEMAS, type RecordBatch, type Row } from '../../src/sdk';
+import { MODEL_SCHEMAS, type RecordBatch, type Row, type SchemaMode } from '../../src/sdk';
 import { eventRows, personRow } from '../../src/sdk/conformance';
 import { hourInterval, runContext, stream, toBatches } from '../../src/sdk/conformance/run';
 import { destinationDatabase } from '../conformance/fixtures/postgres';
@@ -21,8 +21,8 @@ afterAll(async () => {
 
 const interval = hourInterval(0);
 
-async function write(config: PostgresConfig, rows: Row[], opts: Partial<Parameters<typeof runContext>[0]> = {}) {
-  const ctx = runContext({ model: 'events', interval, ...opts });
+async function write(config: PostgresConfig, rows: Row[], opts: Partial<Parameters<typeof runContext>[0]> & { schemaMode?: SchemaMode } = {}) {
+  const ctx = Object.assign(runContext({ model: 'events', interval, ...opts }), opts.schemaMode ? { schemaMode: opts.schemaMode } : {});
   const result = await postgres.write(config, ctx, stream(toBatches(rows)));
   return { result, ctx };
 }
@@ -36,24 +36,33 @@ async function stageTables(schema: string): Promise<string[]> {
 }
 
 describe('existing tables', () => {
-  it('names the missing columns (permanent) and the ALTER TABLE that adds them, in write and testConnection', async () => {
+  it('adds the columns a user-made table lacks; FROZEN names them and the ALTER TABLE that adds them instead', async () => {
     const config = await dest.freshSchema();
     const events = `${quote(config.schema)}.events`;
     await dest.sql(`CREATE TABLE ${events} (team_id BIGINT, uuid TEXT, event TEXT, distinct_id TEXT, person_id TEXT,
       "timestamp" TIMESTAMPTZ, created_at TIMESTAMPTZ, _inserted_at TIMESTAMPTZ, properties JSONB, person_properties JSONB,
       elements_chain TEXT, PRIMARY KEY (team_id, uuid))`);
-    const err = await failure(write(config, eventRows(interval, 0, 5)));
-    expect(err.kind).toBe('permanent');
-    expect(err.code).toBe('COLUMNS_MISSING');
-    expect(err.message).toContain('missing column(s) "set", "set_once"');
-    const fromTest = await failure(postgres.testConnection(config, runContext({ model: 'events', interval })));
-    expect(fromTest.code).toBe('COLUMNS_MISSING');
+    const err = await failure(write(config, eventRows(interval, 0, 5), { schemaMode: 'FROZEN' }));
+    expect(err.kind).toBe('config');
+    expect(err.code).toBe('SCHEMA_FROZEN');
+    expect(err.message).toContain('lacks column(s) set, set_once');
+    // testConnection knows no export: a table a run would evolve is fine.
+    await postgres.testConnection(config, runContext({ model: 'events', interval }));
 
     // The suggested statement is the fix.
     await dest.sql(/ALTER TABLE .*;/.exec(err.message)![0]);
-    const { result } = await write(config, eventRows(interval, 0, 5));
+    const { result } = await write(config, eventRows(interval, 0, 5), { schemaMode: 'FROZEN' });
     expect(result.rowsLanded).toBe(5);
     expect(await stageTables(config.schema)).toEqual([]);
+
+    // By default (EVOLVE) a run adds what is missing itself.
+    const evolving = await dest.freshSchema();
+    await dest.sql(`CREATE TABLE ${quote(evolving.schema)}.events (team_id BIGINT, uuid TEXT, event TEXT, distinct_id TEXT, person_id TEXT,
+      "timestamp" TIMESTAMPTZ, created_at TIMESTAMPTZ, _inserted_at TIMESTAMPTZ, properties JSONB, person_properties JSONB,
+      elements_chain TEXT, PRIMARY KEY (team_id, uuid))`);
+    const evolved = await write(evolving, eventRows(interval, 0, 5));
+    expect(evolved.result.rowsLanded).toBe(5);
+    expect(evolved.ctx.logger.lines.join('\n')).toContain('added column(s) set, set_once');
   });
 
   it('refuses a table without a unique constraint on the key and gives the exact ALTER TABLE to run', async () => {

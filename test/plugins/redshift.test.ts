@@ -181,12 +181,20 @@ describe('Redshift insert mode on the Postgres stand-in', () => {
     expect(err.message).toContain('"properties" (jsonb)');
   });
 
-  it('names missing columns of an existing table with the ALTER TABLE that adds them', async () => {
+  it('adds the columns an existing table lacks; FROZEN names them with the ALTER TABLE statements that add them', async () => {
     const config = await dest.freshSchema();
     await dest.sql(`CREATE TABLE ${quote(config.schema)}.events (team_id BIGINT, uuid VARCHAR(65535))`);
-    const err = await failure(redshift.testConnection(config, { signal: new AbortController().signal, logger: collectingLogger() }));
-    expect(err.kind).toBe('permanent');
+    // testConnection knows no export: a table that a run would evolve is fine.
+    await redshift.testConnection(config, { signal: new AbortController().signal, logger: collectingLogger() });
+    const rows = eventRows(hourInterval(0), 0, 3);
+    const frozen = write(config, 'events', rows);
+    frozen.ctx.schemaMode = 'FROZEN';
+    const err = await failure(frozen.result);
+    expect(err).toMatchObject({ kind: 'config', code: 'SCHEMA_FROZEN' });
     expect(err.message).toContain(`ALTER TABLE ${quote(config.schema)}."events" ADD COLUMN "event" VARCHAR(65535);`);
+    const evolving = write(config, 'events', rows);
+    expect((await evolving.result).rowsLanded).toBe(3);
+    expect(evolving.ctx.logger.lines.join('\n')).toContain('added column(s) event, distinct_id');
   });
 });
 

@@ -3,6 +3,7 @@ import type { Model } from '../../sdk';
 import type { IntervalKind } from '../../scheduler/intervals';
 import type { CustomQuery } from '../../source/custom-query';
 import type { FieldSelection } from '../../source/fields';
+import type { SchemaMode } from '../../sdk/schema-evolution';
 
 export interface StoredPropertyFilter {
   key: string;
@@ -79,6 +80,10 @@ export class BatchExportEntity {
   /** A custom query export (src/source/custom-query.ts); `model` is then events (append) or persons (merge). */
   @Column('jsonb', { name: 'custom_query', nullable: true })
   customQuery!: CustomQuery | null;
+
+  /** EVOLVE or FROZEN: how runs treat a destination table whose columns differ (src/sdk/schema-evolution.ts). */
+  @Column('text', { name: 'schema_mode', default: 'EVOLVE' })
+  schemaMode!: SchemaMode;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

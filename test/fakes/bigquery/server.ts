@@ -22,7 +22,7 @@ export interface InjectedFailure {
 }
 
 /** What a request does, for targeting injected failures. */
-export type RequestKind = 'token' | 'dataset.get' | 'table.get' | 'table.insert' | 'table.delete' | 'tabledata.list' | 'job.insert' | 'job.get' | 'job.upload' | 'query.results' | 'query' | 'other';
+export type RequestKind = 'token' | 'dataset.get' | 'table.get' | 'table.insert' | 'table.delete' | 'table.patch' | 'tabledata.list' | 'job.insert' | 'job.get' | 'job.upload' | 'query.results' | 'query' | 'other';
 
 interface Job {
   resource: Record<string, unknown>;
@@ -164,6 +164,10 @@ export class FakeBigQuery {
         const t = await this.storage.getTable(b, d);
         return { status: 200, body: { ...t.resource, numRows: String(await this.storage.tableRowCount(t.qualified)) } };
       }
+      if (d && rest.length === 4 && (method === 'PATCH' || method === 'PUT')) {
+        const t = await this.storage.patchTable(b, d, json());
+        return { status: 200, body: { ...t, numRows: String(await this.storage.tableRowCount((await this.storage.getTable(b, d)).qualified)) } };
+      }
       if (d && rest.length === 4 && method === 'DELETE') {
         await this.storage.deleteTable(b, d);
         return { status: 204 };
@@ -279,7 +283,7 @@ function classify(method: string, path: string): RequestKind {
   if (/^\/datasets\/[^/]+$/.test(rest)) return 'dataset.get';
   if (/^\/datasets\/[^/]+\/tables$/.test(rest)) return 'table.insert';
   if (/^\/datasets\/[^/]+\/tables\/[^/]+\/data$/.test(rest)) return 'tabledata.list';
-  if (/^\/datasets\/[^/]+\/tables\/[^/]+$/.test(rest)) return method === 'DELETE' ? 'table.delete' : 'table.get';
+  if (/^\/datasets\/[^/]+\/tables\/[^/]+$/.test(rest)) return method === 'DELETE' ? 'table.delete' : method === 'PATCH' || method === 'PUT' ? 'table.patch' : 'table.get';
   if (rest === '/jobs') return 'job.insert';
   if (/^\/jobs\/[^/]+$/.test(rest)) return 'job.get';
   if (/^\/queries\/[^/]+$/.test(rest)) return 'query.results';

@@ -185,6 +185,54 @@ export class FakeStorage {
     return resource;
   }
 
+  /**
+   * tables.patch / tables.update of a table's schema, with BigQuery's rules: every existing field stays, with its
+   * type; new fields are NULLABLE (or REPEATED, unsupported here); a mode may only relax, REQUIRED -> NULLABLE.
+   * Other metadata in the body is ignored.
+   */
+  async patchTable(datasetId: string, tableId: string, body: Partial<TableResource>): Promise<TableResource> {
+    const { resource, qualified } = await this.getTable(datasetId, tableId);
+    if (!body.schema) return resource;
+    const name = `${this.projectId}:${datasetId}.${tableId}`;
+    const mismatch = (what: string) => new BigQueryError(400, 'invalid', `Provided Schema does not match Table ${name}. ${what}`);
+    const next = body.schema.fields ?? [];
+    const byName = new Map(next.map((f) => [f.name.toLowerCase(), f]));
+    const alterations: string[] = [];
+    for (const old of resource.schema.fields) {
+      const f = byName.get(old.name.toLowerCase());
+      if (!f) throw mismatch(`Field ${old.name} is missing in new schema`);
+      if (String(f.type).toUpperCase() !== String(old.type).toUpperCase()) throw mismatch(`Field ${old.name} has changed type from ${old.type} to ${f.type}`);
+      const oldMode = old.mode ?? 'NULLABLE';
+      const newMode = f.mode ?? 'NULLABLE';
+      if (oldMode !== newMode) {
+        if (!(oldMode === 'REQUIRED' && newMode === 'NULLABLE')) throw mismatch(`Field ${old.name} has changed mode from ${oldMode} to ${newMode}`);
+        alterations.push(`ALTER COLUMN ${ident(old.name)} DROP NOT NULL`);
+      }
+    }
+    const known = new Set(resource.schema.fields.map((f) => f.name.toLowerCase()));
+    for (const f of next) {
+      if (known.has(f.name.toLowerCase())) continue;
+      if (f.mode === 'REQUIRED') throw mismatch(`Cannot add required fields to an existing schema. (field: ${f.name})`);
+      const type = PG_TYPES[String(f.type).toUpperCase()];
+      if (!type || f.mode === 'REPEATED') throw new BigQueryError(400, 'invalid', `The fake BigQuery does not support field ${f.name} of type ${f.type} ${f.mode ?? ''}`.trim());
+      alterations.push(`ADD COLUMN ${ident(f.name)} ${type}`);
+    }
+    const updated: TableResource = { ...resource, schema: { fields: next } };
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (alterations.length) await client.query(`ALTER TABLE ${qualified} ${alterations.join(', ')}`);
+      await client.query(`UPDATE fake_tables SET resource = $3 WHERE dataset = $1 AND table_id = $2`, [datasetId, tableId, updated]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+    return updated;
+  }
+
   async deleteTable(datasetId: string, tableId: string): Promise<void> {
     const { qualified } = await this.getTable(datasetId, tableId);
     await this.pool.query(`DELETE FROM fake_tables WHERE dataset = $1 AND table_id = $2`, [datasetId, tableId]);

@@ -113,6 +113,19 @@ export class Engine {
       }
       return status(`${table.name} already exists, statement succeeded.`);
     }
+    if ((m = sql.match(new RegExp(`^DESCRIBE\\s+TABLE\\s+(${REF3})$`, 'i')))) return this.describeTable(s, m[1]);
+    if ((m = sql.match(new RegExp(`^ALTER\\s+TABLE\\s+(${REF3})\\s+ADD\\s+COLUMN\\s+(IF\\s+NOT\\s+EXISTS\\s+)?(${NAME_NC})\\s+(.+)$`, 'is')))) {
+      const table = this.table(m[1]);
+      await this.requireTable(s, table);
+      await s.pg.query(`ALTER TABLE ${table.pg} ADD COLUMN ${m[2] ? 'IF NOT EXISTS ' : ''}${m[3]} ${translateTypes(m[4])}`);
+      return status('Statement executed successfully.');
+    }
+    if ((m = sql.match(new RegExp(`^ALTER\\s+TABLE\\s+(${REF3})\\s+ALTER\\s+COLUMN\\s+(${NAME_NC})\\s+DROP\\s+NOT\\s+NULL$`, 'is')))) {
+      const table = this.table(m[1]);
+      await this.requireTable(s, table);
+      await s.pg.query(`ALTER TABLE ${table.pg} ALTER COLUMN ${m[2]} DROP NOT NULL`);
+      return status('Statement executed successfully.');
+    }
     if ((m = sql.match(new RegExp(`^DROP\\s+TABLE\\s+IF\\s+EXISTS\\s+(${REF3})$`, 'i')))) {
       const table = this.table(m[1]);
       await s.pg.query(`DROP TABLE IF EXISTS ${table.pg}`);
@@ -151,6 +164,43 @@ export class Engine {
     const schema = this.pgSchema(unq(m[1]), unq(m[2]));
     const table = checkPgName(unq(m[3]));
     return { name: table, schema, table, pg: `${quote(schema)}.${quote(table)}` };
+  }
+
+  private async tableColumns(s: SessionState, table: ReturnType<Engine['table']>) {
+    const { rows } = await s.pg.query(
+      `SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable FROM information_schema.columns
+        WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+      [table.schema, table.table],
+    );
+    return rows as { column_name: string; data_type: string; numeric_precision: number | null; numeric_scale: number | null; is_nullable: string }[];
+  }
+
+  private async requireTable(s: SessionState, table: ReturnType<Engine['table']>): Promise<void> {
+    if ((await this.tableColumns(s, table)).length === 0) throw faults.doesNotExist('Table', table.name);
+  }
+
+  /** DESCRIBE TABLE: Snowflake's first columns (name, type, kind, null?, default), types spelled as Snowflake does. */
+  private async describeTable(s: SessionState, ref: string): Promise<StatementResult> {
+    const table = this.table(ref);
+    const cols = await this.tableColumns(s, table);
+    if (cols.length === 0) throw faults.doesNotExist('Table', table.name);
+    const typeOf = (c: (typeof cols)[number]) => {
+      switch (c.data_type) {
+        case 'text': return 'VARCHAR(16777216)';
+        case 'numeric': return `NUMBER(${c.numeric_precision ?? 38},${c.numeric_scale ?? 0})`;
+        case 'bigint': return 'NUMBER(38,0)';
+        case 'double precision': return 'FLOAT';
+        case 'boolean': return 'BOOLEAN';
+        case 'timestamp with time zone': return 'TIMESTAMP_TZ(9)';
+        case 'timestamp without time zone': return 'TIMESTAMP_NTZ(9)';
+        case 'json': return 'VARIANT';
+        default: return c.data_type.toUpperCase();
+      }
+    };
+    return {
+      rowtype: ['name', 'type', 'kind', 'null?', 'default'].map(textCol),
+      rowset: cols.map((c) => [c.column_name, typeOf(c), 'COLUMN', c.is_nullable === 'YES' ? 'Y' : 'N', null]),
+    };
   }
 
   private tableStageDir(t: { schema: string; table: string }): string {

@@ -4,7 +4,7 @@
  * of the event loop are answered by one query each.
  */
 import { In, type DataSource } from 'typeorm';
-import { DestinationEntity, RunEntity } from '../store/entities';
+import { DestinationEntity, RunAttemptEntity, RunEntity } from '../store/entities';
 import { notFound } from './errors';
 
 class Batcher<K, V> {
@@ -39,6 +39,8 @@ class Batcher<K, V> {
 export interface ApiLoaders {
   destination: (id: string) => Promise<DestinationEntity>;
   latestRuns: (batchExportId: string, limit: number) => Promise<RunEntity[]>;
+  /** A run's attempts, oldest first. */
+  runAttempts: (runId: string) => Promise<RunAttemptEntity[]>;
 }
 
 export function createLoaders(ds: DataSource, teamId: number): ApiLoaders {
@@ -70,7 +72,19 @@ export function createLoaders(ds: DataSource, teamId: number): ApiLoaders {
     for (const r of rows) byExport.set(r.batchExportId, [...(byExport.get(r.batchExportId) ?? []), r]);
     return (k) => (byExport.get(k.id) ?? []).slice(0, Math.max(0, Math.min(k.limit, 100)));
   });
+  const attempts = new Batcher<string, RunAttemptEntity[]>(async (runIds) => {
+    const rows = await ds
+      .getRepository(RunAttemptEntity)
+      .createQueryBuilder('a')
+      .where('a.team_id = :teamId AND a.run_id = ANY(:ids)', { teamId, ids: [...new Set(runIds)] })
+      .orderBy('a.started_at', 'ASC')
+      .getMany();
+    const byRun = new Map<string, RunAttemptEntity[]>();
+    for (const a of rows) byRun.set(a.runId, [...(byRun.get(a.runId) ?? []), a]);
+    return (id) => byRun.get(id) ?? [];
+  });
   return {
+    runAttempts: (id) => attempts.load(id),
     destination: (id) => destinations.load(id),
     latestRuns: (id, limit) => runs.load({ id, limit }),
   };

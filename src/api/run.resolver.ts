@@ -3,8 +3,19 @@ import { Arg, Authorized, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, R
 import type { RunEntity, RunStatus } from '../store/entities';
 import type { ApiContext } from './context';
 import { RunOrderEnum, RunStatusEnum } from './enums';
-import { Run, RunConnection } from './run.type';
+import { Run, RunAttempt, RunConnection } from './run.type';
 import { RunService } from './run.service';
+
+/**
+ * The start of the run's current attempt, from its history; startedAt for runs that have none (finished before
+ * attempts were recorded). A run never attempted since a user's retry (attempt 0) has no current attempt.
+ */
+async function currentAttemptStart(ctx: ApiContext, run: RunEntity): Promise<Date | null> {
+  if (run.attempt === 0) return null;
+  const attempts = await ctx.loaders.runAttempts(run.id);
+  const current = attempts.filter((a) => a.attempt === run.attempt).at(-1);
+  return current?.startedAt ?? (attempts.length ? null : run.startedAt);
+}
 
 @injectable()
 @Resolver(() => Run)
@@ -30,10 +41,37 @@ export class RunResolver {
     return this.runService.get(ctx.teamId, id);
   }
 
-  @FieldResolver(() => Float, { nullable: true, description: 'finishedAt - startedAt in seconds; null until both are known.' })
-  durationSeconds(@Root() run: RunEntity): number | null {
-    if (!run.startedAt || !run.finishedAt) return null;
-    return (run.finishedAt.getTime() - run.startedAt.getTime()) / 1000;
+  @FieldResolver(() => [RunAttempt], { description: 'Every attempt of the run, oldest first (runs finished before attempts were recorded have none).' })
+  async attempts(@Ctx() ctx: ApiContext, @Root() run: RunEntity): Promise<RunAttempt[]> {
+    return (await ctx.loaders.runAttempts(run.id)).map((a) => ({
+      number: a.attempt,
+      workerId: a.workerId,
+      startedAt: a.startedAt,
+      finishedAt: a.finishedAt,
+      status: a.status,
+      error: a.error,
+      errorKind: a.errorKind,
+      recordsRead: a.recordsRead,
+      recordsCompleted: a.recordsCompleted,
+      bytesExported: a.bytesExported,
+      durationSeconds: a.finishedAt ? (a.finishedAt.getTime() - a.startedAt.getTime()) / 1000 : null,
+    }));
+  }
+
+  @FieldResolver(() => Date, {
+    nullable: true,
+    description: "When the current attempt started (startedAt is the first attempt's): null until a worker picks the run up, and again while a user's retry waits for its first attempt.",
+  })
+  attemptStartedAt(@Ctx() ctx: ApiContext, @Root() run: RunEntity): Promise<Date | null> {
+    return currentAttemptStart(ctx, run);
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: 'finishedAt - attemptStartedAt in seconds (the attempt that finished the run); null until both are known.' })
+  async durationSeconds(@Ctx() ctx: ApiContext, @Root() run: RunEntity): Promise<number | null> {
+    if (!run.finishedAt) return null;
+    const start = await currentAttemptStart(ctx, run);
+    if (!start) return null;
+    return Math.max(0, run.finishedAt.getTime() - start.getTime()) / 1000;
   }
 
   @Authorized('write')

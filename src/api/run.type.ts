@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { RunStatusEnum, RunTriggerEnum } from './enums';
 import { ConnectionType } from './pagination';
 import { SafeInt } from './scalars';
@@ -17,6 +17,45 @@ export class ReplacementType {
 
   @Field(() => SafeInt, { description: 'Values of the column the rule changed in the latest attempt.' })
   count!: number;
+}
+
+/** One attempt of a run: the worker that executed it, when, and how it ended. */
+@ObjectType()
+export class RunAttempt {
+  @Field(() => Int, { description: "The run's attempt counter when this attempt started: 1 for the first; a user's retry counts from 1 again." })
+  number!: number;
+
+  @Field(() => String, { nullable: true, description: 'The worker process that executed the attempt.' })
+  workerId!: string | null;
+
+  @Field(() => Date)
+  startedAt!: Date;
+
+  @Field(() => Date, { nullable: true, description: 'Null while the attempt runs.' })
+  finishedAt!: Date | null;
+
+  @Field(() => String, {
+    description: 'Running, or the run status the attempt ended with (Completed, Failed, FailedRetryable, Cancelled, TimedOut), or Lost: its worker stopped heartbeating and another attempt took the run over.',
+  })
+  status!: string;
+
+  @Field(() => String, { nullable: true })
+  error!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'retryable, permanent or config: how the failure was classified.' })
+  errorKind!: string | null;
+
+  @Field(() => SafeInt, { description: 'Rows read from the source by this attempt.' })
+  recordsRead!: number;
+
+  @Field(() => SafeInt, { description: 'Rows the destination confirmed landed by this attempt (0 unless it completed).' })
+  recordsCompleted!: number;
+
+  @Field(() => SafeInt, { description: 'Bytes written to the destination by this attempt.' })
+  bytesExported!: number;
+
+  @Field(() => Float, { nullable: true, description: 'finishedAt - startedAt in seconds; null while running.' })
+  durationSeconds!: number | null;
 }
 
 /** One export of one interval `[intervalStart, intervalEnd)`. Resolved from `RunEntity` rows. */
@@ -83,7 +122,7 @@ export class Run {
     description: 'Values the latest attempt could not export as they were and changed by a documented rule (invalid UTF-8 in the source, what the destination cannot store), per column and rule. Also logged as WARN lines.',
   })
   replacements!: ReplacementType[];
-  // durationSeconds: a field resolver in run.resolver.ts (computed from startedAt/finishedAt).
+  // durationSeconds, attemptStartedAt, attempts: field resolvers in run.resolver.ts (from the attempt history).
 }
 
 @ObjectType()

@@ -81,7 +81,11 @@ export interface RunContext extends ConnectionContext {
   isBackfill: boolean;
   /** Rows the source reported for this run, when known (for progress only). */
   expectedRows?: number;
-  /** Call as data lands; the host turns it into heartbeats and live progress. */
+  /**
+   * Call as data lands, with increments: the rows and bytes landed since your previous call (not running totals).
+   * The host adds them up into the run's live progress (rows landed, bytes) published with each heartbeat; the
+   * final counts come from `WriteResult`.
+   */
   progress(update: { rows?: number; bytes?: number }): void;
 }
 

@@ -23,6 +23,7 @@ import { enqueueRun, publishRun, runConcurrency } from './run-queue';
 import { describedReplacements, logReplacements, runLog, runPluginLogger, type RunLog } from './run-log';
 import { ReplacementCounter } from '../sdk/replacements';
 import { finishBackfillIfDone, markBackfillRunning } from './backfill-progress';
+import { recordAttemptFinished, recordAttemptStarted } from './run-attempts';
 import { isStoreUnavailable, retryThroughStoreOutage, sleep } from '../store/availability';
 import type { ErrorSource, Metrics } from '../metrics';
 
@@ -103,6 +104,7 @@ async function executeRunOnce(deps: ExecutorDeps, runId: string, workerId: strin
   if (claim === 'superseded') return;
   Object.assign(run, { status: 'Running', attempt, startedAt: run.startedAt ?? new Date(), heartbeatAt: new Date(), workerId, recordsRead: 0, recordsCompleted: 0, bytesExported: 0, replacements: [] });
   await publishRun(ds, run);
+  await recordAttemptStarted(ds, deps.log, run, workerId);
   if (run.backfillId) await markBackfillRunning(ds, run);
   await log.info(
     `Attempt ${attempt} started for ${run.intervalStart.toISOString()} – ${run.intervalEnd.toISOString()} (${exp.model}, trigger ${run.trigger}).`,
@@ -172,6 +174,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
   const timeoutMs = options.timeoutMs?.(run) ?? Math.max(2 * (run.intervalEnd.getTime() - run.intervalStart.getTime()), 30 * 60_000);
   const timer = setTimeout(() => abort(new StopSignal('timeout')), timeoutMs);
   let rowsRead = 0;
+  let rowsLanded = 0;
   let bytes = 0;
   let heartbeatFailing = false;
   const heartbeat = setInterval(() => {
@@ -189,11 +192,11 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
   }, options.heartbeatMs);
   async function beat() {
     const [row] = await ds.query(
-      `UPDATE runs SET heartbeat_at = now(), records_read = $3, bytes_exported = $4 WHERE id = $1 AND attempt = $2
+      `UPDATE runs SET heartbeat_at = now(), records_read = $3, bytes_exported = $4, records_completed = $5 WHERE id = $1 AND attempt = $2
        RETURNING cancel_requested_at, (SELECT deleted_at FROM batch_exports WHERE id = runs.batch_export_id) AS deleted_at`,
-      [run.id, run.attempt, rowsRead, bytes],
+      [run.id, run.attempt, rowsRead, bytes, rowsLanded],
     );
-    Object.assign(run, { recordsRead: rowsRead, bytesExported: bytes, heartbeatAt: new Date() });
+    Object.assign(run, { recordsRead: rowsRead, recordsCompleted: rowsLanded, bytesExported: bytes, heartbeatAt: new Date() });
     await publishRun(ds, run);
     // No row: the run moved on to another attempt (this worker was presumed dead); stop rather than write beside it.
     if (Array.isArray(row) && row.length === 0) abort(new StopSignal('superseded'));
@@ -277,8 +280,10 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
       signal: controller.signal,
       logger: (pluginLog = runPluginLogger(ds, pluginLogger(deps.log.child({ runId: run.id, plugin: plugin.id })), run)),
       localFilesDirectory: options.localFilesRoot ? teamLocalFilesDirectory({ OUTPORT_LOCAL_FILES_ROOT: options.localFilesRoot }, run.teamId) : undefined,
+      // Plugins report increments (rows and bytes landed since their last call), as the SDK documents.
       progress: (u) => {
-        if (u.bytes) bytes = Math.max(bytes, u.bytes);
+        if (u.bytes) bytes += u.bytes;
+        if (u.rows) rowsLanded += u.rows;
         if (u.rows && wire) rowsRead += u.rows;
       },
     };
@@ -317,6 +322,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     return { status: 'Completed', message: `Completed: ${rowsRead} rows read, ${result.rowsLanded} landed, ${bytes} bytes.${result.details ? ' ' + JSON.stringify(result.details) : ''}` };
   } catch (err) {
     run.recordsRead = rowsRead;
+    run.recordsCompleted = 0; // a failed attempt leaves the destination as before the run, whatever progress said
     run.bytesExported = bytes;
     if (stop?.reason === 'cancelled') return { status: 'Cancelled', error: 'Cancelled by user' };
     if (stop?.reason === 'deleted') return { status: 'Cancelled', error: 'Export deleted' };
@@ -418,6 +424,7 @@ async function finish(
     }),
   );
   if (!recorded) return;
+  await recordAttemptFinished(ds, deps.log, run, attempt, { status: outcome.status, error: error ?? undefined, kind: kind ?? undefined });
   Object.assign(run, { status: outcome.status as RunStatus, latestError: error, errorKind: kind, finishedAt: final ? new Date() : null, nextAttemptAt: nextAt });
   const errorSource = outcome.status === 'Completed' ? undefined : outcome.errorSource;
   if (deps.metrics) {

@@ -3,6 +3,7 @@ export * from './api-token.entity';
 export * from './destination.entity';
 export * from './batch-export.entity';
 export * from './run.entity';
+export * from './run-attempt.entity';
 export * from './backfill.entity';
 export * from './log-entry.entity';
 export * from './notification-channel.entity';
@@ -11,8 +12,9 @@ import { ApiTokenEntity } from './api-token.entity';
 import { DestinationEntity } from './destination.entity';
 import { BatchExportEntity } from './batch-export.entity';
 import { RunEntity } from './run.entity';
+import { RunAttemptEntity } from './run-attempt.entity';
 import { BackfillEntity } from './backfill.entity';
 import { LogEntryEntity } from './log-entry.entity';
 import { NotificationChannelEntity } from './notification-channel.entity';
 
-export const ENTITIES = [TeamEntity, ApiTokenEntity, DestinationEntity, BatchExportEntity, RunEntity, BackfillEntity, LogEntryEntity, NotificationChannelEntity];
+export const ENTITIES = [TeamEntity, ApiTokenEntity, DestinationEntity, BatchExportEntity, RunEntity, RunAttemptEntity, BackfillEntity, LogEntryEntity, NotificationChannelEntity];

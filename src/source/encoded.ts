@@ -95,7 +95,8 @@ function jsonlValue(c: Column): string {
 
 function parquetValue(c: Column): string {
   const v =
-    c.type === 'timestamp' ? `parseDateTime64BestEffort(${c.name}, 6, 'UTC')`
+    // A NULL's hidden default ('') must not fail the whole column: OrNull only for nullable ones (never invalid).
+    c.type === 'timestamp' ? `parseDateTime64BestEffort${c.nullable ? 'OrNull' : ''}(${c.name}, 6, 'UTC')`
       : c.type === 'int' ? `toInt64(${c.name})`
         : c.type === 'float' ? `toFloat64(${c.name})`
           : c.type === 'bool' ? `toBool(${c.name})`
@@ -320,4 +321,33 @@ function rememberTail(state: { tail: Buffer[]; tailBytes: number }, chunk: Buffe
   while (state.tail.length > 1 && state.tailBytes - state.tail[0].byteLength >= TAIL_BYTES) {
     state.tailBytes -= state.tail.shift()!.byteLength;
   }
+}
+
+/**
+ * An `EncodedRun` over exactly `rows` (in order): they are put in a table of `database` with the row path's column
+ * shapes, and encoded by the same SQL as a run's. For the conformance kit (`ConformanceFixture.encodeRows`) and
+ * tests that compare the two data paths on rows built in JS. `done()` drops the table.
+ */
+export async function encodedRunFromRows(
+  client: ClickHouseClient,
+  database: string,
+  schema: ModelSchema,
+  rows: Record<string, unknown>[],
+  format: WireFormat,
+): Promise<{ run: EncodedRun; done(): Promise<void> }> {
+  const table = `${database}.encode_rows_${Math.random().toString(36).slice(2, 12)}`;
+  const base = (c: Column) => (c.type === 'int' ? 'Int64' : c.type === 'float' ? 'Float64' : c.type === 'bool' ? 'Bool' : 'String');
+  const columns = schema.columns.map((c) => `${c.name} ${c.nullable ? `Nullable(${base(c)})` : base(c)}`).join(', ');
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+  await client.command({ query: `CREATE TABLE ${table} (_n UInt32, ${columns}) ENGINE = MergeTree ORDER BY _n` });
+  await client.insert({ table, values: rows.map((r, i) => ({ _n: i, ...r })), format: 'JSONEachRow' });
+  const run = encodedRun({
+    client,
+    rowsSql: `SELECT ${schema.columns.map((c) => c.name).join(', ')} FROM ${table} ORDER BY _n`,
+    params: {},
+    settings: {},
+    schema,
+    format,
+  });
+  return { run, done: async () => void (await client.command({ query: `DROP TABLE IF EXISTS ${table}` })) };
 }

@@ -13,6 +13,7 @@ import { hourInterval } from '../../src/sdk/conformance/run';
 import { DestinationError, EVENTS_SCHEMA, ReplacementCounter, type DestinationPlugin, type RecordBatch, type Row } from '../../src/sdk';
 import example, { fileName } from '../fixtures/plugins/example-ndjson';
 import exampleFixture from '../conformance/fixtures/example';
+import { encodeRowsWithClickHouse } from '../support/encode-rows';
 
 type Write = DestinationPlugin['write'];
 const fixtures: ConformanceFixture[] = [];
@@ -197,7 +198,39 @@ describe('which checks apply', () => {
       'overlap-no-duplicates': expect.stringContaining('one file per interval'),
       'persons-merge': 'example-ndjson does not export persons',
       'sessions-merge': 'example-ndjson declares capabilities.merge = false (it keeps every version; readers pick the latest)',
+      'byte-path-matches-rows': 'example-ndjson has no byte path (writeEncoded); it lands rows only',
     });
+  });
+});
+
+describe('byte path', () => {
+  // A byte path that parses ClickHouse's JSON Lines back into rows and lands them with the example's row writer,
+  // after `alter`: honest only if `alter` changes nothing.
+  const bytePath = (alter: (row: Row) => Row): Partial<DestinationPlugin> => ({
+    capabilities: { ...example.capabilities, wireFormats: ['jsonl'] },
+    wireFormat: () => ({ format: 'jsonl', compression: 'none' }),
+    async writeEncoded(config, ctx, encoded) {
+      const part = await encoded.open();
+      const chunks: Buffer[] = [];
+      for await (const c of part.chunks) chunks.push(Buffer.from(c));
+      await part.finished();
+      const rows = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean).map((line) => {
+        const o = JSON.parse(line) as Record<string, unknown>;
+        const row: Row = {};
+        for (const c of ctx.schema.columns) row[c.name] = c.type === 'json' && o[c.name] !== null ? JSON.stringify(o[c.name]) : (o[c.name] as Row[string]);
+        return alter(row);
+      });
+      return example.write(config, ctx, (async function* () { yield { rows, sizeBytes: 0 }; })());
+    },
+  });
+
+  it('fails a byte path that lands other values than the row path, naming them', async () => {
+    const fx = { ...mutant(bytePath((row) => ({ ...row, distinct_id: `${row.distinct_id}!` }))), encodeRows: encodeRowsWithClickHouse };
+    await expectCheckFails('byte-path-matches-rows', fx, /the byte path landed other values than the row path/);
+  });
+
+  it('fails a fixture of a byte-path plugin without encodeRows, saying what to add', async () => {
+    await expectCheckFails('byte-path-matches-rows', mutant(bytePath((row) => row)), /the fixture has no encodeRows\(\)/);
   });
 });
 

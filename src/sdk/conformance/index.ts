@@ -30,6 +30,9 @@ const CHECK_TIMEOUT_MS = 120_000;
 export function notApplicable(fx: ConformanceFixture): Map<ConformanceCheck, string> {
   const out = new Map<ConformanceCheck, string>();
   for (const { check, reason } of fx.skip ?? []) out.set(check, reason);
+  if (!out.has('byte-path-matches-rows') && !fx.plugin.writeEncoded) {
+    out.set('byte-path-matches-rows', `${fx.plugin.id} has no byte path (writeEncoded); it lands rows only`);
+  }
   const byModel: [ConformanceCheck, 'events' | 'persons' | 'sessions'][] = [
     ['events-roundtrip', 'events'],
     ['persons-merge', 'persons'],

@@ -1,5 +1,5 @@
-import type { DestinationPlugin } from '../destination';
-import type { Column, Model, Row, Value } from '../models';
+import type { DestinationPlugin, EncodedRun, WireFormat } from '../destination';
+import type { Column, Model, ModelSchema, Row, Value } from '../models';
 
 /**
  * The checks every destination must pass, unless its fixture lists the check in `skip` with a reason.
@@ -23,6 +23,10 @@ import type { Column, Model, Row, Value } from '../models';
  *   lone surrogates, invalid JSON, JSON deeper than 1,000 levels) are written and read back; every value that
  *   differs from what was written must be covered by `WriteResult.replacements` on its column, with counts that
  *   match the values changed. A destination that lands every value unchanged reports nothing.
+ * - `byte-path-matches-rows`: for a plugin with the byte path (`writeEncoded`), the hostile rows of every model
+ *   (the ones the source can produce: valid Unicode, JSON that is and is not valid) are written once through `write`
+ *   and once through `writeEncoded` (encoded by ClickHouse from the same rows, via the fixture's `encodeRows`) into
+ *   two fresh configs; both read back identical, value by value, and both report every row landed.
  * - `permanent-error`: `brokenConfig` fails as 'config' or 'permanent', never 'retryable'.
  * - `outage-retryable`: `unreachableConfig` fails as 'retryable'.
  */
@@ -37,6 +41,7 @@ export type ConformanceCheck =
   | 'overlap-no-duplicates'
   | 'two-exports-one-destination'
   | 'replacements-reported'
+  | 'byte-path-matches-rows'
   | 'permanent-error'
   | 'outage-retryable';
 
@@ -51,6 +56,7 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
   'overlap-no-duplicates',
   'two-exports-one-destination',
   'replacements-reported',
+  'byte-path-matches-rows',
   'permanent-error',
   'outage-retryable',
 ];
@@ -69,6 +75,12 @@ export interface ConformanceFixture<C = any> {
    * share one place (a table): two exports are then checked on `readBack`, the union of their rows by key.
    */
   readBackExport?(config: C, model: Model, exportId: string): Promise<Row[]>;
+  /**
+   * For plugins with the byte path: the host's encoding of `rows` in `format` (ClickHouse writes the bytes from a
+   * table holding exactly these rows, through the SQL of the source's byte path). In this repository:
+   * `encodeRowsWithClickHouse` (test/support/encode-rows.ts). `done()` drops what it created.
+   */
+  encodeRows?(rows: Row[], schema: ModelSchema, format: WireFormat): Promise<{ run: EncodedRun; done(): Promise<void> }>;
   /** A config whose testConnection/write fails with a 'config' or 'permanent' DestinationError (wrong password, missing bucket). */
   brokenConfig?(config: C): C | Promise<C>;
   /** A config pointing at a destination that is down (closed port): write must fail 'retryable'. */

@@ -226,6 +226,8 @@ describe('notifications', () => {
     expect(stale.body).toMatchObject({ event: 'export_stale', batchExportId: exportId, lastCompletedEnd: null, text: expect.stringMatching(/stale.*more than 2 intervals/) });
     await sleep(3000); // more ticks in the same stale episode
     expect(at('/stale')).toHaveLength(1);
-    expect(at('/slow')).toHaveLength(1);
+    // Once for the held run. (With the clock moved on, the scheduler's new runs may be slow in their own right:
+    // their start is the database's real time, hours "ago" for the moved clock.)
+    expect(at('/slow').filter((r) => r.body.runId === run.id)).toHaveLength(1);
   }, 60_000);
 });

@@ -7,7 +7,7 @@
  * expires by itself after a day in case even that fails. Retried runs therefore replace, never add.
  */
 import { createHash } from 'node:crypto';
-import { MODELS, defineDestination, describeAppliedPlan, isEmptyPlan, schemaChangeError } from '../../src/sdk';
+import { MODELS, connectionStep, defineDestination, describeAppliedPlan, isEmptyPlan, schemaChangeError } from '../../src/sdk';
 import type { ModelSchema, RecordBatch, RunContext, WriteResult } from '../../src/sdk';
 import { BigQueryClient } from './client';
 import { bigQueryConfigSchema } from './config';
@@ -128,11 +128,14 @@ export default defineDestination<BigQueryConfig>({
   capabilities: { merge: true, suggestedConcurrency: 2 },
 
   async testConnection(config, ctx) {
-    try {
-      await new BigQueryClient(config, ctx.signal).checkDataset();
-    } catch (err) {
-      throw classifyBigQueryError(err);
-    }
+    // One API call signs in with the service account and needs access to the dataset.
+    await connectionStep(ctx, 'permissions', async () => {
+      try {
+        await new BigQueryClient(config, ctx.signal).checkDataset();
+      } catch (err) {
+        throw classifyBigQueryError(err);
+      }
+    }, `Dataset ${config.project_id}.${config.dataset_id} exists and the service account can use it.`);
   },
 
   async write(config, ctx, batches): Promise<WriteResult> {

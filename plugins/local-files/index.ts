@@ -15,7 +15,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { classifyCommonError, defineDestination, DestinationError, isDestinationError, MODELS, type ConnectionContext } from '../../src/sdk';
+import { classifyCommonError, connectionStep, defineDestination, DestinationError, isDestinationError, MODELS, type ConnectionContext } from '../../src/sdk';
 import { checkFileOutput, fileOutputFields, wireFormatOf, writeConfiguredEncodedRun, writeConfiguredRun } from '../../src/sdk/files';
 import { DirectoryStore } from './dir-store';
 
@@ -100,14 +100,13 @@ export default defineDestination<LocalFilesConfig>({
   capabilities: { formats: ['JSONLines', 'Parquet'], wireFormats: ['jsonl', 'parquet'], merge: false, suggestedConcurrency: 2 },
 
   async testConnection(config, ctx) {
-    try {
-      const { dir } = await confinedDirectory(config, ctx);
+    const classified = <T>(fn: () => Promise<T>) => fn().catch((err) => Promise.reject(classifyLocalError(err)));
+    const { dir } = await connectionStep(ctx, 'permissions', () => classified(() => confinedDirectory(config, ctx)), `The folder ${config.path} is inside your team's folder and can be created.`);
+    await connectionStep(ctx, 'write_probe', () => classified(async () => {
       const probe = path.join(dir, `.outport-probe-${process.pid}-${Date.now()}`);
       await fs.writeFile(probe, 'ok');
       await fs.rm(probe, { force: true });
-    } catch (err) {
-      throw classifyLocalError(err);
-    }
+    }), 'Wrote a probe file in the folder and removed it.');
   },
 
   async write(config, ctx, batches) {

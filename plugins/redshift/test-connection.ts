@@ -1,6 +1,7 @@
 /** testConnection: reach the cluster, log in, check the privileges a run needs and (copy mode) the bucket. */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { MODEL_SCHEMAS, type ConnectionContext } from '../../src/sdk';
+import { connectionStep, MODEL_SCHEMAS, type ConnectionContext } from '../../src/sdk';
+import { probeTcp } from '../../src/sdk/reachability';
 import { requireSchemaAccess, requireTablePrivileges, tableCandidates } from '../../src/sdk/pgwire';
 import type { RedshiftConfig } from './config';
 import { connect } from './connection';
@@ -9,18 +10,21 @@ import { createS3Client } from './s3-staging';
 import { checkExistingTable, tableColumns } from './table';
 
 export async function testConnection(config: RedshiftConfig, ctx: ConnectionContext): Promise<void> {
-  const client = await connect(config, ctx.signal);
+  const where = `${config.host}:${config.port}`;
+  const checked = <T>(fn: () => Promise<T>) => fn().catch((err) => Promise.reject(toDestinationError(err, `Checking ${where}`)));
+  await connectionStep(ctx, 'connect', () => checked(() => probeTcp(config.host, config.port, ctx.signal)), `${where} accepts connections.`);
+  const client = await connectionStep(ctx, 'authenticate', () => connect(config, ctx.signal), `Signed in to database ${config.database} as ${config.user}.`);
   try {
-    const role = await requireSchemaAccess(client, { schema: config.schema, database: config.database, principal: 'User' });
-    for (const { table, model } of tableCandidates(config.table_name)) {
-      const columns = await tableColumns(client, config.schema, table);
-      if (!columns) continue;
-      if (model) checkExistingTable(columns, config.schema, table, MODEL_SCHEMAS[model], config.properties_data_type);
-      await requireTablePrivileges(client, { schema: config.schema, table, privileges: ['SELECT', 'INSERT', 'DELETE'], principal: 'User', role });
-    }
-    if (config.mode === 'copy') await checkBucket(config, ctx.signal);
-  } catch (err) {
-    throw toDestinationError(err, `Checking ${config.host}:${config.port}`);
+    await connectionStep(ctx, 'permissions', () => checked(async () => {
+      const role = await requireSchemaAccess(client, { schema: config.schema, database: config.database, principal: 'User' });
+      for (const { table, model } of tableCandidates(config.table_name)) {
+        const columns = await tableColumns(client, config.schema, table);
+        if (!columns) continue;
+        if (model) checkExistingTable(columns, config.schema, table, MODEL_SCHEMAS[model], config.properties_data_type);
+        await requireTablePrivileges(client, { schema: config.schema, table, privileges: ['SELECT', 'INSERT', 'DELETE'], principal: 'User', role });
+      }
+      if (config.mode === 'copy') await checkBucket(config, ctx.signal);
+    }), config.mode === 'copy' ? `The user may write schema ${config.schema} and reach the staging bucket ${config.s3_bucket}.` : `The user may write schema ${config.schema}.`);
   } finally {
     await client.end().catch(() => undefined);
   }

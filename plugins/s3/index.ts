@@ -8,7 +8,7 @@
  */
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { defineDestination, MODELS, type RunContext } from '../../src/sdk';
+import { connectionStep, defineDestination, MODELS, type RunContext } from '../../src/sdk';
 import { checkFileOutput, fileOutputFields, wireFormatOf, writeConfiguredEncodedRun, writeConfiguredRun } from '../../src/sdk/files';
 import { classifyS3Error } from './errors';
 import { S3Store } from './s3-store';
@@ -116,9 +116,14 @@ export default defineDestination<S3Config>({
   async testConnection(config, ctx) {
     const client = createS3Client(config);
     try {
-      await client.send(new HeadBucketCommand({ Bucket: config.bucket_name }), { abortSignal: ctx.signal });
-    } catch (err) {
-      throw classifyS3Error(err);
+      // HeadBucket reaches the endpoint, signs in and needs access to the bucket in one request.
+      await connectionStep(ctx, 'permissions', async () => {
+        try {
+          await client.send(new HeadBucketCommand({ Bucket: config.bucket_name }), { abortSignal: ctx.signal });
+        } catch (err) {
+          throw classifyS3Error(err);
+        }
+      }, `Bucket ${config.bucket_name} exists and the credentials can reach it.`);
     } finally {
       client.destroy();
     }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  defineDestination, describeAppliedPlan, DestinationError, planSchemaChange, schemaChangeError,
+  connectionStep, defineDestination, describeAppliedPlan, DestinationError, planSchemaChange, schemaChangeError,
   type Column, type RecordBatch, type RunContext, type WriteResult,
 } from '../../src/sdk';
 import { snowflakeConfigSchema, tableFor, type SnowflakeConfig } from './config';
@@ -171,15 +171,18 @@ export function createSnowflakeDestination(options: SnowflakeDestinationOptions 
     async testConnection(config, ctx) {
       let session: SnowflakeSession | undefined;
       try {
-        session = await SnowflakeSession.open(config, ctx.signal);
-        const [row] = await session.query('SELECT CURRENT_WAREHOUSE()', ctx.signal);
-        if (!row || Object.values(row)[0] == null) {
-          throw new DestinationError('config', `Warehouse ${config.warehouse} does not exist or the role cannot use it: check \`warehouse\` and \`role\`.`, {
-            code: 'WAREHOUSE_MISSING',
-          });
-        }
-        const namespace = [config.database, config.schema].map((n) => quoteIdent(resolveName(n))).join('.');
-        await session.query(`DESCRIBE SCHEMA ${namespace}`, ctx.signal);
+        const classified = <T>(fn: () => Promise<T>) => fn().catch((err) => Promise.reject(classifySnowflakeError(err)));
+        const opened = (session = await connectionStep(ctx, 'authenticate', () => classified(() => SnowflakeSession.open(config, ctx.signal)), `Signed in to account ${config.account} as ${config.user}.`));
+        await connectionStep(ctx, 'permissions', () => classified(async () => {
+          const [row] = await opened.query('SELECT CURRENT_WAREHOUSE()', ctx.signal);
+          if (!row || Object.values(row)[0] == null) {
+            throw new DestinationError('config', `Warehouse ${config.warehouse} does not exist or the role cannot use it: check \`warehouse\` and \`role\`.`, {
+              code: 'WAREHOUSE_MISSING',
+            });
+          }
+          const namespace = [config.database, config.schema].map((n) => quoteIdent(resolveName(n))).join('.');
+          await opened.query(`DESCRIBE SCHEMA ${namespace}`, ctx.signal);
+        }), `The role can use warehouse ${config.warehouse} and schema ${config.database}.${config.schema}.`);
       } catch (err) {
         throw classifySnowflakeError(err);
       } finally {

@@ -4,6 +4,7 @@ import type { DestinationEntity } from '../store/entities';
 import type { ApiContext } from './context';
 import { Destination, DestinationType, TestDestinationResult } from './destination.type';
 import { DestinationService } from './destination.service';
+import { TestDestinationConfigInput } from './destination.input';
 import { JSONObject } from './scalars';
 
 @injectable()
@@ -60,7 +61,15 @@ export class DestinationResolver {
   }
 
   @Authorized('write')
-  @Mutation(() => TestDestinationResult, { description: "Runs the plugin's connection check (15 s timeout) without writing data." })
+  @Mutation(() => TestDestinationResult, {
+    description: "Tests a configuration before it is saved: the plugin's connection check (15 s timeout) reported step by step; nothing is stored, and no data is written.",
+  })
+  testDestinationConfig(@Ctx() ctx: ApiContext, @Arg('input', () => TestDestinationConfigInput, { validate: false }) input: TestDestinationConfigInput) {
+    return this.destinationService.testConfig(ctx.teamId, input.type, input.config, input.destinationId);
+  }
+
+  @Authorized('write')
+  @Mutation(() => TestDestinationResult, { description: "Runs the plugin's connection check (15 s timeout) reported step by step, without writing data." })
   testDestination(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
     return this.destinationService.test(ctx.teamId, id);
   }

@@ -6,7 +6,7 @@ import { inject, injectable } from 'tsyringe';
 import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { PluginRegistry } from '../plugins';
 import { configLocations, parseNetworkPolicy, type NetworkPolicy } from '../plugins/network-policy';
-import { classifyCommonError, isDestinationError, type DestinationPlugin } from '../sdk';
+import { classifyCommonError, CONNECTION_STEPS, isDestinationError, type ConnectionStep, type DestinationPlugin } from '../sdk';
 import { teamLocalFilesDirectory, type Config } from '../config';
 import { pluginLogger, type Logger } from '../logger';
 import { BatchExportEntity, DestinationEntity } from '../store/entities';
@@ -20,10 +20,43 @@ import { PluginAccess } from './plugin-access';
 export const TEST_CONNECTION_TIMEOUT_MS = 15_000;
 export const DESTINATION_NAME_MAX = 200;
 
+export interface TestStepResult {
+  name: ConnectionStep;
+  ok: boolean;
+  message: string;
+}
+
 export interface TestResult {
   ok: boolean;
   errorKind: string | null;
   message: string | null;
+  /** The steps the test ran, in order; the failing one (if any) is last. */
+  steps: TestStepResult[];
+}
+
+const STEP_OK: Record<ConnectionStep, string> = {
+  connect: 'Reached the destination.',
+  authenticate: 'Signed in.',
+  permissions: 'The credentials have the access a run needs.',
+  write_probe: 'A test write succeeded and left nothing behind.',
+};
+
+/** Every secret value of the config replaced by "********" in `text`: drivers may quote what they were given. */
+function redactSecrets(text: string, secrets: string[]): string {
+  let out = text;
+  for (const v of secrets) if (v.length >= 3) out = out.split(v).join('********');
+  return out;
+}
+
+function failedBeforeConnecting(errorKind: string, message: string): TestResult {
+  return { ok: false, errorKind, message, steps: [{ name: 'connect', ok: false, message }] };
+}
+
+/** The step after the last one recorded: where a failure outside any step happened. */
+function nextStep(steps: TestStepResult[]): ConnectionStep {
+  const last = steps.at(-1);
+  if (!last) return 'connect';
+  return CONNECTION_STEPS[Math.min(CONNECTION_STEPS.indexOf(last.name) + 1, CONNECTION_STEPS.length - 1)];
 }
 
 function checkName(name: string, field = 'name'): string {
@@ -137,14 +170,48 @@ export class DestinationService {
     const parsed = plugin.configSchema.safeParse({ ...dest.config, ...this.box.decrypt(dest.encryptedSecrets) });
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
-      return { ok: false, errorKind: 'config', message: `The stored configuration is not valid: ${issues}` };
+      return failedBeforeConnecting('config', `The stored configuration is not valid: ${issues}`);
     }
     // Checked again now: the policy may have changed since the config was stored, and names may resolve elsewhere.
     try {
       await this.checkLocations(parsed.data as Record<string, unknown>);
     } catch (err) {
-      return { ok: false, errorKind: 'config', message: (err as Error).message };
+      return failedBeforeConnecting('config', (err as Error).message);
     }
+    return this.runConnectionTest(plugin, parsed.data as Record<string, unknown>, teamId, { destinationId: dest.id });
+  }
+
+  /**
+   * Tests a configuration that is not saved (or a saved destination's with unsaved changes, `destinationId`: the
+   * changes are merged onto the stored config as an update would, so masked secrets keep their stored values).
+   * The config is validated and its locations checked like on create (BAD_USER_INPUT naming `input.config.*`);
+   * nothing is stored, and secrets are neither logged nor echoed (each secret value is masked in the messages).
+   */
+  async testConfig(teamId: number, type: string, config: unknown, destinationId?: string | null): Promise<TestResult> {
+    let full = checkObject(config, 'input.config');
+    if (destinationId) {
+      const dest = await this.get(teamId, destinationId);
+      if (dest.type !== type) throw badInput('input.type', `destination ${destinationId} is of type ${dest.type}; a destination's type cannot change`);
+      full = this.plugins.merge(type, { ...dest.config, ...this.box.decrypt(dest.encryptedSecrets) }, full);
+    }
+    const plugin = this.plugins.plugin(type, 'input.type');
+    const parsed = this.plugins.validate(type, full, { field: 'input.config', ...(destinationId ? { given: checkObject(config, 'input.config') } : {}) });
+    try {
+      await this.checkLocations(parsed);
+    } catch (err) {
+      throw badInput(String((err as { extensions?: { field?: string } }).extensions?.field ?? 'config').replace(/^config/, 'input.config'), (err as Error).message);
+    }
+    return this.runConnectionTest(plugin, parsed, teamId, destinationId ? { destinationId } : { unsaved: true });
+  }
+
+  /**
+   * Runs the plugin's testConnection, recording the steps it reports through `ctx.step` (one `connect` step for a
+   * plugin that reports none); a failure outside any step is the step after the last one that passed.
+   */
+  private async runConnectionTest(plugin: DestinationPlugin, config: Record<string, unknown>, teamId: number, logFields: Record<string, unknown>): Promise<TestResult> {
+    const secrets = plugin.secretFields.map((f) => config[f]).filter((v): v is string => typeof v === 'string');
+    const steps: TestStepResult[] = [];
+    let running: ConnectionStep | undefined;
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const ms = this.options.testConnectionTimeoutMs;
@@ -154,13 +221,32 @@ export class DestinationService {
         reject(Object.assign(new Error(`Connection test timed out after ${ms / 1000} s`), { code: 'ETIMEDOUT' }));
       }, ms);
     });
+    const classify = (err: unknown) => (isDestinationError(err) ? err : (plugin.classifyError ?? classifyCommonError)(err));
+    const step = async <T>(name: ConnectionStep, fn: () => Promise<T>, detail?: string): Promise<T> => {
+      running = name;
+      try {
+        const value = await fn();
+        steps.push({ name, ok: true, message: redactSecrets(detail ?? STEP_OK[name], secrets) });
+        return value;
+      } catch (err) {
+        steps.push({ name, ok: false, message: redactSecrets(classify(err).message, secrets) });
+        throw err;
+      } finally {
+        running = undefined;
+      }
+    };
     try {
-      const logger = pluginLogger(this.log.child({ destinationId: dest.id, plugin: plugin.id }));
-      await Promise.race([plugin.testConnection(parsed.data, { signal: controller.signal, logger, localFilesDirectory: teamLocalFilesDirectory(this.config, teamId) }), timeout]);
-      return { ok: true, errorKind: null, message: null };
+      const logger = pluginLogger(this.log.child({ ...logFields, plugin: plugin.id }));
+      await Promise.race([plugin.testConnection(config, { signal: controller.signal, logger, localFilesDirectory: teamLocalFilesDirectory(this.config, teamId), step }), timeout]);
+      if (!steps.length) steps.push({ name: 'connect', ok: true, message: 'The destination accepted the connection test.' });
+      return { ok: true, errorKind: null, message: null, steps };
     } catch (err) {
-      const classified = isDestinationError(err) ? err : (plugin.classifyError ?? classifyCommonError)(err);
-      return { ok: false, errorKind: classified.kind, message: classified.message };
+      const classified = classify(err);
+      const message = redactSecrets(classified.message, secrets);
+      const failed = steps.find((s) => !s.ok);
+      if (running && !failed) steps.push({ name: running, ok: false, message }); // timed out inside a step
+      else if (!failed) steps.push({ name: nextStep(steps), ok: false, message });
+      return { ok: false, errorKind: classified.kind, message, steps };
     } finally {
       clearTimeout(timer);
     }

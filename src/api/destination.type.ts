@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ModelEnum } from './enums';
 import { JSONObject } from './scalars';
 
@@ -61,10 +61,39 @@ export class DestinationType {
   configSchema!: Record<string, unknown>;
 }
 
+/** Values are the SDK's `ConnectionStep` names. */
+export enum ConnectionStepEnum {
+  CONNECT = 'connect',
+  AUTHENTICATE = 'authenticate',
+  PERMISSIONS = 'permissions',
+  WRITE_PROBE = 'write_probe',
+}
+registerEnumType(ConnectionStepEnum, {
+  name: 'ConnectionStep',
+  description: 'A phase of a connection test: reach the destination, sign in, check the access a run needs, write a probe that leaves nothing behind.',
+});
+
+@ObjectType()
+export class ConnectionTestStep {
+  @Field(() => ConnectionStepEnum)
+  name!: ConnectionStepEnum;
+
+  @Field()
+  ok!: boolean;
+
+  @Field({ description: 'What the step found; for the failing step, what to fix. Never contains a secret.' })
+  message!: string;
+}
+
 @ObjectType()
 export class TestDestinationResult {
   @Field()
   ok!: boolean;
+
+  @Field(() => [ConnectionTestStep], {
+    description: "The steps the test ran, in order, the failing one last (steps after it did not run). A plugin that reports no steps shows as one CONNECT step.",
+  })
+  steps!: ConnectionTestStep[];
 
   @Field(() => String, { nullable: true, description: 'retryable, permanent or config; null when ok.' })
   errorKind!: string | null;

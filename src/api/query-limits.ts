@@ -49,7 +49,7 @@ export function queryLimitsFrom(config: Pick<Config, 'OUTPORT_GRAPHQL_MAX_TOKENS
 }
 
 /** Root fields that open outbound connections or scan the source: a handful per request is plenty for a client. */
-export const EXPENSIVE_FIELDS: ReadonlySet<string> = new Set(['testDestination', 'estimateBackfill', 'createBackfill']);
+export const EXPENSIVE_FIELDS: ReadonlySet<string> = new Set(['testDestination', 'testDestinationConfig', 'estimateBackfill', 'createBackfill']);
 
 /** Arguments that size a list; their value multiplies the cost of everything selected below. */
 const PAGE_SIZE_ARGS = ['first', 'limit'];

@@ -46,9 +46,23 @@ export interface Capabilities {
   suggestedConcurrency?: number;
 }
 
+/**
+ * The phases of a connection test, in order, as users see them: reach the server (`connect`), sign in
+ * (`authenticate`), check the privileges a run needs (`permissions`), write and remove a probe (`write_probe`).
+ */
+export const CONNECTION_STEPS = ['connect', 'authenticate', 'permissions', 'write_probe'] as const;
+export type ConnectionStep = (typeof CONNECTION_STEPS)[number];
+
 export interface ConnectionContext {
   signal: AbortSignal;
   logger: PluginLogger;
+  /**
+   * Optional, offered by hosts that report a connection test step by step: runs `fn` as the named step, recording
+   * its success (with `detail` as its message when given) or the error it throws, which it rethrows. Call it through
+   * `connectionStep(ctx, ...)`, which runs `fn` plainly under hosts that do not offer it. A plugin that uses no steps
+   * is reported as one `connect` step.
+   */
+  step?<T>(name: ConnectionStep, fn: () => Promise<T>, detail?: string): Promise<T>;
   /**
    * The folder on the server's disk this team's destinations may write under: the operator's
    * `OUTPORT_LOCAL_FILES_ROOT` joined with the team's own `team-<id>` folder. A plugin that writes local files
@@ -57,6 +71,11 @@ export interface ConnectionContext {
    * plugins read it from here, never from the environment.
    */
   localFilesDirectory?: string;
+}
+
+/** Runs `fn` as the named step of a connection test when the host reports steps (see `ConnectionContext.step`). */
+export function connectionStep<T>(ctx: ConnectionContext, name: ConnectionStep, fn: () => Promise<T>, detail?: string): Promise<T> {
+  return ctx.step ? ctx.step(name, fn, detail) : fn();
 }
 
 export interface RunContext extends ConnectionContext {

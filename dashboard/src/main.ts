@@ -8,6 +8,7 @@ import { destinationFormPage, destinationsPage } from './pages/destinations';
 import { exportDetailPage } from './pages/export-detail';
 import { exportFormPage } from './pages/export-form';
 import { exportsPage } from './pages/exports';
+import { notificationsPage } from './pages/notifications';
 import { settingsPage } from './pages/settings';
 import { signInPage } from './pages/signin';
 
@@ -62,6 +63,7 @@ route('/exports/new', (outlet) => exportFormPage(outlet));
 route('/exports/:id', (outlet, p) => exportDetailPage(outlet, { id: p.id }));
 route('/exports/:id/edit', (outlet, p) => exportFormPage(outlet, { id: p.id }));
 route('/settings', settingsPage);
+route('/notifications', notificationsPage);
 route('/destinations', destinationsPage);
 route('/destinations/new', (outlet) => destinationFormPage(outlet, {}));
 route('/destinations/:id', (outlet, p) => destinationFormPage(outlet, { id: p.id }));

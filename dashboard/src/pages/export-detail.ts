@@ -129,6 +129,7 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
           exp.pausedReason ? ` · paused: ${exp.pausedReason}` : '')),
       h('div', { class: 'actions' },
         h('a', { href: `/exports/${exp.id}/edit`, class: 'button', 'aria-label': `Edit ${exp.name}` }, 'Edit'),
+        h('a', { href: `/notifications?export=${exp.id}`, class: 'button', 'aria-label': `Notifications of ${exp.name}` }, 'Notifications'),
         h('button', { type: 'button', class: 'primary', onclick: () => openBackfillDialog(exp.id, exp.name, (b) => {
           upsertBackfill(b);
           msg.ok(`Backfill started: ${plural(b.progress.totalRuns, 'run')} queued.`);

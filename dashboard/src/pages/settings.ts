@@ -151,6 +151,10 @@ export async function settingsPage(outlet: HTMLElement): Promise<void> {
   renderTokens();
   replace(body,
     teamForm,
+    h('section', { class: 'card', 'aria-labelledby': 'notifications-title' },
+      h('h2', { id: 'notifications-title' }, 'Notifications'),
+      h('p', { class: 'muted' }, 'Signed webhooks, Slack and email for failed runs, auto-pauses, recoveries, slow runs and stale data, for every export or one.'),
+      h('a', { href: '/notifications', class: 'button' }, 'Notification channels')),
     h('section', { class: 'card', 'aria-labelledby': 'tokens-title' },
       h('h2', { id: 'tokens-title' }, 'API tokens'),
       h('p', { class: 'muted' }, 'Tokens of this team, revoked ones included. A token is shown once, when it is created.'),

@@ -261,6 +261,34 @@ it('creates webhook and email channels in the page, and a test notification reac
   const mailChannel = (await api('{ notificationChannels { name events } }')).notificationChannels.find((c: { name: string }) => c.name === 'On-call mail');
   expect(mailChannel.events).toEqual(['RUN_FAILED', 'EXPORT_AUTO_PAUSED']);
 
+  // ---- Slack: the URL is a secret (only its host is shown); an edit that leaves it empty keeps it ----
+  await page.getByRole('button', { name: 'New channel' }).click();
+  await control('Name').fill('Team Slack');
+  await control('Kind').selectOption('SLACK');
+  await control('URL').fill(`${receiverBase}/slack/T000/B000/secret-part`);
+  await control('Run failed').uncheck();
+  await control('Export auto-paused').uncheck();
+  await control('Export recovered').uncheck();
+  await control('Data staler than N intervals').check();
+  await control('Stale after (intervals)').fill('2');
+  await form().getByRole('button', { name: 'Create channel' }).click();
+  await channelCard('Team Slack').getByText(/data staler than 2 intervals/).waitFor();
+  expect(await channelCard('Team Slack').textContent()).not.toContain('secret-part');
+  await page.getByRole('button', { name: 'Edit Team Slack' }).click();
+  expect(await control('URL').inputValue()).toBe('');
+  await control('Name').fill('Team Slack alerts');
+  await form().getByRole('button', { name: 'Save channel' }).click();
+  await page.getByRole('button', { name: 'Send test notification to Team Slack alerts' }).click();
+  await channelCard('Team Slack alerts').locator('.test-result.ok', { hasText: 'Delivered' }).waitFor();
+  const slack = await waitFor('the Slack request', () => received.find((r) => r.path === '/slack/T000/B000/secret-part'));
+  expect(JSON.parse(slack.raw)).toMatchObject({ text: expect.stringContaining('test notification'), blocks: expect.any(Array) });
+
+  // The secrets are not shown again after a reload.
+  await page.reload();
+  await channelCard('Ops hook').waitFor();
+  expect(await page.getByRole('textbox', { name: 'Signing secret' }).count()).toBe(0);
+  expect(await page.locator('main').textContent()).not.toContain(rotated);
+
   await page.waitForLoadState('networkidle');
   await shot(page, 'notifications');
   expect(await unlabelledControls()).toEqual([]);
@@ -283,7 +311,7 @@ it('creates webhook and email channels in the page, and a test notification reac
   // ---- deleted ----
   await page.getByRole('button', { name: 'Delete Old hook' }).click();
   await channelCard('Old hook').waitFor({ state: 'detached' });
-  expect((await api('{ notificationChannels { name } }')).notificationChannels.map((c: { name: string }) => c.name).sort()).toEqual(['On-call mail', 'Ops hook']);
+  expect((await api('{ notificationChannels { name } }')).notificationChannels.map((c: { name: string }) => c.name).sort()).toEqual(['On-call mail', 'Ops hook', 'Team Slack alerts']);
 
   expect(browser.blockedRequests).toEqual([]);
   // Chromium logs each refused input (GraphQL BAD_USER_INPUT answers 400) as a console error: the four provoked above.

@@ -1,7 +1,9 @@
 /**
  * `outport/sdk` file toolkit: streaming JSON Lines and Parquet encoders, key templates, and the exactly-once run
  * writer (files + stale cleanup + manifest) that the built-in local-files and S3 destinations use. A third-party
- * object-store destination implements `FileStore` and calls `writeRunFiles`.
+ * object-store destination implements `FileStore` and calls `writeRunFiles` (row path) and `writeEncodedRunFiles`
+ * (byte path: ClickHouse-encoded streams, see `WireFormat` in destination.ts), or the whole-write helpers
+ * `writeConfiguredRun` / `writeConfiguredEncodedRun` with `fileOutputFields` config.
  */
 export * from './compression';
 export * from './jsonl';

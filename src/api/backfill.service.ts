@@ -20,6 +20,28 @@ export const MAX_BACKFILL_RUNS = 10_000;
 /** ESTIMATE assumptions: fixed overhead per run (queueing, connect, commit) and a sustained read/write rate. */
 export const ESTIMATE_SECONDS_PER_RUN = 2;
 export const ESTIMATE_ROWS_PER_SECOND = 50_000;
+/** How many of the export's latest completed attempts calibrate its estimate, and how few are enough. */
+export const CALIBRATION_RUNS = 20;
+export const CALIBRATION_MIN_RUNS = 3;
+
+/**
+ * Per-run overhead and rows/second of one export, from its latest completed attempts that moved data: the
+ * overhead is the shortest attempt (its data took next to no time), the rate what the rest of the time moved.
+ */
+export async function exportThroughput(m: EntityManager | DataSource, batchExportId: string): Promise<{ secondsPerRun: number; rowsPerSecond: number; runs: number } | null> {
+  const rows: { rows: string; seconds: number }[] = await m.query(
+    `SELECT a.records_completed AS rows, EXTRACT(EPOCH FROM a.finished_at - a.started_at)::float8 AS seconds
+     FROM run_attempts a JOIN runs r ON r.id = a.run_id
+     WHERE r.batch_export_id = $1 AND a.status = 'Completed' AND a.records_completed > 0 AND a.finished_at IS NOT NULL
+     ORDER BY a.finished_at DESC LIMIT $2`,
+    [batchExportId, CALIBRATION_RUNS],
+  );
+  if (rows.length < CALIBRATION_MIN_RUNS) return null;
+  const overhead = Math.min(...rows.map((r) => r.seconds));
+  const totalRows = rows.reduce((n, r) => n + Number(r.rows), 0);
+  const dataSeconds = rows.reduce((n, r) => n + Math.max(0, r.seconds - overhead), 0);
+  return { secondsPerRun: overhead, rowsPerSecond: dataSeconds > 0 ? totalRows / dataSeconds : ESTIMATE_ROWS_PER_SECOND, runs: rows.length };
+}
 
 export interface BackfillProgress {
   totalRuns: number;
@@ -172,6 +194,17 @@ export class BackfillService {
       rows = est.rows;
       bytes = est.bytes;
     }
-    return { runs: count, rows, bytes, seconds: count * ESTIMATE_SECONDS_PER_RUN + (rows ?? 0) / ESTIMATE_ROWS_PER_SECOND };
+    const measured = await exportThroughput(this.ds, e.id);
+    const secondsPerRun = measured?.secondsPerRun ?? ESTIMATE_SECONDS_PER_RUN;
+    const rowsPerSecond = measured?.rowsPerSecond ?? ESTIMATE_ROWS_PER_SECOND;
+    return {
+      runs: count,
+      rows,
+      bytes,
+      seconds: count * secondsPerRun + (rows ?? 0) / rowsPerSecond,
+      secondsPerRun,
+      rowsPerSecond,
+      calibrationRuns: measured?.runs ?? 0,
+    };
   }
 }

@@ -20,20 +20,30 @@ export class BackfillProgress {
 @ObjectType({
   description:
     'An ESTIMATE, not a promise. rows and bytes come from the source (null when no source is configured); '
-    + 'seconds assumes 2 s of overhead per run plus 50,000 rows per second, and ignores queueing behind other runs.',
+    + "seconds is runs x secondsPerRun + rows / rowsPerSecond, measured on the export's latest completed runs "
+    + '(calibrationRuns of them) when it has at least 3, else 2 s per run and 50,000 rows per second; it ignores queueing behind other runs.',
 })
 export class BackfillEstimate {
   @Field(() => SafeInt)
   runs!: number;
 
-  @Field(() => SafeInt, { nullable: true })
+  @Field(() => SafeInt, { nullable: true, description: 'Source rows the range holds for the export (an estimate: before deduplication).' })
   rows!: number | null;
 
-  @Field(() => SafeInt, { nullable: true })
+  @Field(() => SafeInt, { nullable: true, description: "Source bytes: an approximation of those rows' uncompressed size in ClickHouse (their JSON and text columns plus about 250 bytes per row), not the bytes the destination receives (format and compression differ)." })
   bytes!: number | null;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Expected time in seconds.' })
   seconds!: number;
+
+  @Field(() => Float, { nullable: true, description: 'Overhead per run the expected time assumes (null on backfills estimated before it was recorded).' })
+  secondsPerRun?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Rows per second the expected time assumes.' })
+  rowsPerSecond?: number | null;
+
+  @Field(() => SafeInt, { nullable: true, description: "Completed runs of this export the rate and overhead were measured on; 0: the defaults." })
+  calibrationRuns?: number | null;
 }
 
 /** Resolved from `BackfillEntity` rows; `progress` is a field resolver. */

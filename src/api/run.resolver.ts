@@ -11,10 +11,10 @@ import { RunService } from './run.service';
  * attempts were recorded). A run never attempted since a user's retry (attempt 0) has no current attempt.
  */
 async function currentAttemptStart(ctx: ApiContext, run: RunEntity): Promise<Date | null> {
-  if (run.attempt === 0) return null;
   const attempts = await ctx.loaders.runAttempts(run.id);
-  const current = attempts.filter((a) => a.attempt === run.attempt).at(-1);
-  return current?.startedAt ?? (attempts.length ? null : run.startedAt);
+  if (!attempts.length) return run.startedAt;
+  if (run.attempt === 0) return null;
+  return attempts.filter((a) => a.attempt === run.attempt).at(-1)?.startedAt ?? null;
 }
 
 @injectable()

@@ -69,6 +69,35 @@ describe('estimateBackfill with a source', () => {
     }
   });
 
+  it("calibrates the expected time on the export's own completed runs once it has 3", async () => {
+    const id = (await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id } }`, {
+      input: { name: 'measured', destinationId: (await h.ok(h.a.token, `query { destinations { id } }`)).destinations[0].id, interval: 'HOUR' },
+    })).createBatchExport.id;
+    const q = `query($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { estimateBackfill(batchExportId: $id, startAt: $s, endAt: $e) { runs rows seconds secondsPerRun rowsPerSecond calibrationRuns } }`;
+    const vars = { id, s: new Date(start).toISOString(), e: new Date(end).toISOString() };
+    const measured = [[1000, 2], [11_000, 7], [21_000, 12]];
+    for (const [i, [rows, seconds]] of measured.entries()) {
+      const [run] = await h.ds.query(
+        `INSERT INTO runs (team_id, batch_export_id, interval_start, interval_end, status, attempt) VALUES ($1, $2, $3, $4, 'Completed', 1) RETURNING id`,
+        [h.a.id, id, new Date(start - (i + 10) * HOUR), new Date(start - (i + 9) * HOUR)],
+      );
+      await h.ds.query(
+        `INSERT INTO run_attempts (run_id, team_id, attempt, started_at, finished_at, status, records_read, records_completed)
+         VALUES ($1, $2, 1, now() - make_interval(secs => $3), now(), 'Completed', $4, $4)`,
+        [run.id, h.a.id, seconds, rows],
+      );
+      const r = (await h.ok(h.a.readToken, q, vars)).estimateBackfill;
+      if (i < 2) expect(r).toMatchObject({ calibrationRuns: 0, secondsPerRun: 2, rowsPerSecond: 50_000 }); // too few runs: the defaults
+      else {
+        // Overhead: the shortest run (2 s); rate: 33,000 rows over the 15 s the runs spent beyond it.
+        expect(r.calibrationRuns).toBe(3);
+        expect(r.secondsPerRun).toBeCloseTo(2, 1);
+        expect(r.rowsPerSecond).toBeCloseTo(2200, -1);
+        expect(r.seconds).toBeCloseTo(6 * r.secondsPerRun + 600 / r.rowsPerSecond, 6);
+      }
+    }
+  });
+
   it('stores the estimate with the backfill it creates', async () => {
     const b = (await h.ok(h.a.token, `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { createBackfill(batchExportId: $id, startAt: $s, endAt: $e) { estimate { runs rows } } }`,
       { id: exportId, s: new Date(start).toISOString(), e: new Date(start + 2 * HOUR).toISOString() })).createBackfill;

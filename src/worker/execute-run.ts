@@ -18,7 +18,7 @@ import type { SecretBox } from '../store/secrets';
 import { alertOnCompletion, alertOnFailure, type AutoPausePolicy } from './alerts';
 import { holdWhilePaused } from './paused-runs';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
-import { resolveDestinationConfig } from './destination-config';
+import { assertLocationsAllowed, resolveDestinationConfig } from './destination-config';
 import { enqueueRun, publishRun, runConcurrency } from './run-queue';
 import { describedReplacements, logReplacements, runLog, runPluginLogger, type RunLog } from './run-log';
 import { ReplacementCounter } from '../sdk/replacements';
@@ -240,6 +240,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     plugin = deps.registry.get(dest.type);
     if (!plugin) throw new DestinationError('config', `Destination plugin "${dest.type}" is not installed on this worker.`);
     const config = resolveDestinationConfig(plugin, dest, deps.secrets);
+    await assertLocationsAllowed(config, options.destinationNetworks);
     await log.info(`Exporting ${total} rows to ${plugin.displayName} destination "${dest.name}".`, { rows: total, destinationType: dest.type });
 
     async function* counted(): AsyncIterable<RecordBatch> {

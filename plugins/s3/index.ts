@@ -38,8 +38,8 @@ export const s3ConfigSchema = z
       .describe('When the client adds request checksums. WHEN_REQUIRED (default) works with S3-compatible servers that reject or mangle streamed (aws-chunked) checksums; WHEN_SUPPORTED adds CRC32 checksums to every upload on AWS.'),
     multipart_part_size_mb: z.number().int().min(5).max(5120).default(16)
       .describe('Size of each multipart upload part in MB (5 to 5120). Memory used per file is about part size x multipart_concurrency.'),
-    multipart_concurrency: z.number().int().min(1).max(16).default(4)
-      .describe('Parts uploaded at once per file.'),
+    multipart_concurrency: z.number().int().min(1).max(16).default(2)
+      .describe('Parts uploaded at once per file. Default 2: the files arrive compressed by ClickHouse, far slower than two parts upload, and each part in flight is held in the worker\'s memory; raise it for very fast links.'),
   })
   .superRefine((cfg, ctx) => {
     checkFileOutput(cfg, ctx);

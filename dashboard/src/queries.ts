@@ -108,6 +108,34 @@ export interface BatchExport {
   scheduledUntil: string | null;
   createdAt: string;
   latestRuns: Pick<Run, 'id' | 'status' | 'intervalStart' | 'finishedAt'>[];
+  /** null: every column of the model. */
+  fields: ExportField[] | null;
+  customQuery: CustomQuery | null;
+  schemaMode: 'EVOLVE' | 'FROZEN';
+  maxConcurrentRuns: number;
+}
+
+export type FieldType = 'STRING' | 'NUMBER' | 'BOOLEAN' | 'TIMESTAMP' | 'JSON';
+export const FIELD_TYPES: FieldType[] = ['STRING', 'NUMBER', 'BOOLEAN', 'TIMESTAMP', 'JSON'];
+
+export interface ExportField {
+  source: string;
+  alias?: string | null;
+  type?: FieldType | null;
+}
+
+export interface CustomQuery {
+  query: string;
+  primaryKey: string[];
+  versionKey: string[];
+  mode: 'APPEND' | 'MERGE';
+}
+
+export interface SchemaPreview {
+  columns: { name: string; type: string; nullable: boolean }[];
+  key: string[];
+  versionColumns: string[];
+  rows: Record<string, unknown>[];
 }
 
 export interface Backfill {
@@ -168,7 +196,8 @@ const RUN = `id batchExportId backfillId status trigger intervalStart intervalEn
 const DESTINATION = 'id name type config createdAt updatedAt';
 const EXPORT = `id name model interval timezone offsetHour offsetDay paused pausedReason includeEvents excludeEvents
   filters { key operator type value } destination { id name type } destinationId startAt endAt pausedAt scheduledUntil createdAt
-  latestRuns(limit: 3) { id status intervalStart finishedAt }`;
+  latestRuns(limit: 3) { id status intervalStart finishedAt }
+  fields { source alias type } customQuery { query primaryKey versionKey mode } schemaMode maxConcurrentRuns`;
 const BACKFILL = 'id status startAt endAt createdAt finishedAt estimate { runs rows bytes seconds } progress { totalRuns finishedRuns failedRuns recordsCompleted }';
 
 export const Q = {
@@ -193,6 +222,8 @@ export const Q = {
   pauseBatchExport: `mutation ($id: ID!) { pauseBatchExport(id: $id) { ${EXPORT} } }`,
   unpauseBatchExport: `mutation ($id: ID!, $gap: Boolean!) { unpauseBatchExport(id: $id, backfillPausedGap: $gap) { ${EXPORT} } }`,
   deleteBatchExport: 'mutation ($id: ID!) { deleteBatchExport(id: $id) { id } }',
+  previewExportSchema: `query ($model: Model!, $fields: [ExportFieldInput!], $customQuery: CustomQueryInput, $rows: Int!) {
+    previewExportSchema(model: $model, fields: $fields, customQuery: $customQuery, rows: $rows) { columns { name type nullable } key versionColumns rows } }`,
 
   runs: `query ($id: ID!, $first: Int, $after: String, $status: [RunStatus!], $from: DateTimeISO, $to: DateTimeISO) {
     runs(batchExportId: $id, first: $first, after: $after, status: $status, intervalFrom: $from, intervalTo: $to) { edges { cursor node { ${RUN} } } pageInfo { endCursor hasNextPage } } }`,

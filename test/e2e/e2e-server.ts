@@ -32,6 +32,9 @@ export interface E2eServer {
   tmp: string;
   /** The seeded team's folder for local-files destinations (OUTPORT_LOCAL_FILES_ROOT/team-<id>), created. */
   teamFiles: string;
+  teamId: number;
+  /** The ClickHouse database holding the source tables (custom queries name it: `<chDatabase>.events`). */
+  chDatabase: string;
   stop(): Promise<void>;
 }
 
@@ -98,6 +101,8 @@ export async function startE2eServer(): Promise<E2eServer> {
     fs.mkdirSync(teamFiles, { recursive: true });
     return {
       teamFiles,
+      teamId,
+      chDatabase,
       origin: new URL(app.apiUrl!).origin,
       token,
       app,

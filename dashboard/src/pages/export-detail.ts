@@ -57,6 +57,18 @@ function backfillBar(b: Backfill): HTMLElement {
     h('span', { class: 'seg seg-bad', style: `width:${pct(failed)}` }));
 }
 
+/** What an export writes (columns or custom query) and how its runs behave (schema mode, concurrency). */
+function exportDataSummary(e: BatchExport): HTMLElement {
+  const column = (f: NonNullable<BatchExport['fields']>[number]) =>
+    `${f.source}${f.alias ? ` → ${f.alias}` : ''}${f.type ? ` (${f.type.toLowerCase()})` : ''}`;
+  const what = e.customQuery
+    ? `custom query, ${e.customQuery.mode.toLowerCase()} by ${e.customQuery.primaryKey.join(', ')}${e.customQuery.versionKey.length ? `, version ${e.customQuery.versionKey.join(', ')}` : ''}`
+    : e.fields ? `columns ${e.fields.map(column).join(', ')}` : 'every column of the model';
+  return h('div', { class: 'muted', 'data-export-data': '' },
+    h('p', null, `Data: ${what} · schema changes: ${e.schemaMode === 'FROZEN' ? 'frozen (a change fails the run)' : 'evolve (columns added)'} · up to ${e.maxConcurrentRuns} runs at once`),
+    e.customQuery ? h('details', null, h('summary', null, 'Query'), h('pre', { class: 'code' }, e.customQuery.query)) : null);
+}
+
 export async function exportDetailPage(outlet: HTMLElement, params: { id: string }): Promise<() => void> {
   const cleanups: (() => void)[] = [];
   const cleanup = () => cleanups.splice(0).forEach((c) => c());
@@ -127,6 +139,7 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
           `${exp.model.toLowerCase()} · ${INTERVAL_LABELS[exp.interval] ?? exp.interval} · times in ${exp.timezone} → `,
           h('a', { href: `/destinations/${exp.destination.id}` }, exp.destination.name),
           exp.pausedReason ? ` · paused: ${exp.pausedReason}` : '')),
+        exportDataSummary(exp),
       h('div', { class: 'actions' },
         h('a', { href: `/exports/${exp.id}/edit`, class: 'button', 'aria-label': `Edit ${exp.name}` }, 'Edit'),
         h('a', { href: `/notifications?export=${exp.id}`, class: 'button', 'aria-label': `Notifications of ${exp.name}` }, 'Notifications'),

@@ -6,8 +6,9 @@
 import { gql } from '../api';
 import { h, replace, uid } from '../dom';
 import { INTERVAL_LABELS, isoToLocalInput, localInputToIso } from '../format';
-import { FILTER_OPERATORS, Q, type BatchExport, type Destination, type Filter } from '../queries';
+import { FIELD_TYPES, FILTER_OPERATORS, Q, type BatchExport, type Destination, type ExportField, type Filter, type SchemaPreview } from '../queries';
 import { navigate } from '../router';
+import { schemaPreview } from '../components/schema-preview';
 import { field, formErrors, loading, notice, pageHeader } from '../components/ui';
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -53,6 +54,179 @@ function filterRow(n: number, errors: Errors, initial: Filter | undefined, onRem
   return row;
 }
 
+
+/** One chosen column as sent (`ExportFieldInput`), with the controls its error slots belong to. */
+interface FieldEntry {
+  value: ExportField;
+  holder: HTMLElement;
+  source: HTMLElement;
+  alias: HTMLElement;
+  type?: HTMLElement;
+}
+
+/**
+ * The "Data" part of the form: the model's columns (subset, renamed) plus JSON extractions, or a custom query, with
+ * a live schema preview. Sends `fields: null` when every model column is kept as is, so the export follows the
+ * model (new Outport columns included) instead of freezing today's list.
+ */
+function dataSection(existing: BatchExport | undefined, model: HTMLSelectElement, errors: Errors) {
+  const kind = uid('data-kind');
+  const byModel = h('input', { type: 'radio', name: kind, value: 'model', checked: !existing?.customQuery });
+  const byQuery = h('input', { type: 'radio', name: kind, value: 'custom', checked: !!existing?.customQuery });
+  const custom = () => byQuery.checked;
+
+  // ---- model columns ----
+  const columnList = h('div', { class: 'column-list' }, loading());
+  const columnsError = h('div');
+  const columnsFieldset = h('fieldset', { class: 'columns-fieldset' }, h('legend', null, 'Columns'),
+    h('small', { class: 'help' }, 'Uncheck to leave a column out; type a new name to rename it. Key and version columns stay.'),
+    columnList, columnsError);
+  let columns: { name: string; row: HTMLElement; check: HTMLInputElement; alias: HTMLInputElement; holder: HTMLElement }[] = [];
+  /** The saved selection is applied to the first column list loaded for the saved model only. */
+  let pendingSaved: ExportField[] | null | undefined = existing && !existing.customQuery ? existing.fields : undefined;
+  const modelColumns = new Map<string, Promise<SchemaPreview>>();
+  const columnsOf = (m: string) => {
+    if (!modelColumns.has(m)) modelColumns.set(m, gql<{ previewExportSchema: SchemaPreview }>(Q.previewExportSchema, { model: m, rows: 0 }).then((r) => r.previewExportSchema));
+    return modelColumns.get(m)!;
+  };
+
+  const extractions = h('div', { class: 'extractions' });
+  let extractionCount = 0;
+  const addExtraction = (initial?: ExportField) => {
+    const n = ++extractionCount;
+    const source = h('input', { name: 'extraction-source', placeholder: 'properties.$browser', 'aria-label': `JSON path ${n}`, autocomplete: 'off', spellcheck: 'false', value: initial?.source ?? '' });
+    const alias = h('input', { name: 'extraction-alias', placeholder: 'browser', 'aria-label': `Alias ${n}`, autocomplete: 'off', spellcheck: 'false', value: initial?.alias ?? '' });
+    const type = h('select', { name: 'extraction-type', 'aria-label': `Type ${n}` },
+      FIELD_TYPES.map((t) => h('option', { value: t, selected: t === (initial?.type ?? 'STRING') }, t.toLowerCase())));
+    const row: HTMLElement = h('div', { class: 'extraction-row', 'data-extraction': n }, source, alias, type,
+      h('button', { type: 'button', class: 'icon', 'aria-label': `Remove JSON extraction ${n}`, onclick: () => { row.remove(); changed(); } }, '×'),
+      h('div', { class: 'extraction-errors' }));
+    extractions.append(row);
+  };
+  const extractionsFieldset = h('fieldset', { class: 'extractions-fieldset' }, h('legend', null, 'Values from JSON columns'),
+    h('small', { class: 'help' }, 'A path into a JSON column (properties.$browser, person_properties.email), the column it lands in, and its type.'),
+    extractions, h('button', { type: 'button', onclick: () => { addExtraction(); changed(); } }, 'Add JSON extraction'));
+
+  const renderColumns = async () => {
+    const m = model.value;
+    let schema: SchemaPreview;
+    try {
+      schema = await columnsOf(m);
+    } catch (err) {
+      replace(columnList, h('p', { class: 'field-error' }, `Cannot list the model's columns: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
+    if (m !== model.value) return;
+    const saved = pendingSaved;
+    pendingSaved = undefined;
+    const savedByName = new Map((saved ?? []).map((f) => [f.source, f]));
+    const required = new Set([...schema.key, ...schema.versionColumns]);
+    columns = schema.columns.map((c) => {
+      const keep = required.has(c.name) || !saved || savedByName.has(c.name);
+      const check = h('input', { type: 'checkbox', name: 'column', value: c.name, checked: keep, disabled: required.has(c.name), 'aria-label': `Export ${c.name}` });
+      const alias = h('input', { name: 'column-alias', placeholder: c.name, 'aria-label': `Export ${c.name} as`, autocomplete: 'off', spellcheck: 'false', value: savedByName.get(c.name)?.alias ?? '' });
+      const holder = h('div', { class: 'column-errors' });
+      const row = h('div', { class: 'column-row', 'data-column': c.name },
+        h('label', null, check, ' ', h('code', null, c.name), ' ', h('span', { class: 'muted' }, c.type), required.has(c.name) ? h('span', { class: 'muted' }, schema.key.includes(c.name) ? ' (key)' : ' (version)') : null),
+        alias, holder);
+      return { name: c.name, row, check, alias, holder };
+    });
+    replace(columnList, columns.map((c) => c.row));
+    replace(extractions);
+    (saved ?? []).filter((f) => !schema.columns.some((c) => c.name === f.source)).forEach((f) => addExtraction(f));
+    changed();
+  };
+
+  /** The selection as `fields` with the controls of each entry, in the order sent (model columns, then JSON). */
+  const entries = (): FieldEntry[] => {
+    const chosen: FieldEntry[] = columns.filter((c) => c.check.checked).map((c) => ({
+      value: { source: c.name, ...(c.alias.value.trim() ? { alias: c.alias.value.trim() } : {}) }, holder: c.holder, source: c.check, alias: c.alias,
+    }));
+    const json: FieldEntry[] = [...extractions.querySelectorAll<HTMLElement>('.extraction-row')].map((row) => {
+      const [source, alias, type] = row.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select');
+      return { value: { source: source.value.trim(), ...(alias.value.trim() ? { alias: alias.value.trim() } : {}), type: type.value as ExportField['type'] }, holder: row.querySelector<HTMLElement>('.extraction-errors')!, source, alias, type };
+    });
+    return [...chosen, ...json];
+  };
+  const everyColumnAsIs = () => columns.every((c) => c.check.checked && !c.alias.value.trim()) && !extractions.querySelector('.extraction-row');
+  const fields = (): ExportField[] | null => (custom() || everyColumnAsIs() ? null : entries().map((e) => e.value));
+
+  // ---- custom query ----
+  const cq = existing?.customQuery;
+  const query = h('textarea', { name: 'customQuery.query', rows: 6, spellcheck: 'false', class: 'code',
+    placeholder: 'SELECT uuid, event, timestamp FROM posthog.events\nWHERE timestamp >= {data_interval_start} AND timestamp < {data_interval_end}', value: cq?.query ?? '' });
+  const primaryKey = h('input', { name: 'customQuery.primaryKey', placeholder: 'uuid', autocomplete: 'off', spellcheck: 'false', value: cq?.primaryKey.join(', ') ?? '' });
+  const versionKey = h('input', { name: 'customQuery.versionKey', placeholder: 'version', autocomplete: 'off', spellcheck: 'false', value: cq?.versionKey.join(', ') ?? '' });
+  const mode = h('select', { name: 'customQuery.mode' },
+    h('option', { value: 'APPEND', selected: cq?.mode !== 'MERGE' }, 'Append: immutable rows, each key landed once'),
+    h('option', { value: 'MERGE', selected: cq?.mode === 'MERGE' }, 'Merge: a row replaces the stored one when its version is higher'));
+  const customQuery = () => (custom() ? { query: query.value, primaryKey: list(primaryKey.value), versionKey: list(versionKey.value), mode: mode.value } : null);
+  const queryPane = h('div', { class: 'custom-query' });
+  const slotted = (path: string, label: string, control: HTMLElement, help: string) => {
+    const wrapper = field(label, control, help);
+    errors.add(`customQuery.${path}`, wrapper, control);
+    return wrapper;
+  };
+  queryPane.append(
+    slotted('query', 'Query', query, 'A ClickHouse SELECT using {data_interval_start} and {data_interval_end}; it reads only your team\'s rows. Its output columns are the export\'s columns.'),
+    h('div', { class: 'grid-2' },
+      slotted('primaryKey', 'Primary key', primaryKey, 'Output columns identifying a row at the destination, comma-separated.'),
+      slotted('mode', 'Mode', mode, 'Append for event-like rows; merge for rows that change (like persons).')),
+    slotted('versionKey', 'Version key', versionKey, 'Merge only: output columns compared, in order, to decide whether a row replaces the stored one.'));
+  const queryError = h('div');
+  queryPane.append(queryError);
+  errors.add('customQuery', queryError, query);
+
+  const modelPane = h('div', { class: 'model-columns' }, columnsFieldset, extractionsFieldset);
+  const preview = schemaPreview();
+  const previewHint = h('p', { class: 'muted' });
+  preview.el.append(previewHint);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const changed = () => {
+    modelPane.hidden = custom();
+    queryPane.hidden = !custom();
+    versionKey.closest<HTMLElement>('.field')!.hidden = mode.value !== 'MERGE';
+    clearTimeout(timer);
+    const q = customQuery();
+    if (q && (!q.query.trim() || !q.primaryKey.length)) {
+      previewHint.textContent = 'Write the query and its primary key to see the columns it exports.';
+      return;
+    }
+    previewHint.textContent = '';
+    timer = setTimeout(() => void preview.refresh({ model: model.value, fields: fields(), customQuery: q }), 400);
+  };
+
+  const el = h('fieldset', { class: 'data-fieldset' }, h('legend', null, 'Data'),
+    h('div', { class: 'radio-row', role: 'radiogroup', 'aria-label': 'What the export writes' },
+      h('label', null, byModel, 'Pick columns'), h('label', null, byQuery, 'Custom query')),
+    modelPane, queryPane, preview.el);
+  el.addEventListener('input', changed);
+  el.addEventListener('change', changed);
+  model.addEventListener('change', () => void renderColumns());
+  void renderColumns();
+
+  return {
+    el,
+    custom,
+    fields,
+    customQuery,
+    /** Error slots of the chosen columns as they are numbered in the `fields` sent (input.fields.<index>.<part>). */
+    registerSlots(): void {
+      errors.remove('fields');
+      columnsError.replaceChildren();
+      errors.add('fields', columnsError, columnsFieldset);
+      columns.forEach((c) => c.holder.replaceChildren());
+      extractions.querySelectorAll('.extraction-errors').forEach((x) => x.replaceChildren());
+      entries().forEach((e, i) => {
+        errors.add(`fields.${i}.source`, e.holder, e.source);
+        errors.add(`fields.${i}.alias`, e.holder, e.alias);
+        if (e.type) errors.add(`fields.${i}.type`, e.holder, e.type);
+        errors.add(`fields.${i}`, e.holder, e.source);
+      });
+    },
+  };
+}
+
 export async function exportFormPage(outlet: HTMLElement, params: { id?: string } = {}): Promise<void> {
   const editing = params.id !== undefined;
   const msg = notice();
@@ -95,6 +269,10 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
   const startAt = h('input', { name: 'startAt', type: 'datetime-local', step: 60, value: e?.startAt ? isoToLocalInput(new Date(e.startAt)) : '' });
   const endAt = h('input', { name: 'endAt', type: 'datetime-local', step: 60, value: e?.endAt ? isoToLocalInput(new Date(e.endAt)) : '' });
   const paused = h('input', { name: 'paused', type: 'checkbox' });
+  const schemaMode = h('select', { name: 'schemaMode' },
+    h('option', { value: 'EVOLVE', selected: e?.schemaMode !== 'FROZEN' }, 'Evolve: add new columns to the destination'),
+    h('option', { value: 'FROZEN', selected: e?.schemaMode === 'FROZEN' }, 'Frozen: fail a run whose columns differ'));
+  const maxConcurrentRuns = h('input', { name: 'maxConcurrentRuns', type: 'number', min: 1, max: 32, step: 1, inputmode: 'numeric', value: String(e?.maxConcurrentRuns ?? 4) });
   const filters = h('div', { class: 'filters' });
   let filterCount = 0;
   const addFilter = (initial?: Filter) => {
@@ -120,13 +298,18 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
     slot('excludeEvents', field('Except these events', exclude, 'Comma-separated event names to leave out.'), exclude),
     filtersFieldset);
   errors.add('filters', filtersError, filtersFieldset);
+  const data = dataSection(existing, model, errors);
+  const modelField = slot('model', field('Model', model, 'Events are immutable; persons and sessions are merged by key at destinations that support it.'), model);
   const syncVisibility = () => {
     hourField.hidden = !['DAY', 'WEEK'].includes(interval.value);
     dayField.hidden = interval.value !== 'WEEK';
-    eventFields.hidden = model.value !== 'EVENTS';
+    // A custom query chooses its rows itself: no model, event selection or filters.
+    modelField.hidden = data.custom();
+    eventFields.hidden = model.value !== 'EVENTS' || data.custom();
   };
   interval.addEventListener('change', syncVisibility);
   model.addEventListener('change', syncVisibility);
+  data.el.addEventListener('change', syncVisibility);
   syncVisibility();
 
   /** Error slots of the filter rows as they are now numbered (input.filters.<index>.<part>). */
@@ -152,13 +335,14 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
       ev.preventDefault();
       msg.clear();
       registerFilterSlots();
+      data.registerSlots();
       errors.clear();
       if (!name.value.trim()) {
         errors.show('name', 'Name is required');
         name.focus();
         return;
       }
-      const events = model.value === 'EVENTS';
+      const events = model.value === 'EVENTS' && !data.custom();
       const rows = [...filters.querySelectorAll<HTMLElement>('.filter-row')];
       const bound = (input: HTMLInputElement) => localInputToIso(input.value) ?? (editing ? null : undefined);
       const input: Record<string, unknown> = {
@@ -177,6 +361,11 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
           const value = filterValue(o.value, v.value);
           return { key: k.value.trim(), type: t.value, operator: o.value, ...(value === undefined ? {} : { value }) };
         }) : [],
+        // null, not omitted: an edit back to every column or back to a model must clear the stored choice.
+        fields: data.fields(),
+        customQuery: data.customQuery(),
+        schemaMode: schemaMode.value,
+        maxConcurrentRuns: Number(maxConcurrentRuns.value),
         startAt: bound(startAt),
         endAt: bound(endAt),
         ...(editing ? {} : { paused: paused.checked }),
@@ -201,7 +390,7 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
   },
   slot('name', field('Name', name, undefined, { required: true }), name),
   h('div', { class: 'grid-2' },
-    slot('model', field('Model', model, 'Events are immutable; persons and sessions are merged by key at destinations that support it.'), model),
+    modelField,
     slot('interval', field('Interval', interval, 'Each run exports one interval, once it has closed.'), interval)),
   h('div', { class: 'grid-2' },
     slot('timezone', field('Time zone', timezone, 'IANA zone aligning hourly, daily and weekly intervals.'), timezone),
@@ -209,6 +398,10 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
   zoneList,
   slot('destinationId', field('Destination', destination, undefined, { required: true }), destination),
   eventFields,
+  data.el,
+  h('div', { class: 'grid-2' },
+    slot('schemaMode', field('Schema changes', schemaMode, 'When the destination table lacks a column this export writes (a field added, a new Outport column, a new query column): evolve adds it (nullable, stored rows keep NULL; nothing is dropped or retyped); frozen fails the run and says how to proceed.'), schemaMode),
+    slot('maxConcurrentRuns', field('Max concurrent runs', maxConcurrentRuns, 'Runs of this export executing at once (1–32), e.g. during a backfill or catch-up. Persons and sessions exports always run one at a time, in interval order.'), maxConcurrentRuns)),
   h('div', { class: 'grid-2' },
     slot('startAt', field('Start at (UTC)', startAt, 'Optional: no interval before this is exported. Empty: no bound.'), startAt),
     slot('endAt', field('End at (UTC)', endAt, 'Optional: no interval starting at or after this is exported; also caps backfills.'), endAt)),

@@ -46,6 +46,20 @@ registerEnumType(IncrementalModeEnum, {
   description: 'APPEND: immutable rows, each primary key landed once (like events). MERGE: a row replaces the stored one with its key when its version is higher (like persons).',
 });
 
+/** Values are src/source/posthog-layout.ts's ExportLayout, stored as is. */
+export enum ExportLayoutEnum {
+  OUTPORT = 'OUTPORT',
+  POSTHOG = 'POSTHOG',
+}
+registerEnumType(ExportLayoutEnum, {
+  name: 'ExportLayout',
+  description: 'Whose column layout an export writes.',
+  valuesConfig: {
+    OUTPORT: { description: 'Outport\'s model columns, or the export\'s fields.' },
+    POSTHOG: { description: 'For events: the columns PostHog\'s batch exports write to this kind of destination (Postgres, Redshift, BigQuery, Snowflake, S3, local files), filled as PostHog fills them, so an existing PostHog table keeps receiving rows. File keys follow PostHog\'s names inside the export\'s own folder. See the README, "Migrating from PostHog batch exports".' },
+  },
+});
+
 /** Values are the SDK's SchemaMode (src/sdk/schema-evolution.ts), stored as is. */
 export enum SchemaModeEnum {
   EVOLVE = 'EVOLVE',
@@ -159,6 +173,9 @@ export class CreateBatchExportInput {
 
   @Field(() => SchemaModeEnum, { defaultValue: SchemaModeEnum.EVOLVE, description: 'What runs do when the destination table\'s columns differ from the export\'s (a field added, a new Outport column, a custom query\'s new output column). Default: EVOLVE.' })
   schemaMode!: SchemaModeEnum;
+
+  @Field(() => ExportLayoutEnum, { defaultValue: ExportLayoutEnum.OUTPORT, description: 'OUTPORT (default) or POSTHOG: PostHog\'s events columns for the destination\'s kind (fields and customQuery must then be left out).' })
+  layout!: ExportLayoutEnum;
 }
 
 /** Patch: omitted fields keep their value; includeEvents/excludeEvents/filters, when given, replace the lists. */
@@ -227,4 +244,7 @@ export class UpdateBatchExportInput {
 
   @Field(() => SchemaModeEnum, { nullable: true, description: 'See CreateBatchExportInput.schemaMode. Applies from the next run.' })
   schemaMode?: SchemaModeEnum | null;
+
+  @Field(() => ExportLayoutEnum, { nullable: true, description: 'See CreateBatchExportInput.layout. Applies from the next run.' })
+  layout?: ExportLayoutEnum | null;
 }

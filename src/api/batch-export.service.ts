@@ -12,6 +12,7 @@ import { CLOCK, DATA_SOURCE, SOURCE, type Clock } from '../tokens';
 import type { ClickHouseSource } from '../source';
 import { CustomQueryError, type CustomQuery } from '../source/custom-query';
 import { FieldSelectionError, fieldsSchema, type FieldSelection } from '../source/fields';
+import { posthogLayoutProblem } from '../source/posthog-layout';
 import type { ModelSchema, Row } from '../sdk/models';
 import { publishTouched, type Touched } from './publish';
 import type { CreateBatchExportInput, CustomQueryInput, ExportFieldInput, UpdateBatchExportInput } from './batch-export.input';
@@ -178,7 +179,7 @@ export class BatchExportService {
     }
     await checkedSchema(this.source, teamId, input.model, fields, customQuery);
     return this.ds.transaction(async (m) => {
-      await this.checkDestination(m, teamId, input.destinationId, input.model, 'input.destinationId', 'input.model');
+      await this.checkDestination(m, teamId, input.destinationId, input.model, 'input.destinationId', 'input.model', { layout: input.layout ?? 'OUTPORT', fields, customQuery });
       const first = firstInterval(scheduleOf(draft), now);
       const row = m.getRepository(BatchExportEntity).create({
         teamId,
@@ -192,6 +193,7 @@ export class BatchExportService {
         fields,
         customQuery,
         schemaMode: input.schemaMode ?? 'EVOLVE',
+        layout: input.layout ?? 'OUTPORT',
         ...(maxConcurrentRuns === undefined ? {} : { maxConcurrentRuns }),
         paused: input.paused,
         pausedAt: input.paused ? now : null,
@@ -237,8 +239,9 @@ export class BatchExportService {
       if (patch.maxConcurrentRuns != null) e.maxConcurrentRuns = cleanConcurrency(patch.maxConcurrentRuns, 'input.maxConcurrentRuns');
       if (patch.schemaMode != null) e.schemaMode = patch.schemaMode;
       if (patch.destinationId != null) e.destinationId = patch.destinationId;
-      if (patch.model != null || patch.destinationId != null || patch.customQuery != null) {
-        await this.checkDestination(m, teamId, e.destinationId, e.model, 'input.destinationId', 'input.model');
+      if (patch.layout != null) e.layout = patch.layout;
+      if (patch.model != null || patch.destinationId != null || patch.customQuery !== undefined || patch.layout != null || patch.fields !== undefined) {
+        await this.checkDestination(m, teamId, e.destinationId, e.model, 'input.destinationId', 'input.model', e);
       }
       // scheduledUntil is deliberately left alone: it is where the export's coverage ends, and the scheduler starts
       // the new schedule exactly there (bridging to the new grid), so a schedule change neither skips nor repeats data.
@@ -342,7 +345,10 @@ export class BatchExportService {
     return saved;
   }
 
-  private async checkDestination(m: EntityManager, teamId: number, destinationId: string, model: string, destField: string, modelField: string): Promise<void> {
+  private async checkDestination(
+    m: EntityManager, teamId: number, destinationId: string, model: string, destField: string, modelField: string,
+    shape?: { layout: string; fields: FieldSelection[] | null; customQuery: CustomQuery | null },
+  ): Promise<void> {
     let dest;
     try {
       dest = await loadDestination(m, teamId, destinationId);
@@ -354,5 +360,7 @@ export class BatchExportService {
     if (!plugin.models.includes(model as never)) {
       throw badInput(modelField, `destination type ${dest.type} does not support the ${model} model (supported: ${plugin.models.join(', ')})`);
     }
+    const layoutProblem = shape?.layout === 'POSTHOG' && model === 'events' ? posthogLayoutProblem(dest.type, shape.fields, !!shape.customQuery) : null;
+    if (layoutProblem) throw badInput('input.layout', layoutProblem);
   }
 }

@@ -2,7 +2,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { IntervalEnum, ModelEnum, PropertyFilterTypeEnum } from './enums';
 import { ConnectionType } from './pagination';
 import { JSON } from './scalars';
-import { FieldTypeEnum, IncrementalModeEnum, SchemaModeEnum } from './batch-export.input';
+import { ExportLayoutEnum, FieldTypeEnum, IncrementalModeEnum, SchemaModeEnum } from './batch-export.input';
 
 @ObjectType({ description: 'One chosen column: a model column (renamed with alias) or a JSON path with an alias and a type.' })
 export class ExportField {
@@ -135,6 +135,9 @@ export class BatchExport {
 
   @Field(() => SchemaModeEnum, { description: 'What runs do when the destination table\'s columns differ from the export\'s: EVOLVE adds them, FROZEN fails.' })
   schemaMode!: SchemaModeEnum;
+
+  @Field(() => ExportLayoutEnum, { description: 'OUTPORT: the model\'s columns or the fields; POSTHOG: PostHog\'s events columns for the destination\'s kind.' })
+  layout!: ExportLayoutEnum;
 
   @Field(() => Date, { nullable: true, description: 'End of the last interval the scheduler created a run for.' })
   scheduledUntil!: Date | null;

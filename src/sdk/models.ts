@@ -30,6 +30,13 @@ export interface Column {
   name: string;
   type: ColumnType;
   nullable: boolean;
+  /**
+   * Table types, as the destination's catalog names them (`character varying(200)`, `integer`), that an existing
+   * table made by another tool (PostHog, for src/source/posthog-layout.ts) gives this column and that the export
+   * writes into as they are: the destination refuses, and the run fails on, a value beyond their bounds. Unset: only
+   * the types the destination itself accepts.
+   */
+  tableTypes?: readonly string[];
 }
 
 export interface ModelSchema {

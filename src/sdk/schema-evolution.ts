@@ -63,6 +63,7 @@ export function planSchemaChange(schema: ModelSchema, table: readonly TableColum
   for (const column of schema.columns) {
     const existing = byName.get(norm(column.name));
     if (!existing) plan.add.push(column);
+    else if (column.tableTypes?.includes(existing.type)) continue;
     else if (compared.has(norm(column.name)) ? !o.same(existing.type, column) : !o.accepts(existing.type, column)) {
       plan.retyped.push({ column, tableType: existing.type });
     }

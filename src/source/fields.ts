@@ -28,7 +28,22 @@ export interface FieldSelection {
   alias?: string;
   /** For JSON paths: the type of the extracted value. Default: string. Model columns keep their own type. */
   type?: FieldType;
+  /**
+   * Not a column of the model but a value derived for a predefined layout (posthog-layout.ts); never accepted from
+   * the API. `json_text`: the source column's text as a JSON string (`"a:b"`), NULL stays NULL; `empty_string`:
+   * always ''; `export_time`: when the run read the row (UTC, microseconds).
+   */
+  derived?: DerivedValue;
+  /** Layout-only (posthog-layout.ts): the column's `tableTypes` (src/sdk/models.ts). Never accepted from the API. */
+  tableTypes?: readonly string[];
 }
+
+export type DerivedValue = 'json_text' | 'empty_string' | 'export_time';
+const DERIVED_COLUMN: Record<DerivedValue, Omit<Column, 'name'>> = {
+  json_text: { type: 'json', nullable: true },
+  empty_string: { type: 'string', nullable: false },
+  export_time: { type: 'timestamp', nullable: false },
+};
 
 /** What is wrong with a field, by position (`fields[2].alias`). */
 export class FieldSelectionError extends Error {
@@ -52,6 +67,7 @@ interface ResolvedField {
   from: string;
   path?: string[];
   type?: FieldType;
+  derived?: DerivedValue;
 }
 
 function resolve(model: Model, fields: readonly FieldSelection[]): ResolvedField[] {
@@ -62,6 +78,14 @@ function resolve(model: Model, fields: readonly FieldSelection[]): ResolvedField
   fields.forEach((f, i) => {
     const at = `fields[${i}]`;
     const source = typeof f?.source === 'string' ? f.source.trim() : '';
+    const derived: DerivedValue | undefined = f?.derived;
+    if (derived !== undefined) {
+      if (!Object.hasOwn(DERIVED_COLUMN, derived) || !f.alias || !IDENTIFIER.test(f.alias)) throw new FieldSelectionError(at, 'a derived value needs a known kind and a plain alias');
+      const from = schema.columns.find((c) => c.name === source && c.type === 'string');
+      if (derived === 'json_text' && !from) throw new FieldSelectionError(`${at}.source`, `json_text reads a string column of the ${model} model, not ${JSON.stringify(source)}`);
+      out.push({ name: f.alias, column: { name: f.alias, ...DERIVED_COLUMN[derived] }, from: from?.name ?? '', derived });
+      return;
+    }
     const dot = source.indexOf('.');
     const columnName = dot < 0 ? source : source.slice(0, dot);
     const column = schema.columns.find((c) => c.name === columnName);
@@ -90,7 +114,7 @@ function resolve(model: Model, fields: readonly FieldSelection[]): ResolvedField
     seen.set(r.name, i);
   });
   for (const required of [...schema.key, ...schema.versionColumns]) {
-    if (!out.some((r) => r.from === required && !r.path)) {
+    if (!out.some((r) => r.from === required && !r.path && !r.derived)) {
       throw new FieldSelectionError('fields', `the ${model} model's ${schema.versionColumns.includes(required) ? 'version' : 'key'} column ${required} must be selected (rename it if you like): it keeps runs exactly once at the destination`);
     }
   }
@@ -107,10 +131,10 @@ export function fieldsSchema(model: Model, fields: readonly FieldSelection[] | u
   const schema = MODEL_SCHEMAS[model];
   if (!fields || fields.length === 0) return schema;
   const resolved = resolve(model, fields);
-  const renamed = (c: string) => resolved.find((r) => r.from === c && !r.path)!.name;
+  const renamed = (c: string) => resolved.find((r) => r.from === c && !r.path && !r.derived)!.name;
   return {
     model,
-    columns: resolved.map((r) => r.column),
+    columns: resolved.map((r, i) => (fields[i].tableTypes?.length ? { ...r.column, tableTypes: fields[i].tableTypes } : r.column)),
     key: schema.key.map(renamed),
     versionColumns: schema.versionColumns.map(renamed),
     mutable: schema.mutable,
@@ -119,10 +143,21 @@ export function fieldsSchema(model: Model, fields: readonly FieldSelection[] | u
 
 /** `modelRowsSql` (the model's rows, all its columns) narrowed to the selection, in the selection's order. */
 export function fieldsSql(model: Model, fields: readonly FieldSelection[], modelRowsSql: string, params: QueryParams): string {
-  const exprs = resolve(model, fields).map((r) => `${r.path ? extractSql(r.from, r.path, r.type!, params) : `_f_${r.from}`} AS ${r.name}`);
+  const exprs = resolve(model, fields).map((r) => `${r.derived ? derivedSql(r.derived, r.from) : r.path ? extractSql(r.from, r.path, r.type!, params) : `_f_${r.from}`} AS ${r.name}`);
   // The model's columns are renamed first, so that no alias of the selection shadows a column another field reads.
   const inner = MODEL_SCHEMAS[model].columns.map((c) => `${c.name} AS _f_${c.name}`).join(', ');
   return `SELECT ${exprs.join(', ')} FROM (SELECT ${inner} FROM (${modelRowsSql}))`;
+}
+
+function derivedSql(derived: DerivedValue, column: string): string {
+  switch (derived) {
+    case 'json_text':
+      return `if(isNull(_f_${column}), NULL, toJSONString(_f_${column}))`;
+    case 'empty_string':
+      return `''`;
+    case 'export_time':
+      return `concat(replaceOne(toString(now64(6, 'UTC')), ' ', 'T'), 'Z')`;
+  }
 }
 
 function extractSql(column: string, path: string[], type: FieldType, params: QueryParams): string {

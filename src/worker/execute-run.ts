@@ -4,6 +4,7 @@
  * Every write to the run row is conditioned on the attempt number this executor claimed, so a worker that was
  * presumed dead (stale heartbeat) and comes back cannot overwrite the state of the attempt that replaced it.
  */
+import { layoutFields } from '../source/posthog-layout';
 import type { DataSource } from 'typeorm';
 import { teamLocalFilesDirectory } from '../config';
 import type { Logger } from '../logger';
@@ -222,6 +223,17 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
   /** Only what fails inside plugin.write is the destination's: the host's own store writes fail as the store's. */
   let inDestinationWrite = false;
   try {
+    if (exp.layout === 'POSTHOG') {
+      // PostHog's columns depend on the destination's kind; a missing destination is reported further down.
+      const layoutDestination = await ds.getRepository<DestinationEntity>('DestinationEntity').findOneBy({ id: exp.destinationId });
+      if (layoutDestination) {
+        try {
+          query.fields = layoutFields('POSTHOG', exp.model, layoutDestination.type, exp.fields);
+        } catch (err) {
+          throw new DestinationError('config', (err as Error).message);
+        }
+      }
+    }
     // Field selections and custom queries change the columns; a custom query is checked again on every attempt.
     const exportSchema = await source.exportSchema(query).catch((err) => {
       throw err instanceof CustomQueryError ? new DestinationError('config', `The export's custom query is refused: ${err.message}`) : asSourceError(err);

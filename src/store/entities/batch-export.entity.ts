@@ -4,6 +4,7 @@ import type { IntervalKind } from '../../scheduler/intervals';
 import type { CustomQuery } from '../../source/custom-query';
 import type { FieldSelection } from '../../source/fields';
 import type { SchemaMode } from '../../sdk/schema-evolution';
+import type { ExportLayout } from '../../source/posthog-layout';
 
 export interface StoredPropertyFilter {
   key: string;
@@ -84,6 +85,10 @@ export class BatchExportEntity {
   /** EVOLVE or FROZEN: how runs treat a destination table whose columns differ (src/sdk/schema-evolution.ts). */
   @Column('text', { name: 'schema_mode', default: 'EVOLVE' })
   schemaMode!: SchemaMode;
+
+  /** OUTPORT or POSTHOG: whose column layout the export writes (src/source/posthog-layout.ts). */
+  @Column('text', { default: 'OUTPORT' })
+  layout!: ExportLayout;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

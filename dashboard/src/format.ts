@@ -90,6 +90,43 @@ export function isoToLocalInput(date: Date): string {
   return date.toISOString().slice(0, 16);
 }
 
+/** The instant's wall-clock time in `timeZone` as a datetime-local value ("2024-01-10T01:00"). */
+export function isoToZonedInput(date: Date, timeZone: string): string {
+  const p = zonedParts(date.toISOString(), timeZone);
+  return `${p.date}T${p.time}`;
+}
+
+/** Minutes `timeZone` is ahead of UTC at the instant `ms`. */
+function zoneOffsetMinutes(ms: number, timeZone: string): number {
+  const p = zonedParts(new Date(ms).toISOString(), timeZone);
+  return (Date.parse(`${p.date}T${p.time}:00Z`) - Math.floor(ms / 60_000) * 60_000) / 60_000;
+}
+
+/**
+ * A datetime-local value read as wall-clock time in `timeZone`, to a UTC ISO string (empty stays undefined).
+ * Across a DST change the offset is looked up twice: a time that exists once converts exactly; a time skipped by
+ * the spring change moves forward by the gap; an ambiguous autumn time takes its first (summer-time) instant.
+ */
+export function zonedInputToIso(value: string, timeZone: string): string | undefined {
+  if (!value) return undefined;
+  const asUtc = Date.parse(`${value.length === 16 ? `${value}:00` : value}Z`);
+  if (!Number.isFinite(asUtc)) return undefined;
+  const first = asUtc - zoneOffsetMinutes(asUtc, timeZone) * 60_000;
+  const second = asUtc - zoneOffsetMinutes(first, timeZone) * 60_000;
+  const earlier = Math.min(first, second);
+  // Prefer the earlier candidate when it maps back to the same wall time (ambiguous autumn hour).
+  const ms = isoToZonedInput(new Date(earlier), timeZone) === value.slice(0, 16) ? earlier : Math.max(first, second);
+  return new Date(ms).toISOString();
+}
+
+/**
+ * When the attempt now running (or the one that finished the run) started. startedAt is the FIRST attempt's: a
+ * retried 100 ms run timed from it reads 55 s. attemptStartedAt is null while a retry waits for a worker.
+ */
+export function currentAttemptStart(r: { startedAt: string | null; attemptStartedAt?: string | null }): string | null {
+  return r.attemptStartedAt !== undefined ? r.attemptStartedAt : r.startedAt;
+}
+
 export interface RunProgress {
   /** Seconds since the latest attempt started, up to `now` (or finishedAt). */
   elapsed: number | null;
@@ -101,20 +138,26 @@ export interface RunProgress {
 
 /**
  * Rate and ETA of a run from what the API reports, on the server's clock (a skewed browser clock does not distort
- * them): rows read since `baseline` (a sample of this attempt seen earlier) up to heartbeatAt, else since
- * startedAt. startedAt is the FIRST attempt's start and recordsRead restarts at 0 with each attempt, so for a
+ * them): rows read since `baseline` (a sample of this attempt seen earlier) up to heartbeatAt, else since the
+ * current attempt's start. Without attemptStartedAt, startedAt is the FIRST attempt's start, so for a
  * retried run only a baseline gives a rate. The ETA is the rest of recordsTotalCount at that rate.
  */
 export function runProgress(
-  r: { startedAt: string | null; heartbeatAt?: string | null; finishedAt: string | null; recordsRead: number; recordsTotalCount: number | null; attempt?: number },
+  r: {
+    startedAt: string | null; attemptStartedAt?: string | null; heartbeatAt?: string | null; finishedAt: string | null;
+    recordsRead: number; recordsTotalCount: number | null; attempt?: number;
+  },
   baseline?: { read: number; at: number },
   now = Date.now(),
 ): RunProgress {
-  if (!r.startedAt) return { elapsed: null, rowsPerSecond: null, eta: null };
-  const started = Date.parse(r.startedAt);
+  const startedAt = currentAttemptStart(r);
+  if (!startedAt) return { elapsed: null, rowsPerSecond: null, eta: null };
+  const started = Date.parse(startedAt);
   const elapsed = Math.max(0, ((r.finishedAt ? Date.parse(r.finishedAt) : now) - started) / 1000);
   const measuredTo = r.heartbeatAt ? Date.parse(r.heartbeatAt) : NaN;
-  const from = baseline ?? ((r.attempt ?? 1) <= 1 ? { read: 0, at: started } : undefined);
+  // recordsRead restarts at 0 with each attempt, so the current attempt's start is a true baseline; the first
+  // attempt's startedAt is one only when there was no other attempt.
+  const from = baseline ?? (r.attemptStartedAt !== undefined || (r.attempt ?? 1) <= 1 ? { read: 0, at: started } : undefined);
   const seconds = from ? (measuredTo - from.at) / 1000 : NaN;
   const rows = from ? r.recordsRead - from.read : 0;
   const rowsPerSecond = seconds > 0 && rows > 0 ? rows / seconds : null;

@@ -57,10 +57,40 @@ export interface Run {
   errorKind: string | null;
   createdAt: string;
   startedAt: string | null;
+  /** When the current attempt started (startedAt is the first attempt's). */
+  attemptStartedAt: string | null;
+  attempts: RunAttempt[];
   heartbeatAt: string | null;
   finishedAt: string | null;
   durationSeconds: number | null;
   cancelRequestedAt: string | null;
+}
+
+export interface RunAttempt {
+  number: number;
+  workerId: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  durationSeconds: number | null;
+  status: string;
+  error: string | null;
+  errorKind: string | null;
+  recordsRead: number;
+  recordsCompleted: number;
+  bytesExported: number;
+}
+
+export interface ConnectionTestStep {
+  name: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  message: string | null;
+  errorKind: string | null;
+  steps: ConnectionTestStep[];
 }
 
 export interface Filter {
@@ -151,9 +181,15 @@ export interface Backfill {
 
 export interface Estimate {
   runs: number;
+  /** Source rows (before deduplication). */
   rows: number | null;
+  /** The source's approximate uncompressed bytes, not what the destination receives. */
   bytes: number | null;
   seconds: number;
+  secondsPerRun?: number | null;
+  rowsPerSecond?: number | null;
+  /** Completed runs the time was calibrated on; 0: defaults. */
+  calibrationRuns?: number | null;
 }
 
 export interface ApiToken {
@@ -192,7 +228,8 @@ export interface LogEntry {
 }
 
 const RUN = `id batchExportId backfillId status trigger intervalStart intervalEnd attempt recordsRead recordsTotalCount
-  recordsCompleted bytesExported latestError errorKind createdAt startedAt heartbeatAt finishedAt durationSeconds cancelRequestedAt`;
+  recordsCompleted bytesExported latestError errorKind createdAt startedAt attemptStartedAt heartbeatAt finishedAt durationSeconds cancelRequestedAt
+  attempts { number workerId startedAt finishedAt durationSeconds status error errorKind recordsRead recordsCompleted bytesExported }`;
 const DESTINATION = 'id name type config createdAt updatedAt';
 const EXPORT = `id name model interval timezone offsetHour offsetDay paused pausedReason includeEvents excludeEvents
   filters { key operator type value } destination { id name type } destinationId startAt endAt pausedAt scheduledUntil createdAt
@@ -213,7 +250,9 @@ export const Q = {
   createDestination: `mutation ($name: String!, $type: String!, $config: JSONObject!) { createDestination(name: $name, type: $type, config: $config) { ${DESTINATION} } }`,
   updateDestination: `mutation ($id: ID!, $name: String, $config: JSONObject) { updateDestination(id: $id, name: $name, config: $config) { ${DESTINATION} } }`,
   deleteDestination: 'mutation ($id: ID!) { deleteDestination(id: $id) { id } }',
-  testDestination: 'mutation ($id: ID!) { testDestination(id: $id) { ok message errorKind } }',
+  testDestination: 'mutation ($id: ID!) { testDestination(id: $id) { ok message errorKind steps { name ok message } } }',
+  testDestinationConfig: `mutation ($input: TestDestinationConfigInput!) {
+    testDestinationConfig(input: $input) { ok message errorKind steps { name ok message } } }`,
 
   batchExports: `query { batchExports(first: 100) { edges { node { ${EXPORT} } } } }`,
   batchExport: `query ($id: ID!) { batchExport(id: $id) { ${EXPORT} } }`,
@@ -235,7 +274,7 @@ export const Q = {
 
   backfill: `query ($id: ID!) { backfill(id: $id) { ${BACKFILL} } }`,
   backfills: `query ($id: ID!) { backfills(batchExportId: $id) { ${BACKFILL} } }`,
-  estimateBackfill: 'query ($id: ID!, $startAt: DateTimeISO!, $endAt: DateTimeISO!) { estimateBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt) { runs rows bytes seconds } }',
+  estimateBackfill: 'query ($id: ID!, $startAt: DateTimeISO!, $endAt: DateTimeISO!) { estimateBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt) { runs rows bytes seconds secondsPerRun rowsPerSecond calibrationRuns } }',
   createBackfill: `mutation ($id: ID!, $startAt: DateTimeISO!, $endAt: DateTimeISO!) { createBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt) { ${BACKFILL} } }`,
   cancelBackfill: `mutation ($id: ID!) { cancelBackfill(id: $id) { ${BACKFILL} } }`,
   backfillProgress: `subscription ($id: ID!) { backfillProgress(backfillId: $id) { ${BACKFILL} } }`,

@@ -1,18 +1,43 @@
 /**
- * The backfill dialog: pick [start, end) in UTC, see the estimate (runs, rows, bytes, time) for exactly those
- * values, then start. "Start" stays disabled until the estimate shown matches the inputs.
+ * The backfill dialog: pick [start, end) as wall-clock times in the export's time zone (the zone its intervals
+ * are aligned to; sent to the API as UTC, the UTC equivalent shown), see the estimate (runs, source rows, source
+ * bytes, expected time) for exactly those values, then start. "Start" stays disabled until the estimate shown
+ * matches the inputs.
  */
 import { gql } from '../api';
 import { h, replace } from '../dom';
-import { formatBytes, formatCount, formatDuration, isoToLocalInput, localInputToIso } from '../format';
+import { formatBytes, formatCount, formatDuration, isoToZonedInput, plural, utcText, zonedInputToIso } from '../format';
 import { Q, type Backfill, type Estimate } from '../queries';
 import { field, messageOf } from './ui';
 
-export function openBackfillDialog(exportId: string, exportName: string, onCreated: (b: Backfill) => void): void {
+/** The estimate in words, each figure saying which quantity it is. */
+function estimateView(e: Estimate): HTMLElement[] {
+  const calibration = e.calibrationRuns
+    ? `calibrated on ${plural(e.calibrationRuns, 'recent run')} of this export`
+    : 'default rates: this export has too few completed runs to calibrate on';
+  return [
+    h('dl', { class: 'estimate-grid' },
+      h('dt', null, 'Runs'), h('dd', { 'data-estimate': 'runs' }, plural(e.runs, 'run')),
+      h('dt', null, 'Source rows'), h('dd', { 'data-estimate': 'rows' }, e.rows === null ? 'unknown' : `≈ ${formatCount(e.rows)}`),
+      h('dt', null, 'Approx. source bytes (uncompressed)'),
+      h('dd', { 'data-estimate': 'bytes' }, e.bytes === null ? 'unknown' : `≈ ${formatBytes(e.bytes)}`),
+      h('dt', null, 'Expected time'),
+      h('dd', { 'data-estimate': 'seconds' }, `≈ ${formatDuration(e.seconds)}`,
+        h('span', { class: 'muted small block', 'data-estimate': 'calibration' }, calibration))),
+    h('p', { class: 'muted small' },
+      'Source bytes are ClickHouse\'s uncompressed size of those rows, not what the destination receives (format and compression differ). ',
+      'An estimate, not a promise: runs also wait behind other work.'),
+  ];
+}
+
+/** `timeZone`: the export's IANA zone; the inputs are wall-clock times there. */
+export function openBackfillDialog(exportId: string, exportName: string, timeZone: string, onCreated: (b: Backfill) => void): void {
+  // Default range: the last 24 whole hours of the export's zone.
   const now = new Date();
   now.setUTCMinutes(0, 0, 0);
-  const start = h('input', { type: 'datetime-local', name: 'startAt', required: true, step: 60, value: isoToLocalInput(new Date(now.getTime() - 24 * 3600_000)) });
-  const end = h('input', { type: 'datetime-local', name: 'endAt', required: true, step: 60, value: isoToLocalInput(now) });
+  const start = h('input', { type: 'datetime-local', name: 'startAt', required: true, step: 60, value: isoToZonedInput(new Date(now.getTime() - 24 * 3600_000), timeZone) });
+  const end = h('input', { type: 'datetime-local', name: 'endAt', required: true, step: 60, value: isoToZonedInput(now, timeZone) });
+  const utcRange = h('p', { class: 'muted small', 'data-utc-range': '' });
   const estimateEl = h('div', { class: 'estimate', role: 'status', 'aria-live': 'polite' });
   const error = h('p', { class: 'notice notice-error', role: 'alert', hidden: true });
   const startBtn = h('button', { type: 'submit', class: 'primary', disabled: true }, 'Start backfill');
@@ -24,19 +49,15 @@ export function openBackfillDialog(exportId: string, exportName: string, onCreat
     const mine = ++seq;
     startBtn.disabled = true;
     error.hidden = true;
-    const startAt = localInputToIso(start.value);
-    const endAt = localInputToIso(end.value);
+    const startAt = zonedInputToIso(start.value, timeZone);
+    const endAt = zonedInputToIso(end.value, timeZone);
+    utcRange.textContent = startAt && endAt ? `In UTC: ${utcText(startAt)} – ${utcText(endAt)}` : '';
     if (!startAt || !endAt) return replace(estimateEl, 'Pick a start and an end.');
     replace(estimateEl, 'Estimating…');
     try {
       const { estimateBackfill: e } = await gql<{ estimateBackfill: Estimate }>(Q.estimateBackfill, { id: exportId, startAt, endAt });
       if (mine !== seq) return;
-      replace(estimateEl, h('dl', { class: 'estimate-grid' },
-        h('dt', null, 'Runs'), h('dd', { 'data-estimate': 'runs' }, formatCount(e.runs)),
-        h('dt', null, 'Rows'), h('dd', { 'data-estimate': 'rows' }, e.rows === null ? 'unknown' : `≈ ${formatCount(e.rows)}`),
-        h('dt', null, 'Size'), h('dd', { 'data-estimate': 'bytes' }, e.bytes === null ? 'unknown' : `≈ ${formatBytes(e.bytes)}`),
-        h('dt', null, 'Time'), h('dd', { 'data-estimate': 'seconds' }, `≈ ${formatDuration(e.seconds)}`)),
-      h('p', { class: 'muted small' }, 'An estimate, not a promise: runs also wait behind other work.'));
+      replace(estimateEl, ...estimateView(e));
       estimatedFor = key();
       startBtn.disabled = e.runs === 0;
     } catch (err) {
@@ -64,7 +85,7 @@ export function openBackfillDialog(exportId: string, exportName: string, onCreat
         startBtn.disabled = true;
         try {
           const { createBackfill } = await gql<{ createBackfill: Backfill }>(Q.createBackfill, {
-            id: exportId, startAt: localInputToIso(start.value), endAt: localInputToIso(end.value),
+            id: exportId, startAt: zonedInputToIso(start.value, timeZone), endAt: zonedInputToIso(end.value, timeZone),
           });
           dialog.close();
           onCreated(createBackfill);
@@ -76,8 +97,9 @@ export function openBackfillDialog(exportId: string, exportName: string, onCreat
       },
     },
     h('h2', { id: 'backfill-title' }, `Backfill ${exportName}`),
-    h('p', { class: 'muted' }, 'Exports every interval between start and end again (times in UTC). Intervals already exported are replaced at the destination, never duplicated.'),
-    h('div', { class: 'grid-2' }, field('Start (UTC)', start), field('End (UTC)', end)),
+    h('p', { class: 'muted' }, `Exports every interval between start and end again (times in ${timeZone}, the export's time zone). Intervals already exported are replaced at the destination, never duplicated.`),
+    h('div', { class: 'grid-2' }, field(`Start (${timeZone})`, start), field(`End (${timeZone})`, end)),
+    utcRange,
     estimateEl,
     error,
     h('div', { class: 'form-actions' },

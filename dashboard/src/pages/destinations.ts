@@ -2,7 +2,7 @@
 import { gql } from '../api';
 import { h, replace } from '../dom';
 import { formatDate, utcText } from '../format';
-import { Q, type Destination, type DestinationType } from '../queries';
+import { Q, type ConnectionTestResult, type Destination, type DestinationType } from '../queries';
 import { navigate } from '../router';
 import { schemaForm, type SchemaForm } from '../components/schema-form';
 import { actionButton, field, fieldIssues, formErrors, loading, notice, pageHeader } from '../components/ui';
@@ -16,18 +16,40 @@ export function destinationTypes(): Promise<DestinationType[]> {
   return typesCache;
 }
 
-/** Runs testDestination and shows the outcome next to the button that asked. */
+const STEP_LABELS: Record<string, string> = {
+  CONNECT: 'Connect', AUTHENTICATE: 'Authenticate', PERMISSIONS: 'Permissions', WRITE_PROBE: 'Write probe',
+};
+
+/** A connection test's outcome: one line, then each step it ran with ✓/✗ and what it found (the failing one last). */
+function showTestResult(out: HTMLElement, r: ConnectionTestResult): void {
+  out.className = `test-result ${r.ok ? 'ok' : 'bad'}`;
+  replace(out,
+    h('span', { class: 'test-summary' }, r.ok ? 'Connection OK' : `Failed${r.errorKind ? ` (${r.errorKind})` : ''}: ${r.message ?? 'no details'}`),
+    r.steps.length ? h('ol', { class: 'test-steps', 'aria-label': 'Connection test steps' }, r.steps.map((s) => h('li', {
+      class: `test-step ${s.ok ? 'ok' : 'bad'}`, 'data-step': s.name, 'data-ok': String(s.ok),
+    },
+    h('span', { class: 'mark', 'aria-label': s.ok ? 'passed' : 'failed' }, s.ok ? '✓' : '✗'),
+    h('span', { class: 'step-name' }, STEP_LABELS[s.name] ?? s.name),
+    h('span', { class: 'step-message' }, s.message)))) : null);
+}
+
+function testing(out: HTMLElement): void {
+  out.className = 'test-result';
+  out.textContent = 'Testing…';
+}
+
+function showTestError(out: HTMLElement, e: unknown): void {
+  out.className = 'test-result bad';
+  out.textContent = e instanceof Error ? e.message : String(e);
+}
+
+/** Runs testDestination on a saved destination and shows the outcome next to the button that asked. */
 export function testButton(dest: Pick<Destination, 'id' | 'name'>, out: HTMLElement): HTMLButtonElement {
   return actionButton('Test connection', async () => {
-    out.className = 'test-result';
-    out.textContent = 'Testing…';
-    const { testDestination: r } = await gql<{ testDestination: { ok: boolean; message: string | null; errorKind: string | null } }>(Q.testDestination, { id: dest.id });
-    out.className = `test-result ${r.ok ? 'ok' : 'bad'}`;
-    out.textContent = r.ok ? 'Connection OK' : `Failed${r.errorKind ? ` (${r.errorKind})` : ''}: ${r.message ?? 'no details'}`;
-  }, { label: `Test connection of ${dest.name}`, onError: (e) => {
-    out.className = 'test-result bad';
-    out.textContent = e instanceof Error ? e.message : String(e);
-  } });
+    testing(out);
+    const { testDestination: r } = await gql<{ testDestination: ConnectionTestResult }>(Q.testDestination, { id: dest.id });
+    showTestResult(out, r);
+  }, { label: `Test connection of ${dest.name}`, onError: (e) => showTestError(out, e) });
 }
 
 export async function destinationsPage(outlet: HTMLElement): Promise<void> {
@@ -92,7 +114,29 @@ export async function destinationFormPage(outlet: HTMLElement, params: { id?: st
   const nameErrors = formErrors('');
   const nameField = field('Name', name, undefined, { required: true });
   nameErrors.add('name', nameField, name);
-  const testResult = h('span', { class: 'test-result', role: 'status', 'aria-live': 'polite' });
+  const testResult = h('div', { class: 'test-result', role: 'status', 'aria-live': 'polite' });
+  // Tests what the form holds now, saved or not; on an edit, empty or masked secrets keep their stored values.
+  const testForm = actionButton('Test connection', async () => {
+    msg.clear();
+    const config = form.values();
+    if (!config) {
+      showTestError(testResult, 'Some settings need attention before a test: see the messages under them.');
+      settings.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+      return;
+    }
+    testing(testResult);
+    const { testDestinationConfig: r } = await gql<{ testDestinationConfig: ConnectionTestResult }>(Q.testDestinationConfig, {
+      input: { type: type.value, config, ...(existing ? { destinationId: existing.id } : {}) },
+    });
+    showTestResult(testResult, r);
+  }, {
+    label: existing ? 'Test connection with these settings' : 'Test connection before saving',
+    onError: (e) => {
+      form.errors.clear();
+      const unplaced = fieldIssues(e).filter((i) => !(i.field && form.errors.show(i.field.replace(/^input\./, ''), i.message)));
+      showTestError(testResult, unplaced.length ? unplaced.map((i) => i.message).join('\n') : 'Some settings need attention: see the messages under them.');
+    },
+  });
   const save = h('button', { type: 'submit', class: 'primary' }, editing ? 'Save changes' : 'Create destination');
   const el = h('form', {
     class: 'card form', 'aria-label': editing ? 'Edit destination' : 'New destination', novalidate: true,
@@ -134,7 +178,7 @@ export async function destinationFormPage(outlet: HTMLElement, params: { id?: st
   settings,
   h('div', { class: 'form-actions' },
     save,
-    existing ? testButton(existing, testResult) : null,
+    testForm,
     existing ? actionButton('Delete', async () => {
       if (!confirm(`Delete destination "${existing!.name}"?`)) return;
       await gql(Q.deleteDestination, { id: existing!.id });

@@ -7,9 +7,10 @@
 import { gql, onReconnect, onSocketState, subscribe } from '../api';
 import { h, replace, uid } from '../dom';
 import {
-  formatBytes, formatCount, formatDate, formatDuration, formatInterval, INTERVAL_LABELS, localInputToIso, plural, runProgress, statusLabel, utcText,
+  currentAttemptStart, formatBytes, formatCount, formatDate, formatDuration, formatInterval, INTERVAL_LABELS, localInputToIso, plural, runProgress,
+  statusLabel, utcText,
 } from '../format';
-import { exportHealth, FINAL_RUN_STATES, Q, type Backfill, type BatchExport, type Connection, type Run } from '../queries';
+import { exportHealth, FINAL_RUN_STATES, Q, type Backfill, type BatchExport, type Connection, type Run, type RunAttempt } from '../queries';
 import { navigate } from '../router';
 import { openBackfillDialog } from '../components/backfill-dialog';
 import { logsPanel } from '../components/logs-panel';
@@ -57,6 +58,29 @@ function backfillBar(b: Backfill): HTMLElement {
     h('span', { class: 'seg seg-bad', style: `width:${pct(failed)}` }));
 }
 
+const ATTEMPT_STATUS: Record<string, string> = {
+  Running: 'running', Completed: 'completed', Failed: 'failed', FailedRetryable: 'failed_retryable', Cancelled: 'cancelled', TimedOut: 'timed_out', Lost: 'lost',
+};
+
+/** Every attempt of a run, oldest first: who ran it, when, for how long, how it ended and what it moved. */
+function attemptsTable(r: Run, interval: string, zone: string): HTMLElement {
+  const row = (a: RunAttempt) => h('tr', { 'data-attempt': String(a.number), 'data-attempt-status': a.status },
+    h('td', { 'data-label': 'Attempt' }, `#${a.number}`),
+    h('td', { 'data-label': 'Worker' }, a.workerId ? h('code', null, a.workerId) : '—'),
+    h('td', { 'data-label': 'Started' }, timeIn(a.startedAt, zone)),
+    h('td', { 'data-label': 'Ended' }, a.finishedAt ? timeIn(a.finishedAt, zone) : 'still running'),
+    h('td', { 'data-label': 'Duration' }, formatDuration(a.durationSeconds)),
+    h('td', { 'data-label': 'Outcome' }, statusBadge(ATTEMPT_STATUS[a.status] ?? a.status.toLowerCase(), a.status === 'FailedRetryable' ? 'Failed, retried' : a.status === 'TimedOut' ? 'Timed out' : a.status)),
+    h('td', { 'data-label': 'Rows' }, `${formatCount(a.recordsRead)} read · ${formatCount(a.recordsCompleted)} landed`),
+    h('td', { 'data-label': 'Bytes' }, formatBytes(a.bytesExported)),
+    h('td', { 'data-label': 'Error', class: 'error-cell' }, a.error ? h('span', { class: 'error-text' }, a.errorKind ? `${a.errorKind}: ` : '', a.error) : '—'));
+  return h('div', { class: 'attempts' },
+    h('table', { class: 'attempts-table', 'aria-label': `Attempts of run ${interval}` },
+      h('thead', null, h('tr', null, ['Attempt', 'Worker', 'Started', 'Ended', 'Duration', 'Outcome', 'Rows', 'Bytes', 'Error'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, r.attempts.map(row))),
+    h('p', { class: 'muted small' }, 'The run\'s duration is its current attempt\'s. A user\'s retry numbers its attempts from #1 again.'));
+}
+
 /** What an export writes (columns or custom query) and how its runs behave (schema mode, concurrency). */
 function exportDataSummary(e: BatchExport): HTMLElement {
   const column = (f: NonNullable<BatchExport['fields']>[number]) =>
@@ -82,6 +106,8 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
   const backfillSubs = new Map<string, () => void>();
   /** First sample of each running attempt seen here: the baseline of its rate. */
   const samples = new Map<string, { attempt: number; read: number; at: number }>();
+  /** Runs whose attempt history is open: kept across the re-renders progress events cause. */
+  const openAttempts = new Set<string>();
 
   // ---- runs: filters and cursor pages ----
   const statusFilter = h('select', { id: uid('run-status'), name: 'status' }, Object.entries(STATUS_FILTERS).map(([v, f]) => h('option', { value: v }, f.label)));
@@ -143,7 +169,7 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
       h('div', { class: 'actions' },
         h('a', { href: `/exports/${exp.id}/edit`, class: 'button', 'aria-label': `Edit ${exp.name}` }, 'Edit'),
         h('a', { href: `/notifications?export=${exp.id}`, class: 'button', 'aria-label': `Notifications of ${exp.name}` }, 'Notifications'),
-        h('button', { type: 'button', class: 'primary', onclick: () => openBackfillDialog(exp.id, exp.name, (b) => {
+        h('button', { type: 'button', class: 'primary', onclick: () => openBackfillDialog(exp.id, exp.name, exp.timezone, (b) => {
           upsertBackfill(b);
           msg.ok(`Backfill started: ${plural(b.progress.totalRuns, 'run')} queued.`);
         }) }, 'Backfill…'),
@@ -218,17 +244,20 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
       p.eta !== null ? `ETA ${formatDuration(p.eta)}` : r.recordsTotalCount === null ? 'total unknown' : null,
     ].filter(Boolean).join(' · ');
   };
-  const runRow = (r: Run): HTMLElement => {
+  const runRows = (r: Run): HTMLElement[] => {
     const running = r.status === 'RUNNING';
     const interval = formatInterval(r.intervalStart, r.intervalEnd, zone());
-    return h('tr', { 'data-run': r.id, 'data-status': r.status },
+    const attemptStart = currentAttemptStart(r);
+    const historyOpen = openAttempts.has(r.id);
+    const historyId = `attempts-${r.id}`;
+    const main = h('tr', { 'data-run': r.id, 'data-status': r.status },
       h('td', { 'data-label': 'State' }, h('div', null, statusBadge(r.status), r.trigger !== 'SCHEDULE' ? h('span', { class: 'trigger' }, r.trigger.toLowerCase()) : null)),
       h('td', { 'data-label': 'Interval', title: `${utcText(r.intervalStart)} – ${utcText(r.intervalEnd)}` }, interval),
-      h('td', { 'data-label': 'Started' }, timeIn(r.startedAt, zone())),
-      h('td', { 'data-label': 'Duration', ...(running && r.startedAt ? { 'data-elapsed-since': r.startedAt } : {}) },
+      // The current attempt's start and duration: a retried 100 ms run must not read as the wait since its first attempt.
+      h('td', { 'data-label': 'Started' }, timeIn(attemptStart ?? r.startedAt, zone())),
+      h('td', { 'data-label': 'Duration', ...(running && attemptStart ? { 'data-elapsed-since': attemptStart } : {}) },
         running ? formatDuration(runProgress(r).elapsed) : formatDuration(r.durationSeconds),
-        // startedAt is the first attempt's: the duration of a retried run spans every attempt and the waits between.
-        r.attempt > 1 && r.durationSeconds !== null ? h('span', { class: 'muted small block' }, `over ${plural(r.attempt, 'attempt')}`) : null),
+        r.attempts.length > 1 ? h('span', { class: 'muted small block' }, `current attempt of ${r.attempts.length}`) : null),
       h('td', { 'data-label': 'Rows' }, r.status === 'COMPLETED' ? formatCount(r.recordsCompleted)
         : running && r.recordsTotalCount !== null ? `${formatCount(r.recordsRead)} of ${formatCount(r.recordsTotalCount)}` : formatCount(r.recordsRead)),
       h('td', { 'data-label': 'Bytes' }, formatBytes(r.bytesExported)),
@@ -242,7 +271,16 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
         FINAL_RUN_STATES.has(r.status)
           ? actionButton('Retry', async () => upsertRun((await gql<{ retryRun: Run }>(Q.retryRun, { id: r.id })).retryRun), { label: `Retry run ${interval}`, onError: msg.error })
           : actionButton('Cancel', async () => upsertRun((await gql<{ cancelRun: Run }>(Q.cancelRun, { id: r.id })).cancelRun), { label: `Cancel run ${interval}`, onError: msg.error }),
-        h('button', { type: 'button', 'aria-label': `Logs of run ${interval}`, onclick: () => void logs.showRun(r) }, 'Logs')));
+        h('button', { type: 'button', 'aria-label': `Logs of run ${interval}`, onclick: () => void logs.showRun(r) }, 'Logs'),
+        r.attempts.length ? h('button', {
+          type: 'button', 'aria-label': `Attempts of run ${interval}`, 'aria-expanded': String(historyOpen), 'aria-controls': historyId,
+          onclick: () => {
+            if (!openAttempts.delete(r.id)) openAttempts.add(r.id);
+            renderRuns();
+          },
+        }, `Attempts (${r.attempts.length})`) : null));
+    if (!historyOpen || !r.attempts.length) return [main];
+    return [main, h('tr', { class: 'attempts-row', id: historyId, 'data-attempts-of': r.id }, h('td', { colspan: 8 }, attemptsTable(r, interval, zone())))];
   };
 
   // Progress events come in bursts; paint at most once per frame.
@@ -257,7 +295,7 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
       emptyRuns.textContent = filtered()
         ? 'No runs match these filters.'
         : cursors.length > 1 ? 'No older runs.' : 'No runs yet. The first run exports the interval in progress once it closes; start a backfill to export the past.';
-      replace(tbody, list.map(runRow));
+      replace(tbody, list.flatMap(runRows));
       replace(chartBox, runsChart(list, zone()));
       const page = cursors.length;
       pageLabel.textContent = `Page ${page} · ${plural(list.length, 'run')}${filtered() ? ' matching the filters' : ''}`;

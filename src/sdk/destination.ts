@@ -92,6 +92,11 @@ export interface RunContext extends ConnectionContext {
    * dropped or retyped. File destinations write `schema` as it is. Default (absent): `EVOLVE`.
    */
   schemaMode?: SchemaMode;
+  /**
+   * POSTHOG when the export writes PostHog's layout (its columns are already in `schema`): file destinations then
+   * name keys as PostHog does (src/sdk/files/keys.ts, key style posthog). Default (absent): OUTPORT.
+   */
+  layout?: 'OUTPORT' | 'POSTHOG';
   /** `[start, end)` in UTC. */
   interval: { start: Date; end: Date };
   /** 1 for the first attempt. */

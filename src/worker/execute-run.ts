@@ -286,6 +286,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
       model: exp.model,
       schema: exportSchema,
       schemaMode: exp.schemaMode ?? 'EVOLVE',
+      layout: exp.layout ?? 'OUTPORT',
       interval: { start: run.intervalStart, end: run.intervalEnd },
       attempt: run.attempt,
       isBackfill: run.backfillId !== null,

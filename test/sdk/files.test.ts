@@ -80,10 +80,11 @@ describe('key templates', () => {
       expect(() => runLayout('events', vars.interval, '.jsonl', false, bad)).toThrow(/cannot name a folder/);
     }
   });
-  it('rejects unknown placeholders, a missing {table} and dot segments', () => {
+  it('rejects unknown placeholders and dot segments', () => {
     expect(prefixTemplateProblems('{table}/{year}')).toEqual([]);
     expect(prefixTemplateProblems('{table}/{yaer}').join()).toMatch(/unknown placeholder \{yaer\}/);
-    expect(prefixTemplateProblems('{year}').join()).toMatch(/must contain \{table\}/);
+    // No {table} needed: the export_id folder keeps every export's (so every model's) files apart.
+    expect(prefixTemplateProblems('{year}')).toEqual([]);
     expect(prefixTemplateProblems('{table}/../x').join()).toMatch(/'\.\.'/);
   });
 });

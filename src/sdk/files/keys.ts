@@ -11,7 +11,13 @@
  * The `export_id=` folder is always added, whatever the prefix template says: several exports (and several
  * destinations with different templates) may share one folder or bucket, and a run deletes the stale files it
  * finds under its own `{prefix}/export_id={export}/{start}-{end}`. Because that folder is the last one and can
- * only be this export's, no template can make two exports write, or clean up, each other's files.
+ * only be this export's, no template can make two exports write, or clean up, each other's files. For the same
+ * reason a template need not contain `{table}`: an export has one model, and its folder is its own.
+ *
+ * Key style `posthog` (exports in layout POSTHOG, src/source/posthog-layout.ts) reproduces PostHog's keys inside
+ * that folder: the template is filled from the interval END (as PostHog fills it), `{data_interval_start}`/
+ * `{data_interval_end}` and the file names use ISO 8601 with `+00:00` (`2024-01-31T23:00:00+00:00`), so a file is
+ * `{prefix}/export_id={export}/{start}-{end}[-{n}].{ext}` where PostHog writes `{prefix}/{start}-{end}[-{n}].{ext}`.
  */
 import type { Model } from '../models';
 
@@ -20,12 +26,25 @@ export const PREFIX_PLACEHOLDERS = [
   'data_interval_start', 'data_interval_end', 'table', 'team_id', 'export_id',
 ] as const;
 
+export type KeyStyle = 'outport' | 'posthog';
+
 export interface PrefixVars {
   model: Model;
   interval: { start: Date; end: Date };
   teamId: number;
   exportId: string;
+  /** Default: outport. */
+  style?: KeyStyle;
 }
+
+/** `2024-01-31T23:00:00.250Z` -> `2024-01-31T23:00:00.250000+00:00`: how PostHog (Python's isoformat) writes a UTC time. */
+export function posthogIso(d: Date): string {
+  const iso = d.toISOString();
+  const ms = iso.slice(20, 23);
+  return `${iso.slice(0, 19)}${ms === '000' ? '' : `.${ms}000`}+00:00`;
+}
+
+const intervalName = (d: Date, style: KeyStyle | undefined) => (style === 'posthog' ? posthogIso(d) : compactUtc(d));
 
 /** `2024-01-31T23:00:00.000Z` -> `20240131T230000Z` (milliseconds kept only when not zero). */
 export function compactUtc(d: Date): string {
@@ -41,17 +60,14 @@ export function prefixTemplateProblems(template: string): string[] {
       problems.push(`unknown placeholder {${m[1]}}; use ${PREFIX_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`);
     }
   }
-  if (!template.includes('{table}')) {
-    problems.push('must contain {table}, so the files of different models never overwrite or delete each other');
-  }
   if (template.split('/').some((seg) => seg === '..' || seg === '.')) problems.push("must not contain '.' or '..' segments");
   if (/[\u0000-\u001f\\]/.test(template)) problems.push('must not contain control characters or backslashes');
   return problems;
 }
 
-/** Fills a prefix template from the interval start (UTC); leading/trailing/double slashes are dropped. */
+/** Fills a prefix template from the interval start (UTC; the end in style posthog); leading/trailing/double slashes are dropped. */
 export function renderPrefix(template: string, vars: PrefixVars): string {
-  const s = vars.interval.start;
+  const s = vars.style === 'posthog' ? vars.interval.end : vars.interval.start;
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
   const values: Record<string, string> = {
     year: pad(s.getUTCFullYear(), 4),
@@ -60,8 +76,8 @@ export function renderPrefix(template: string, vars: PrefixVars): string {
     hour: pad(s.getUTCHours()),
     minute: pad(s.getUTCMinutes()),
     second: pad(s.getUTCSeconds()),
-    data_interval_start: compactUtc(vars.interval.start),
-    data_interval_end: compactUtc(vars.interval.end),
+    data_interval_start: intervalName(vars.interval.start, vars.style),
+    data_interval_end: intervalName(vars.interval.end, vars.style),
     table: vars.model,
     team_id: String(vars.teamId),
     export_id: vars.exportId,
@@ -103,8 +119,8 @@ export interface RunLayout {
 const RUN_FILE_SUFFIX = /^(-\d+)?\.(jsonl|parquet)(\.[A-Za-z0-9]+)*$/;
 
 /** The layout of one run of export `exportId` over `interval`, under the rendered `prefix`. */
-export function runLayout(prefix: string, interval: { start: Date; end: Date }, extension: string, numbered: boolean, exportId: string): RunLayout {
-  const name = `${compactUtc(interval.start)}-${compactUtc(interval.end)}`;
+export function runLayout(prefix: string, interval: { start: Date; end: Date }, extension: string, numbered: boolean, exportId: string, style?: KeyStyle): RunLayout {
+  const name = `${intervalName(interval.start, style)}-${intervalName(interval.end, style)}`;
   const folder = exportFolder(exportId);
   const base = prefix ? `${prefix}/${folder}/${name}` : `${folder}/${name}`;
   return {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { EncodedRun, RunContext, WireFormat, WriteResult } from '../destination';
 import type { RecordBatch } from '../models';
 import { JSONL_COMPRESSIONS, jsonlCompressionExtension, jsonlCompressionProblem, PARQUET_COMPRESSIONS, type JsonlCompression, type ParquetCompression } from './compression';
-import { prefixTemplateProblems, renderPrefix, runLayout } from './keys';
+import { prefixTemplateProblems, renderPrefix, runLayout, type KeyStyle } from './keys';
 import { writeEncodedRunFiles, writeRunFiles, type FileEncoding } from './run-writer';
 import type { FileStore } from './store';
 
@@ -18,7 +18,7 @@ export function fileOutputFields(defaultPrefix = '{table}/{year}/{month}/{day}')
     compression: z.enum([...new Set([...JSONL_COMPRESSIONS, ...PARQUET_COMPRESSIONS])] as [string, ...string[]]).default('gzip')
       .describe('Compression. JSONLines: none, gzip (default, adds .gz), brotli (.br), zstd (.zst, needs Node >= 22.15). Parquet: none, zstd, snappy, gzip, brotli, lz4 (compressed inside the file; the name stays .parquet).'),
     prefix: z.string().max(512).default(defaultPrefix)
-      .describe('Folder for each run\'s files, a template filled from the interval start in UTC: {year} {month} {day} {hour} {minute} {second} {data_interval_start} {data_interval_end} {table} {team_id} {export_id}. Must contain {table}. Each export\'s files always go in its own folder below it: {prefix}/export_id={export id}/{start}-{end}[-{n}].{jsonl|parquet}[.gz|.br|.zst], next to {start}-{end}_manifest.json, which is written last and lists them; so several exports can share one destination without touching each other\'s files.'),
+      .describe('Folder for each run\'s files, a template filled from the interval start in UTC: {year} {month} {day} {hour} {minute} {second} {data_interval_start} {data_interval_end} {table} {team_id} {export_id} (for an export in layout POSTHOG: filled from the interval end, interval bounds and file names as ISO 8601 with +00:00, as PostHog does). Each export\'s files always go in its own folder below it: {prefix}/export_id={export id}/{start}-{end}[-{n}].{jsonl|parquet}[.gz|.br|.zst], next to {start}-{end}_manifest.json, which is written last and lists them; so several exports can share one destination without touching each other\'s files.'),
     max_file_size_mb: z.number().min(0).max(100_000).default(0)
       .describe('Split a run into numbered files (-0, -1, ...) of about this many MB each (a file may exceed it by about one batch). 0 writes one file per run.'),
   };
@@ -47,6 +47,8 @@ export function fileExtensionOf(encoding: FileEncoding): string {
   return encoding.format === 'parquet' ? '.parquet' : '.jsonl' + jsonlCompressionExtension(encoding.compression);
 }
 
+const keyStyleOf = (ctx: RunContext): KeyStyle => (ctx.layout === 'POSTHOG' ? 'posthog' : 'outport');
+
 /** The parsed settings of `fileOutputFields`. */
 export type FileOutputSettings = FileOutputConfig & { max_file_size_mb: number };
 
@@ -67,8 +69,9 @@ export async function writeConfiguredEncodedRun(
   where: Record<string, unknown>,
 ): Promise<WriteResult> {
   const encoding = fileEncodingOf(config);
-  const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId });
-  const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0, ctx.exportId);
+  const style = keyStyleOf(ctx);
+  const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId, style });
+  const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0, ctx.exportId, style);
   const { manifest, manifestKey, staleDeleted } = await writeEncodedRunFiles({
     store, layout, encoding, encoded, schema: ctx.schema,
     maxFileBytes: config.max_file_size_mb * 1024 * 1024,
@@ -97,8 +100,9 @@ export async function writeConfiguredRun(
   where: Record<string, unknown>,
 ): Promise<WriteResult> {
   const encoding = fileEncodingOf(config);
-  const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId });
-  const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0, ctx.exportId);
+  const style = keyStyleOf(ctx);
+  const prefix = renderPrefix(config.prefix, { model: ctx.model, interval: ctx.interval, teamId: ctx.teamId, exportId: ctx.exportId, style });
+  const layout = runLayout(prefix, ctx.interval, fileExtensionOf(encoding), config.max_file_size_mb > 0, ctx.exportId, style);
   const { manifest, manifestKey, staleDeleted, replacements } = await writeRunFiles({
     store, layout, encoding, batches, schema: ctx.schema,
     maxFileBytes: config.max_file_size_mb * 1024 * 1024,

@@ -79,12 +79,10 @@ let socket: Client | undefined;
 type SocketState = 'connecting' | 'live' | 'offline';
 const stateListeners = new Set<(s: SocketState) => void>();
 const reconnectListeners = new Set<() => void>();
-let connectedOnce = false;
 
 function resetSocket(): void {
   socket?.dispose();
   socket = undefined;
-  connectedOnce = false;
 }
 
 function ws(): Client {
@@ -102,9 +100,11 @@ function ws(): Client {
   socket.on('connecting', () => stateListeners.forEach((l) => l('connecting')));
   socket.on('connected', () => {
     stateListeners.forEach((l) => l('live'));
-    // Changes made while the socket was down were not pushed: pages refetch on reconnect.
-    if (connectedOnce) reconnectListeners.forEach((l) => l());
-    connectedOnce = true;
+    // Changes made while the socket was down were not pushed: pages refetch on reconnect. The first connect too:
+    // the socket is lazy, so a page's data is read before its subscriptions exist, and what changed in between
+    // (a run that failed while the socket connected) would never show. After a macrotask, so the subscribe
+    // messages queued on this connect are sent before the refetch.
+    setTimeout(() => reconnectListeners.forEach((l) => l()), 0);
   });
   socket.on('closed', () => stateListeners.forEach((l) => l('offline')));
   return socket;
@@ -115,6 +115,7 @@ export function onSocketState(fn: (s: SocketState) => void): () => void {
   return () => stateListeners.delete(fn);
 }
 
+/** `fn` runs each time the live connection opens, the first time included: refetch what the page shows. */
 export function onReconnect(fn: () => void): () => void {
   reconnectListeners.add(fn);
   return () => reconnectListeners.delete(fn);

@@ -247,3 +247,36 @@ it('the backfill dialog takes dates in the export\'s time zone (Europe/Paris), s
   await dialog.locator('[data-utc-range]', { hasText: 'In UTC: 2024-07-10 00:00:00 UTC – 2024-07-10 01:00:00 UTC' }).waitFor();
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 });
+
+it('a run that changed while the page\'s live connection was still opening is shown once it opens (no reload)', async () => {
+  const { createDestination } = await api<{ createDestination: { id: string } }>(
+    'mutation ($config: JSONObject!) { createDestination(name: "Late socket", type: "postgres", config: $config) { id } }',
+    { config: { ...pg, password: 'wrong-password', ssl_mode: 'disable', table_name: 'late_events' } },
+  );
+  const exportId = await createPostgresExport('Late socket export', createDestination.id, 'UTC');
+  // A page whose WebSocket reaches the server only when released: its data is read, its subscription not yet live.
+  const late = await page.context().newPage();
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  await late.routeWebSocket(/\/graphql/, (ws) => {
+    const upstream = ws.connectToServer();
+    ws.onMessage((m) => void released.then(() => upstream.send(m)));
+    upstream.onMessage((m) => ws.send(m));
+  });
+  try {
+    await late.goto(`${server.origin}/exports/${exportId}`);
+    await late.getByText('No runs yet.', { exact: false }).waitFor();
+    await api('mutation ($id: ID!) { createBackfill(batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T01:00:00Z") { id } }', { id: exportId });
+    for (let i = 0; ; i++) {
+      const { runs } = await api<{ runs: { edges: { node: { status: string } }[] } }>('query ($id: ID!) { runs(batchExportId: $id) { edges { node { status } } } }', { id: exportId });
+      if (runs.edges[0]?.node.status === 'FAILED') break;
+      if (i > 300) throw new Error('the run did not fail within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await late.locator('tr[data-run]').count()).toBe(0);
+    release();
+    await late.locator('tr[data-run][data-status="FAILED"]').waitFor({ timeout: 10_000 });
+  } finally {
+    await late.close();
+  }
+});

@@ -191,3 +191,22 @@ it('creates a custom query export: a key not in the output is reported under the
   await page.getByText('Export saved.').waitFor();
   expect((await exportFields(id)).customQuery).toEqual({ query, primaryKey: ['uuid'], versionKey: [], mode: 'APPEND' });
 });
+
+it('labels every control of the Data section (columns, renames, JSON extractions, custom query)', async () => {
+  await page.goto(`${server.origin}/exports/new`);
+  await byLabel('Export event as').waitFor();
+  await page.getByRole('button', { name: 'Add JSON extraction' }).click();
+  const unlabelled = () => page.evaluate(() => [...document.querySelectorAll('.data-fieldset :is(input, select, textarea, button)')]
+    .filter((el) => {
+      const e = el as HTMLInputElement;
+      return !(e.labels?.length || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent?.trim()));
+    })
+    .map((el) => el.outerHTML.slice(0, 120)));
+  expect(await unlabelled()).toEqual([]);
+  await byLabel('Custom query').check();
+  await byLabel('Mode').selectOption('MERGE');
+  expect(await byLabel('Version key').isVisible()).toBe(true);
+  expect(await unlabelled()).toEqual([]);
+  // Refused previews and saves answer 400 (expected above); anything else is a script error.
+  expect(browser.pageErrors.filter((e) => !e.includes('status of 400'))).toEqual([]);
+});

@@ -47,10 +47,11 @@ const POSTHOG_EVENTS: Record<string, FieldSelection[]> = {
   postgres: withTypes(TABLE_EVENTS, POSTGRES_TYPES),
   redshift: withTypes(TABLE_EVENTS, REDSHIFT_TYPES),
   bigquery: [...TABLE_EVENTS, { source: '', alias: 'bq_ingested_timestamp', derived: 'export_time' }],
-  snowflake: [
+  // Snowflake's TIMESTAMP is TIMESTAMP_NTZ unless the account maps it otherwise; the values are UTC either way.
+  snowflake: withTypes([
     column('uuid'), column('event'), column('properties'), elements, column('set', 'people_set'), column('set_once', 'people_set_once'),
     column('distinct_id'), column('team_id'), ip, siteUrl, column('timestamp'),
-  ],
+  ], { timestamp: ['TIMESTAMP_NTZ(9)'] }),
   s3: [
     column('uuid'), column('timestamp'), column('_inserted_at'), column('created_at'), column('event'), column('properties'),
     column('distinct_id'), column('elements_chain'), column('person_properties'), column('person_id'), column('team_id'),

@@ -143,6 +143,8 @@ export interface BatchExport {
   customQuery: CustomQuery | null;
   schemaMode: 'EVOLVE' | 'FROZEN';
   maxConcurrentRuns: number;
+  /** POSTHOG: PostHog's events columns for the destination's kind. */
+  layout: 'OUTPORT' | 'POSTHOG';
 }
 
 export type FieldType = 'STRING' | 'NUMBER' | 'BOOLEAN' | 'TIMESTAMP' | 'JSON';
@@ -234,7 +236,7 @@ const DESTINATION = 'id name type config createdAt updatedAt';
 const EXPORT = `id name model interval timezone offsetHour offsetDay paused pausedReason includeEvents excludeEvents
   filters { key operator type value } destination { id name type } destinationId startAt endAt pausedAt scheduledUntil createdAt
   latestRuns(limit: 3) { id status intervalStart finishedAt }
-  fields { source alias type } customQuery { query primaryKey versionKey mode } schemaMode maxConcurrentRuns`;
+  fields { source alias type } customQuery { query primaryKey versionKey mode } schemaMode maxConcurrentRuns layout`;
 const BACKFILL = 'id status startAt endAt createdAt finishedAt estimate { runs rows bytes seconds } progress { totalRuns finishedRuns failedRuns recordsCompleted }';
 
 export const Q = {

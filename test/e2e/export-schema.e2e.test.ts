@@ -210,3 +210,33 @@ it('labels every control of the Data section (columns, renames, JSON extractions
   // Refused previews and saves answer 400 (expected above); anything else is a script error.
   expect(browser.pageErrors.filter((e) => !e.includes('status of 400'))).toEqual([]);
 });
+
+it("creates an export with PostHog's layout, shown on the detail page and kept on edit", async () => {
+  await page.goto(`${server.origin}/exports/new`);
+  await byLabel('Name').fill('PostHog shaped');
+  await byLabel('Destination').selectOption(destinationId);
+  await byLabel("PostHog's layout").check();
+  await page.locator('[data-posthog-layout]').waitFor();
+  expect(await page.getByRole('region', { name: 'Schema preview' }).isVisible()).toBe(false);
+  expect(await byLabel('Export event as').isVisible()).toBe(false);
+  await page.getByRole('button', { name: 'Create export' }).click();
+  await page.getByRole('heading', { level: 1, name: /PostHog shaped/ }).waitFor();
+  const id = page.url().split('/').pop()!;
+  const saved = () => api('query ($id: ID!) { batchExport(id: $id) { layout fields { source } customQuery { query } } }', { id }).then((r) => r.batchExport);
+  expect(await saved()).toEqual({ layout: 'POSTHOG', fields: null, customQuery: null });
+  expect(await page.locator('[data-export-data]').textContent()).toContain("PostHog's events columns");
+
+  await page.goto(`${server.origin}/exports/${id}/edit`);
+  await page.reload();
+  expect(await byLabel("PostHog's layout").isChecked()).toBe(true);
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Export saved.').waitFor();
+  expect(await saved()).toEqual({ layout: 'POSTHOG', fields: null, customQuery: null });
+
+  // Back to Outport's columns from the form.
+  await page.goto(`${server.origin}/exports/${id}/edit`);
+  await byLabel('Pick columns').check();
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Export saved.').waitFor();
+  expect((await saved()).layout).toBe('OUTPORT');
+});

@@ -85,7 +85,7 @@ function attemptsTable(r: Run, interval: string, zone: string): HTMLElement {
 function exportDataSummary(e: BatchExport): HTMLElement {
   const column = (f: NonNullable<BatchExport['fields']>[number]) =>
     `${f.source}${f.alias ? ` → ${f.alias}` : ''}${f.type ? ` (${f.type.toLowerCase()})` : ''}`;
-  const what = e.customQuery
+  const what = e.layout === 'POSTHOG' ? 'PostHog\'s events columns for this kind of destination' : e.customQuery
     ? `custom query, ${e.customQuery.mode.toLowerCase()} by ${e.customQuery.primaryKey.join(', ')}${e.customQuery.versionKey.length ? `, version ${e.customQuery.versionKey.join(', ')}` : ''}`
     : e.fields ? `columns ${e.fields.map(column).join(', ')}` : 'every column of the model';
   return h('div', { class: 'muted', 'data-export-data': '' },

@@ -71,9 +71,12 @@ interface FieldEntry {
  */
 function dataSection(existing: BatchExport | undefined, model: HTMLSelectElement, errors: Errors) {
   const kind = uid('data-kind');
-  const byModel = h('input', { type: 'radio', name: kind, value: 'model', checked: !existing?.customQuery });
+  const savedPosthog = existing?.layout === 'POSTHOG';
+  const byModel = h('input', { type: 'radio', name: kind, value: 'model', checked: !existing?.customQuery && !savedPosthog });
   const byQuery = h('input', { type: 'radio', name: kind, value: 'custom', checked: !!existing?.customQuery });
+  const byPosthog = h('input', { type: 'radio', name: kind, value: 'posthog', checked: savedPosthog });
   const custom = () => byQuery.checked;
+  const posthog = () => byPosthog.checked;
 
   // ---- model columns ----
   const columnList = h('div', { class: 'column-list' }, loading());
@@ -149,7 +152,7 @@ function dataSection(existing: BatchExport | undefined, model: HTMLSelectElement
     return [...chosen, ...json];
   };
   const everyColumnAsIs = () => columns.every((c) => c.check.checked && !c.alias.value.trim()) && !extractions.querySelector('.extraction-row');
-  const fields = (): ExportField[] | null => (custom() || everyColumnAsIs() ? null : entries().map((e) => e.value));
+  const fields = (): ExportField[] | null => (custom() || posthog() || everyColumnAsIs() ? null : entries().map((e) => e.value));
 
   // ---- custom query ----
   const cq = existing?.customQuery;
@@ -178,15 +181,21 @@ function dataSection(existing: BatchExport | undefined, model: HTMLSelectElement
   errors.add('customQuery', queryError, query);
 
   const modelPane = h('div', { class: 'model-columns' }, columnsFieldset, extractionsFieldset);
+  // previewExportSchema takes no layout: PostHog's columns depend on the destination's kind, so they are described.
+  const posthogPane = h('p', { class: 'help', 'data-posthog-layout': '' },
+    'Events only: the columns PostHog\'s batch exports write to this kind of destination, filled as PostHog fills them, so a table or bucket PostHog wrote keeps receiving rows unaltered. See the README, "Migrating from PostHog batch exports".');
   const preview = schemaPreview();
   const previewHint = h('p', { class: 'muted' });
   preview.el.append(previewHint);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const changed = () => {
-    modelPane.hidden = custom();
+    modelPane.hidden = !byModel.checked;
     queryPane.hidden = !custom();
+    posthogPane.hidden = !posthog();
+    preview.el.hidden = posthog();
     versionKey.closest<HTMLElement>('.field')!.hidden = mode.value !== 'MERGE';
     clearTimeout(timer);
+    if (posthog()) return;
     const q = customQuery();
     if (q && (!q.query.trim() || !q.primaryKey.length)) {
       previewHint.textContent = 'Write the query and its primary key to see the columns it exports.';
@@ -196,10 +205,12 @@ function dataSection(existing: BatchExport | undefined, model: HTMLSelectElement
     timer = setTimeout(() => void preview.refresh({ model: model.value, fields: fields(), customQuery: q }), 400);
   };
 
+  const layoutError = h('div');
   const el = h('fieldset', { class: 'data-fieldset' }, h('legend', null, 'Data'),
     h('div', { class: 'radio-row', role: 'radiogroup', 'aria-label': 'What the export writes' },
-      h('label', null, byModel, 'Pick columns'), h('label', null, byQuery, 'Custom query')),
-    modelPane, queryPane, preview.el);
+      h('label', null, byModel, 'Pick columns'), h('label', null, byQuery, 'Custom query'), h('label', null, byPosthog, 'PostHog\'s layout')),
+    layoutError, modelPane, queryPane, posthogPane, preview.el);
+  errors.add('layout', layoutError, byPosthog);
   el.addEventListener('input', changed);
   el.addEventListener('change', changed);
   model.addEventListener('change', () => void renderColumns());
@@ -208,6 +219,7 @@ function dataSection(existing: BatchExport | undefined, model: HTMLSelectElement
   return {
     el,
     custom,
+    layout: () => (posthog() ? 'POSTHOG' : 'OUTPORT'),
     fields,
     customQuery,
     /** Error slots of the chosen columns as they are numbered in the `fields` sent (input.fields.<index>.<part>). */
@@ -364,6 +376,7 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
         // null, not omitted: an edit back to every column or back to a model must clear the stored choice.
         fields: data.fields(),
         customQuery: data.customQuery(),
+        layout: data.layout(),
         schemaMode: schemaMode.value,
         maxConcurrentRuns: Number(maxConcurrentRuns.value),
         startAt: bound(startAt),

@@ -111,11 +111,11 @@ it('tests a Postgres destination before saving: every step ✓ when right, AUTHE
   await page.getByRole('button', { name: 'Create destination' }).click();
   await page.getByText('Destination created').waitFor();
   expect(await page.getByLabel('Password (secret)').inputValue()).toBe('');
-  await page.getByRole('button', { name: 'Test connection with these settings' }).click();
+  await page.getByRole('button', { name: 'Test connection of Warehouse' }).click();
   await page.locator('.test-summary', { hasText: 'Connection OK' }).waitFor();
   // An unsaved change is what gets tested: a wrong user fails AUTHENTICATE, and nothing is stored.
   await page.getByLabel('User').fill('nobody_here');
-  await page.getByRole('button', { name: 'Test connection with these settings' }).click();
+  await page.getByRole('button', { name: 'Test connection of Warehouse' }).click();
   await page.locator('.test-step[data-step="AUTHENTICATE"][data-ok="false"]').waitFor();
   const { destinations } = await api<{ destinations: { config: { user: string } }[] }>('query { destinations { config } }');
   expect(destinations[0].config.user).toBe(pg.user);

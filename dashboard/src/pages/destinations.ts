@@ -130,7 +130,7 @@ export async function destinationFormPage(outlet: HTMLElement, params: { id?: st
     });
     showTestResult(testResult, r);
   }, {
-    label: existing ? 'Test connection with these settings' : 'Test connection before saving',
+    label: existing ? `Test connection of ${existing.name}` : 'Test connection before saving',
     onError: (e) => {
       form.errors.clear();
       const unplaced = fieldIssues(e).filter((i) => !(i.field && form.errors.show(i.field.replace(/^input\./, ''), i.message)));

@@ -145,17 +145,24 @@ async function copyAll(client: Client, stageName: string, o: LoadRunOptions): Pr
   try {
     let counts: number[];
     if (o.openSession && o.inputs.length > 1) {
-      counts = await Promise.all(
+      // The first failure stops every stream, but loadRun returns only once all of them have settled: a stream
+      // still finishing its COPY after loadRun gave up could put its rows into the stage of the next attempt.
+      const settled = await Promise.allSettled(
         o.inputs.map(async (input, i) => {
-          if (i === 0) return one(client, input);
-          const session = await o.openSession!();
-          extra.push(session);
-          return one(session, input);
+          try {
+            if (i === 0) return await one(client, input);
+            const session = await o.openSession!();
+            extra.push(session);
+            return await one(session, input);
+          } catch (err) {
+            stopAll(err);
+            throw err;
+          }
         }),
-      ).catch((err) => {
-        stopAll(err);
-        throw err;
-      });
+      );
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      counts = settled.map((r) => (r as PromiseFulfilledResult<number>).value);
     } else {
       counts = [];
       for (const input of o.inputs) counts.push(await one(client, input));

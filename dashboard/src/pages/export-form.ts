@@ -282,8 +282,8 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
   const endAt = h('input', { name: 'endAt', type: 'datetime-local', step: 60, value: e?.endAt ? isoToLocalInput(new Date(e.endAt)) : '' });
   const paused = h('input', { name: 'paused', type: 'checkbox' });
   const schemaMode = h('select', { name: 'schemaMode' },
-    h('option', { value: 'EVOLVE', selected: e?.schemaMode !== 'FROZEN' }, 'Evolve: add new columns to the destination'),
-    h('option', { value: 'FROZEN', selected: e?.schemaMode === 'FROZEN' }, 'Frozen: fail a run whose columns differ'));
+    h('option', { value: 'EVOLVE', selected: e?.schemaMode !== 'FROZEN' }, 'Evolve (add new columns)'),
+    h('option', { value: 'FROZEN', selected: e?.schemaMode === 'FROZEN' }, 'Frozen (fail the run)'));
   const maxConcurrentRuns = h('input', { name: 'maxConcurrentRuns', type: 'number', min: 1, max: 32, step: 1, inputmode: 'numeric', value: String(e?.maxConcurrentRuns ?? 4) });
   const filters = h('div', { class: 'filters' });
   let filterCount = 0;

@@ -39,9 +39,12 @@ const TABLE_EVENTS: FieldSelection[] = [
 const VARCHAR_200 = ['character varying(200)'];
 /** PostHog's Postgres DDL: VARCHAR(200) texts, JSONB documents, INTEGER team_id, TIMESTAMPTZ timestamp. */
 const POSTGRES_TYPES: Types = { uuid: VARCHAR_200, event: VARCHAR_200, distinct_id: VARCHAR_200, ip: VARCHAR_200, site_url: VARCHAR_200, team_id: ['integer'] };
-/** PostHog's Redshift DDL: as Postgres, documents in VARCHAR(65535) or SUPER. */
-const REDSHIFT_DOCUMENT = ['character varying(65535)', 'super'];
-const REDSHIFT_TYPES: Types = { ...POSTGRES_TYPES, properties: REDSHIFT_DOCUMENT, elements: REDSHIFT_DOCUMENT, set: REDSHIFT_DOCUMENT, set_once: REDSHIFT_DOCUMENT };
+/**
+ * PostHog's Redshift DDL: as Postgres, documents in VARCHAR(65535) or SUPER. The Redshift plugin reads types from
+ * information_schema (no lengths), where its own VARCHAR columns already match and properties_data_type picks the
+ * document type: only INTEGER team_id differs.
+ */
+const REDSHIFT_TYPES: Types = { team_id: ['integer'] };
 
 const POSTHOG_EVENTS: Record<string, FieldSelection[]> = {
   postgres: withTypes(TABLE_EVENTS, POSTGRES_TYPES),

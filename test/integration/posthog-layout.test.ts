@@ -94,6 +94,15 @@ it('a PostHog-created Postgres events table keeps its rows and columns and recei
   expect(row.set).toEqual(props.$set ?? null);
 }, 300_000);
 
-it('layout POSTHOG refuses fields and custom queries, naming the input', async () => {
+it('layout POSTHOG refuses fields and custom queries, on create and update, naming the input; the export shows its layout', async () => {
   await expect(gqlExport('refused', 'layout: POSTHOG, fields: [{ source: "uuid" }, { source: "team_id" }]')).rejects.toThrow(/input\.layout.*leave fields out/s);
+  const query = `SELECT toString(uuid) AS id FROM ${h.chDatabase}.events WHERE inserted_at >= {data_interval_start} AND inserted_at < {data_interval_end}`;
+  await expect(gqlExport('refused2', `layout: POSTHOG, customQuery: { query: ${JSON.stringify(query)}, primaryKey: ["id"], mode: APPEND }`)).rejects.toThrow(/input\.layout.*custom query/s);
+  const id = await gqlExport('switched', 'fields: [{ source: "uuid" }, { source: "team_id" }]');
+  const update = (input: string) => h.gql<{ updateBatchExport: { layout: string; fields: unknown } }>(`mutation($id: ID!) { updateBatchExport(id: $id, input: { ${input} }) { layout fields { source } } }`, { id });
+  await expect(update('layout: POSTHOG')).rejects.toThrow(/input\.layout.*leave fields out/s);
+  expect((await update('layout: POSTHOG, fields: null')).updateBatchExport).toEqual({ layout: 'POSTHOG', fields: null });
+  await expect(update('fields: [{ source: "uuid" }, { source: "team_id" }]')).rejects.toThrow(/input\.layout/);
+  const { batchExport } = await h.gql<{ batchExport: { layout: string } }>(`query($id: ID!) { batchExport(id: $id) { layout } }`, { id });
+  expect(batchExport.layout).toBe('POSTHOG');
 }, 60_000);

@@ -104,19 +104,19 @@ function zoneOffsetMinutes(ms: number, timeZone: string): number {
 
 /**
  * A datetime-local value read as wall-clock time in `timeZone`, to a UTC ISO string (empty stays undefined).
- * Across a DST change the offset is looked up twice: a time that exists once converts exactly; a time skipped by
- * the spring change moves forward by the gap; an ambiguous autumn time takes its first (summer-time) instant.
+ * Around a DST change: an ambiguous autumn time takes its first instant (summer time); a time the spring change
+ * skips is read with the offset before the change, so it moves forward by the gap (02:30 becomes 03:30).
  */
 export function zonedInputToIso(value: string, timeZone: string): string | undefined {
   if (!value) return undefined;
   const asUtc = Date.parse(`${value.length === 16 ? `${value}:00` : value}Z`);
   if (!Number.isFinite(asUtc)) return undefined;
-  const first = asUtc - zoneOffsetMinutes(asUtc, timeZone) * 60_000;
-  const second = asUtc - zoneOffsetMinutes(first, timeZone) * 60_000;
-  const earlier = Math.min(first, second);
-  // Prefer the earlier candidate when it maps back to the same wall time (ambiguous autumn hour).
-  const ms = isoToZonedInput(new Date(earlier), timeZone) === value.slice(0, 16) ? earlier : Math.max(first, second);
-  return new Date(ms).toISOString();
+  const wall = value.slice(0, 16);
+  // No zone changes its offset twice within a day: the offsets 12 h either side are every candidate.
+  const before = zoneOffsetMinutes(asUtc - 12 * 3600_000, timeZone);
+  const after = zoneOffsetMinutes(asUtc + 12 * 3600_000, timeZone);
+  const matching = [before, after].map((o) => asUtc - o * 60_000).filter((ms) => isoToZonedInput(new Date(ms), timeZone) === wall);
+  return new Date(matching.length ? Math.min(...matching) : asUtc - before * 60_000).toISOString();
 }
 
 /**

@@ -245,6 +245,14 @@ it('the backfill dialog takes dates in the export\'s time zone (Europe/Paris), s
   await dialog.getByLabel('Start (Europe/Paris)').fill('2024-07-10T02:00');
   await dialog.getByLabel('End (Europe/Paris)').fill('2024-07-10T03:00');
   await dialog.locator('[data-utc-range]', { hasText: 'In UTC: 2024-07-10 00:00:00 UTC – 2024-07-10 01:00:00 UTC' }).waitFor();
+  // The autumn change: 02:30 happens twice in Paris, the first (summer time, 00:30 UTC) is meant; 02:30 on the
+  // spring change does not exist and reads as 03:30 summer time (01:30 UTC).
+  await dialog.getByLabel('Start (Europe/Paris)').fill('2024-10-27T02:30');
+  await dialog.getByLabel('End (Europe/Paris)').fill('2024-10-27T03:30');
+  await dialog.locator('[data-utc-range]', { hasText: 'In UTC: 2024-10-27 00:30:00 UTC – 2024-10-27 02:30:00 UTC' }).waitFor();
+  await dialog.getByLabel('Start (Europe/Paris)').fill('2024-03-31T02:30');
+  await dialog.getByLabel('End (Europe/Paris)').fill('2024-03-31T04:00');
+  await dialog.locator('[data-utc-range]', { hasText: 'In UTC: 2024-03-31 01:30:00 UTC – 2024-03-31 02:00:00 UTC' }).waitFor();
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 });
 

@@ -254,7 +254,7 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
       h('td', { 'data-label': 'State' }, h('div', null, statusBadge(r.status), r.trigger !== 'SCHEDULE' ? h('span', { class: 'trigger' }, r.trigger.toLowerCase()) : null)),
       h('td', { 'data-label': 'Interval', title: `${utcText(r.intervalStart)} – ${utcText(r.intervalEnd)}` }, interval),
       // The current attempt's start and duration: a retried 100 ms run must not read as the wait since its first attempt.
-      h('td', { 'data-label': 'Started' }, timeIn(attemptStart ?? r.startedAt, zone())),
+      h('td', { 'data-label': 'Started' }, timeIn(attemptStart, zone())),
       h('td', { 'data-label': 'Duration', ...(running && attemptStart ? { 'data-elapsed-since': attemptStart } : {}) },
         running ? formatDuration(runProgress(r).elapsed) : formatDuration(r.durationSeconds),
         r.attempts.length > 1 ? h('span', { class: 'muted small block' }, `current attempt of ${r.attempts.length}`) : null),

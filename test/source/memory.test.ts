@@ -13,7 +13,8 @@ const ROOT = path.resolve(__dirname, '../..');
  */
 function compileSource(): string {
   const out = path.join(ROOT, 'node_modules/.cache/outport-source-memory-test');
-  const pending = ['src/source/source.ts'];
+  // What the child process requires (test/source/support/stream-child.js), and what they import.
+  const pending = ['src/source/source.ts', 'src/source/config.ts'];
   const done = new Set<string>();
   while (pending.length > 0) {
     const file = pending.pop()!;

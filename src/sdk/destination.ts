@@ -155,7 +155,7 @@ export interface WriteResult {
  * src/source/encoded.ts; plugins then declare it like the others.
  *
  * Values the host's SQL changes by a documented rule (invalid UTF-8, invalid JSON embedded as a string) are counted
- * by the host and added to the run itself: `EncodedRunStats.replacements` is for the plugin's own records (a
+ * by the host and added to the run itself: `EncodedRun.replacements()` is for the plugin's own records (a
  * manifest); do not return them again in `WriteResult.replacements`.
  */
 export type WireFormat =
@@ -183,8 +183,6 @@ export interface EncodedRunStats {
   rows: number;
   /** Rows in a slice, exact (for choosing slices: file sizes, parallel streams). */
   rowsIn(slice: KeySlice): number;
-  /** Values the host's SQL changed by a documented rule in this run, per column and rule (already on the run). */
-  replacements: Replacement[];
 }
 
 /** One stream of encoded bytes: a whole file (Parquet) or a whole document stream (JSON Lines). */
@@ -193,16 +191,26 @@ export interface EncodedPart {
   chunks: AsyncIterable<Uint8Array>;
   /**
    * Once `chunks` ended: the rows and bytes the stream carried. Rows are counted from the bytes themselves
-   * (lines as they pass, the Parquet footer's row count), or, for a stream ClickHouse compressed, the exact count of
-   * the same query over the same slice. Throws if the stream was cut short or its count disagrees.
+   * (lines as they pass, the Parquet footer's row count); a stream ClickHouse compressed takes the exact count of its
+   * slice (`stats()`), or for the whole run the run's count query. Throws if the stream was cut short (no footer, a
+   * count that disagrees with `stats()` once known).
    */
   finished(): Promise<{ rows: number; bytes: number }>;
 }
 
 export interface EncodedRun {
   format: WireFormat;
-  /** Exact counts; computed by ClickHouse alongside the stream, so await it only when needed (e.g. to slice). */
+  /**
+   * Exact rows of the run and of every slice: one aggregate over the run's query, which costs about a third of
+   * reading the run, so call it only to slice (file sizes, parallel streams). Streams count themselves.
+   */
   stats(): Promise<EncodedRunStats>;
+  /**
+   * Values the host's SQL changed by a documented rule in this run, per column and rule (already added to the run:
+   * for the plugin's own records only). Cheap: a scan of the run's raw rows finds nothing to count in nearly every
+   * run; only otherwise is the exact count taken.
+   */
+  replacements(): Promise<Replacement[]>;
   /** Starts one ClickHouse query streaming the rows of `slice` (default: the whole run) in `format`. */
   open(slice?: KeySlice): Promise<EncodedPart>;
 }

@@ -47,7 +47,7 @@ import { readableJson } from './json-document';
 import { countInvalidUtf8, withValidUtf8 } from './utf8';
 import type { ReplacementCounter } from '../sdk/replacements';
 import type { EncodedRun, KeySlice, WireFormat } from '../sdk/destination';
-import { encodedRun, sliceCondition } from './encoded';
+import { encodedRun, eventSuspectsSelect, sliceCondition, type HostEncodedRun } from './encoded';
 import { customQuerySchema, customQuerySql, inspectCustomQuery, placeholderParams, scopedSettings, type CustomQuery } from './custom-query';
 import { fieldsSchema, fieldsSql, type FieldSelection } from './fields';
 
@@ -177,7 +177,7 @@ export class ClickHouseSource {
    * The byte path (encoded.ts): the rows `stream(q)` yields, encoded by ClickHouse in `format`, as streams of the
    * whole run or of disjoint key slices, with exact counts. Aborting the signal aborts every open query.
    */
-  encodedRun(q: SourceQuery, format: WireFormat, options: { signal?: AbortSignal; onBytes?(n: number): void } = {}): EncodedRun {
+  encodedRun(q: SourceQuery, format: WireFormat, options: { signal?: AbortSignal; onBytes?(n: number): void; expectedRows?: number } = {}): HostEncodedRun {
     if (!this.canEncode(q)) throw new Error('the byte path exports whole models only: custom queries and field selections take the row path');
     const { sql, params, settings } = this.build(q, 'rows', { withoutUtf8Rule: true });
     return encodedRun({
@@ -188,6 +188,8 @@ export class ClickHouseSource {
       rowsSqlFor: q.model === 'events' ? (slice) => this.build(q, 'rows', { slice, withoutUtf8Rule: true }).sql : undefined,
       schema: MODEL_SCHEMAS[q.model],
       format,
+      expectedRows: options.expectedRows,
+      suspectsSql: q.model === 'events' ? this.build(q, 'estimate', { estimateSelect: eventSuspectsSelect(format) }).sql : undefined,
       signal: options.signal,
       onBytes: options.onBytes,
     });
@@ -211,7 +213,7 @@ export class ClickHouseSource {
     q: SourceQuery,
     shape: 'rows' | 'count' | 'estimate',
     /** slice: one key slice of the run (byte path); withoutUtf8Rule: rows without the invalid-UTF-8 wrap and mask. */
-    options: { slice?: KeySlice; withoutUtf8Rule?: boolean } = {},
+    options: { slice?: KeySlice; withoutUtf8Rule?: boolean; estimateSelect?: string } = {},
   ): { sql: string; params: QueryParams; settings: ClickHouseSettings } {
     const { start, end } = validateQuery(q);
     const params = new QueryParams();
@@ -230,7 +232,7 @@ export class ClickHouseSource {
     }
     const sql =
       q.model === 'events'
-        ? this.eventsSql(q, p, params, shape, options.slice)
+        ? this.eventsSql(q, p, params, shape, options.slice, options.estimateSelect)
         : q.model === 'persons'
           ? this.personsSql(q, p, shape, settings)
           : this.sessionsSql(p, shape);
@@ -256,7 +258,7 @@ export class ClickHouseSource {
     return `${this.config.database}.${this.config.tables[name]}`;
   }
 
-  private eventsSql(q: SourceQuery, p: Bounds, params: QueryParams, shape: string, slice?: KeySlice): string {
+  private eventsSql(q: SourceQuery, p: Bounds, params: QueryParams, shape: string, slice?: KeySlice, estimateSelect?: string): string {
     const events = this.table('events');
     const ins = `coalesce(inserted_at, toDateTime64(_timestamp, 6, 'UTC'))`;
     const guard = `team_id = ${p.team} AND timestamp >= ${p.lo} AND timestamp < ${p.hi}`;
@@ -268,7 +270,7 @@ export class ClickHouseSource {
     selection.push(...propertyFilterSql(validatePropertyFilters(q.filters), params));
     if (shape === 'estimate') {
       return `WITH ${readableJsonColumns()}
-        SELECT count() AS rows, sum(length(properties) + length(person_properties) + length(elements_chain) + length(distinct_id) + length(event) + 250) AS bytes
+        SELECT ${estimateSelect ?? 'count() AS rows, sum(length(properties) + length(person_properties) + length(elements_chain) + length(distinct_id) + length(event) + 250) AS bytes'}
         FROM ${events} WHERE ${[guard, inInterval, ...selection].join(' AND ')}`;
     }
     const where = [

@@ -301,13 +301,13 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
         if (u.rows && wire) rowsRead += u.rows;
       },
     };
-    const encoded = wire ? source.encodedRun!(query, wire, { signal: controller.signal }) : undefined;
+    const encoded = wire ? source.encodedRun!(query, wire, { signal: controller.signal, expectedRows: total }) : undefined;
     const result = encoded ? await plugin.writeEncoded!(config, runContext, encoded) : await plugin.write(config, runContext, counted());
     if (encoded) {
-      // Rows read on the byte path: ClickHouse's exact count over the very query the streams read.
-      const stats = await encoded.stats();
-      rowsRead = stats.rows;
-      replacements.addAll(stats.replacements);
+      // Rows read on the byte path: counted in the streams the plugin read, or, when the plugin sliced the run,
+      // ClickHouse's exact count of the whole query (a slice left out then fails reconciliation).
+      rowsRead = (await encoded.exactRows()) ?? encoded.rowsStreamed();
+      replacements.addAll(await encoded.replacements());
     }
     inDestinationWrite = false;
     if (stop) throw stop;

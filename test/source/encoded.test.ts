@@ -99,7 +99,7 @@ describe('byte path (ClickHouse encodes) lands what the row path lands', () => {
         const raw2028 = (t: string) => t.replace(/\\u2028/g, '\u2028').replace(/\\u2029/g, '\u2029');
         const [ours, theirs] = [raw2028(decompress(bytes, compression).toString('utf8')), raw2028(rowFile.toString('utf8'))];
         expect(ours === theirs ? 'identical' : firstDifference(ours, theirs)).toBe('identical');
-        expect(sorted((await run.stats()).replacements)).toEqual(sorted(replacements.list()));
+        expect(sorted(await run.replacements())).toEqual(sorted(replacements.list()));
         if (model === 'events') {
           // The data really is hostile: the rules fired on both paths.
           expect(replacements.countOf('invalid_utf8')).toBeGreaterThan(0);
@@ -120,7 +120,7 @@ describe('byte path (ClickHouse encodes) lands what the row path lands', () => {
         expect(file.toString('latin1').split('PAR1').length - 1).toBe(2); // one file, not one per block
         expect((await part.finished()).rows).toBe(rows.length);
         expect(await decodeParquet(file, MODEL_SCHEMAS[model])).toEqual(rows);
-        expect(sorted((await run.stats()).replacements)).toEqual(sorted(replacements.list()));
+        expect(sorted(await run.replacements())).toEqual(sorted(replacements.list()));
 
         const { pq, arrow } = await loadParquetLibs();
         const table = arrow.tableFromIPC(pq.readParquet(file).intoIPCStream());
@@ -150,6 +150,27 @@ describe('byte path (ClickHouse encodes) lands what the row path lands', () => {
     }
     expect(seen.length).toBe(rows.length);
     expect(new Set(seen.map((l) => (l as { uuid: string }).uuid))).toEqual(new Set(rows.map((r) => r.uuid)));
+  });
+
+  it('a clean run is counted from its streams alone: no aggregate over the run\'s query', async () => {
+    const clean = new Date(S.getTime() + 10 * H / 1000);
+    await insertEvents(ctx.client, { database: ctx.database }, generateEvents({ seed: 21, count: 200, teamId: 7, start: clean, stepMicros: 1_000_000 }));
+    const q: SourceQuery = { teamId: 7, model: 'events', interval: { start: isoMicros(microsOf(clean)), end: isoMicros(microsOf(clean) + H) } };
+    for (const format of [{ format: 'jsonl', compression: 'gzip' }, { format: 'parquet', compression: 'zstd' }] as WireFormat[]) {
+      const run = ctx.source.encodedRun(q, format, { expectedRows: await ctx.source.count(q) });
+      const part = await run.open();
+      await readAll(part.chunks);
+      expect((await part.finished()).rows).toBe(200);
+      expect(await run.replacements()).toEqual([]);
+      expect(await run.exactRows()).toBeUndefined();
+      expect(run.rowsStreamed()).toBe(200);
+    }
+    // The same rows with one invalid document: the scan finds it and the exact count is taken.
+    const [bad] = generateEvents({ seed: 22, count: 1, teamId: 7, start: clean });
+    await insertEvents(ctx.client, { database: ctx.database }, [{ ...bad, uuid: '00000000-0000-4000-d000-000000000001', properties: '{oops' }]);
+    const run = ctx.source.encodedRun(q, { format: 'jsonl', compression: 'gzip' });
+    expect(await run.replacements()).toEqual([{ column: 'properties', rule: 'invalid_json_as_string', count: 1 }]);
+    expect(await run.exactRows()).toBe(201);
   });
 
   it('a stream cut short is never counted as complete', async () => {

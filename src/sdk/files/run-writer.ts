@@ -288,7 +288,7 @@ export async function writeEncodedRunFiles(o: WriteEncodedRunOptions): Promise<W
       if (rows > 0) bytesPerRow = files.reduce((n, f) => n + f.bytes, 0) / rows;
     }
   }
-  const invalidJson = (await encoded.stats()).replacements.filter((r) => r.rule === 'invalid_json_as_string').reduce((n, r) => n + r.count, 0);
+  const invalidJson = (await encoded.replacements()).filter((r) => r.rule === 'invalid_json_as_string').reduce((n, r) => n + r.count, 0);
   const { manifest, staleDeleted } = await finishAttempt(o, files, o.encoding.format === 'jsonl' ? invalidJson : 0);
   return { manifest, manifestKey: layout.manifestKey, staleDeleted, replacements: [] };
 }

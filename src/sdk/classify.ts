@@ -48,6 +48,10 @@ export function classifyPostgresError(err: unknown): DestinationError | undefine
   if (cls === '28') return new DestinationError('config', `Authentication failed (${code}): ${msg}. Check user and password.`, { cause: err, code });
   if (code === '3D000') return new DestinationError('config', `Database does not exist (${code}): ${msg}`, { cause: err, code });
   if (code === '3F000') return new DestinationError('config', `Schema does not exist (${code}): ${msg}`, { cause: err, code });
+  if (code === '22001') {
+    // A table made by another tool (PostHog's VARCHAR(200)): Outport never cuts a value to make it fit.
+    return new DestinationError('permanent', `Postgres ${code}: ${msg}. A value is longer than its table column allows, and Outport never cuts values: widen the column (for example ALTER TABLE <table> ALTER COLUMN <column> TYPE TEXT, which rewrites nothing on Postgres), then retry the run.`, { cause: err, code });
+  }
   if (code === '42501') return new DestinationError('permanent', `Permission denied (${code}): ${msg}. Grant the user the privileges listed in the destination's docs.`, { cause: err, code });
   return new DestinationError('permanent', `Postgres ${code}: ${msg}`, { cause: err, code });
 }

@@ -106,3 +106,18 @@ it('layout POSTHOG refuses fields and custom queries, on create and update, nami
   const { batchExport } = await h.gql<{ batchExport: { layout: string } }>(`query($id: ID!) { batchExport(id: $id) { layout } }`, { id });
   expect(batchExport.layout).toBe('POSTHOG');
 }, 60_000);
+
+it('a value too long for PostHog\'s VARCHAR(200) fails the run naming the column type, and is never cut', async () => {
+  const long = generateEvents({ seed: 42, teamId: h.teamId, count: 1, start: new Date(START.getTime() + 10 * HOUR), stepMicros: 1_000_000 })
+    .map((e) => ({ ...e, distinct_id: 'd'.repeat(201) }));
+  await insertEvents(h.ch, { database: h.chDatabase }, long);
+  await h.destinationQuery(POSTHOG_EVENTS_DDL('posthog_long'));
+  const id = await gqlExport('posthog_long', 'layout: POSTHOG');
+  await h.gql(`mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`, { e: id, s: at(10), t: at(11) });
+  const run = await h.waitFor('the failed run', async () => {
+    const [r] = await h.app.dataSource.query(`SELECT status, latest_error FROM runs WHERE batch_export_id = $1`, [id]);
+    return r && !['Starting', 'Running', 'Scheduled', 'Queued'].includes(r.status) ? r : undefined;
+  }, 60_000);
+  expect(run).toMatchObject({ status: 'Failed', latest_error: expect.stringMatching(/character varying\(200\).*ALTER COLUMN <column> TYPE TEXT.*retry the run/s) });
+  expect(await h.destinationQuery(`SELECT * FROM posthog_long`)).toEqual([]);
+}, 180_000);

@@ -2,7 +2,7 @@ import { inject, injectable } from 'tsyringe';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { BatchExportEntity } from '../store/entities';
 import { BatchExportConnection, BatchExport, ExportSchemaPreview } from './batch-export.type';
-import { CreateBatchExportInput, CustomQueryInput, ExportFieldInput, UpdateBatchExportInput } from './batch-export.input';
+import { CreateBatchExportInput, CustomQueryInput, ExportFieldInput, ExportLayoutEnum, UpdateBatchExportInput } from './batch-export.input';
 import { ModelEnum } from './enums';
 import { BatchExportService } from './batch-export.service';
 import type { ApiContext } from './context';
@@ -40,8 +40,10 @@ export class BatchExportResolver {
     @Arg('fields', () => [ExportFieldInput], { nullable: true }) fields?: ExportFieldInput[],
     @Arg('customQuery', () => CustomQueryInput, { nullable: true }) customQuery?: CustomQueryInput,
     @Arg('rows', () => Int, { defaultValue: 5, description: 'At most 20.' }) rows = 5,
+    @Arg('layout', () => ExportLayoutEnum, { defaultValue: ExportLayoutEnum.OUTPORT }) layout: ExportLayoutEnum = ExportLayoutEnum.OUTPORT,
+    @Arg('destinationType', () => String, { nullable: true, description: 'The destination\'s type (postgres, bigquery, s3...): needed with layout POSTHOG, whose columns depend on it.' }) destinationType?: string,
   ) {
-    return this.exportService.previewSchema(ctx.teamId, { model, fields, customQuery }, rows);
+    return this.exportService.previewSchema(ctx.teamId, { model, fields, customQuery, layout, destinationType }, rows);
   }
 
   @FieldResolver(() => Destination)

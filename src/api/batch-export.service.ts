@@ -12,7 +12,7 @@ import { CLOCK, DATA_SOURCE, SOURCE, type Clock } from '../tokens';
 import type { ClickHouseSource } from '../source';
 import { CustomQueryError, type CustomQuery } from '../source/custom-query';
 import { FieldSelectionError, fieldsSchema, type FieldSelection } from '../source/fields';
-import { posthogLayoutProblem } from '../source/posthog-layout';
+import { layoutFields, posthogLayoutProblem } from '../source/posthog-layout';
 import type { ModelSchema, Row } from '../sdk/models';
 import { publishTouched, type Touched } from './publish';
 import type { CreateBatchExportInput, CustomQueryInput, ExportFieldInput, UpdateBatchExportInput } from './batch-export.input';
@@ -114,10 +114,21 @@ export class BatchExportService {
    * The columns an export with this definition would write, before it is created, and up to `limit` real rows of
    * the last day (none when no source is configured or the day is empty).
    */
-  async previewSchema(teamId: number, input: { model: string; fields?: ExportFieldInput[] | null; customQuery?: CustomQueryInput | null }, limit: number): Promise<ModelSchema & { rows: Row[] }> {
-    const fields = storedFields(input.fields);
+  async previewSchema(
+    teamId: number,
+    input: { model: string; fields?: ExportFieldInput[] | null; customQuery?: CustomQueryInput | null; layout?: string; destinationType?: string | null },
+    limit: number,
+  ): Promise<ModelSchema & { rows: Row[] }> {
+    let fields = storedFields(input.fields);
     const custom = storedCustomQuery(input.customQuery);
     const model = custom ? customModel(custom) : (input.model as 'events');
+    if (input.layout === 'POSTHOG' && model === 'events') {
+      if (!input.destinationType) throw badInput('destinationType', 'layout POSTHOG writes the columns PostHog writes to one kind of destination: give destinationType (postgres, bigquery, s3...)');
+      const problem = posthogLayoutProblem(input.destinationType, fields, !!custom);
+      if (problem) throw badInput('layout', problem);
+      // The layout's own selection: derived values included, checked like any selection below.
+      fields = layoutFields('POSTHOG', model, input.destinationType, null) ?? null;
+    }
     const schema = await checkedSchema(this.source, teamId, model, fields, custom);
     const rows: Row[] = [];
     const take = Math.min(Math.max(limit, 0), 20);

@@ -121,3 +121,15 @@ it('a value too long for PostHog\'s VARCHAR(200) fails the run naming the column
   expect(run).toMatchObject({ status: 'Failed', latest_error: expect.stringMatching(/character varying\(200\).*ALTER COLUMN <column> TYPE TEXT.*retry the run/s) });
   expect(await h.destinationQuery(`SELECT * FROM posthog_long`)).toEqual([]);
 }, 180_000);
+
+it('previews layout POSTHOG\'s columns and real rows for a destination kind before the export exists', async () => {
+  await insertEvents(h.ch, { database: h.chDatabase }, generateEvents({ seed: 43, teamId: h.teamId, count: 5, start: new Date(Date.now() - 2 * HOUR), stepMicros: 60_000_000 }));
+  const { previewExportSchema: p } = await h.gql<{ previewExportSchema: { columns: { name: string; type: string }[]; key: string[]; rows: Record<string, unknown>[] } }>(
+    `query { previewExportSchema(model: EVENTS, layout: POSTHOG, destinationType: "bigquery", rows: 3) { columns { name type } key rows } }`,
+  );
+  expect(p.columns.map((c) => c.name)).toEqual(['uuid', 'event', 'properties', 'elements', 'set', 'set_once', 'distinct_id', 'team_id', 'ip', 'site_url', 'timestamp', 'bq_ingested_timestamp']);
+  expect(p.key).toEqual(['team_id', 'uuid']);
+  expect(p.rows.length).toBeGreaterThan(0);
+  for (const r of p.rows) expect(r).toMatchObject({ site_url: '', bq_ingested_timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) });
+  await expect(h.gql(`query { previewExportSchema(model: EVENTS, layout: POSTHOG) { key } }`)).rejects.toThrow(/destinationType/);
+}, 60_000);

@@ -162,7 +162,7 @@ async function main(): Promise<void> {
       ['local-files', { type: 'local-files', config: { file_format: 'JSONLines', compression: 'gzip' } }],
       ['postgres', {
         type: 'postgres',
-        config: { host: s.destination.host, port: s.destination.port, database: s.destination.database, user: s.destination.user, schema: 'public' },
+        config: { host: s.destination.host, port: s.destination.port, database: s.destination.database, user: s.destination.user, schema: 'public', ssl_mode: 'disable' },
         secrets: { password: s.destination.password },
       }],
     ];

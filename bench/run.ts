@@ -220,7 +220,7 @@ async function main(): Promise<void> {
       if (m.teamId !== TEAM_ID) throw new Error(`the benchmark team got id ${m.teamId}, the data was generated for team ${TEAM_ID}`);
       const pgDest: DestinationSpec = {
         type: 'postgres',
-        config: { host: s.destination.host, port: s.destination.port, database: s.destination.database, user: s.destination.user, schema: 'public' },
+        config: { host: s.destination.host, port: s.destination.port, database: s.destination.database, user: s.destination.user, schema: 'public', ssl_mode: 'disable' },
         secrets: { password: s.destination.password },
       };
       const s3Dest = (file_format: string, compression: string, prefix: string): DestinationSpec => ({

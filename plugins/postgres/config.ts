@@ -10,7 +10,8 @@ export const postgresConfigSchema = z
     ...pgWireFields({
       identifiers: POSTGRES_IDENTIFIERS,
       defaultPort: 5432,
-      defaultSslMode: 'disable',
+      // Encrypted unless the user opts out: a password over plain TCP is the worse surprise than a TLS error.
+      defaultSslMode: 'require',
       describe: {
         host: 'Host name or IP address of the Postgres server.',
         port: 'TCP port of the Postgres server. Default: 5432.',
@@ -21,7 +22,7 @@ export const postgresConfigSchema = z
         ssl_mode:
           'TLS to the server. `disable`: plain TCP. `require`: encrypted, certificate not checked (self-signed accepted). ' +
           '`verify-ca`: encrypted, certificate must be signed by `ssl_ca_certificate`. `verify-full`: as verify-ca ' +
-          '(or the system CAs when no certificate is given) and the certificate must name `host`. Default: disable.',
+          '(or the system CAs when no certificate is given) and the certificate must name `host`. Default: require (a server without TLS needs `disable` set explicitly).',
         ssl_ca_certificate: 'PEM certificate(s) of the CA that signed the server certificate. Required for verify-ca.',
       },
     }),

@@ -71,6 +71,13 @@ afterAll(async () => {
 const interval = hourInterval(0);
 const ctx = () => runContext({ model: 'events', interval });
 
+it('a config that names no ssl_mode is encrypted: parsed as require, and it writes to a TLS-only server', async () => {
+  expect(base.ssl_mode).toBe('require');
+  const config = { ...base, table_name: 'events_default_tls' };
+  await postgres.testConnection(config, ctx());
+  expect((await postgres.write(config, ctx(), stream(toBatches(eventRows(interval, 0, 3))))).rowsLanded).toBe(3);
+});
+
 it("'disable' is refused by a TLS-only server (config error)", async () => {
   const err = await failure(postgres.testConnection({ ...base, ssl_mode: 'disable' }, ctx()));
   expect([err.kind, err.code]).toEqual(['config', 'CONNECTION_REJECTED']);

@@ -5,6 +5,10 @@ import { Backfill, BackfillEstimate, BackfillProgress } from './backfill.type';
 import { BackfillService } from './backfill.service';
 import type { ApiContext } from './context';
 
+const FROM_FIRST_EVENT =
+  "Start at the team's earliest data of the export's model in ClickHouse (events: first insertion; persons: first " +
+  "distinct-id change), aligned down to the export's interval. startAt must then be omitted. BAD_USER_INPUT when the team has no such data.";
+
 @injectable()
 @Resolver(() => Backfill)
 export class BackfillResolver {
@@ -20,14 +24,15 @@ export class BackfillResolver {
     return this.backfillService.get(ctx.teamId, id);
   }
 
-  @Query(() => BackfillEstimate, { description: 'What a backfill of [startAt, endAt) would take. An ESTIMATE: see the type.' })
+  @Query(() => BackfillEstimate, { description: 'What a backfill of [startAt, endAt) would take (startAt as createBackfill reads it). An ESTIMATE: see the type.' })
   estimateBackfill(
     @Ctx() ctx: ApiContext,
     @Arg('batchExportId', () => ID) batchExportId: string,
-    @Arg('startAt', () => Date) startAt: Date,
+    @Arg('startAt', () => Date, { nullable: true }) startAt: Date | null | undefined,
     @Arg('endAt', () => Date) endAt: Date,
+    @Arg('fromFirstEvent', () => Boolean, { nullable: true, description: FROM_FIRST_EVENT }) fromFirstEvent?: boolean | null,
   ) {
-    return this.backfillService.estimate(ctx.teamId, batchExportId, startAt, endAt);
+    return this.backfillService.estimate(ctx.teamId, batchExportId, startAt, endAt, fromFirstEvent ?? false);
   }
 
   @FieldResolver(() => BackfillProgress)
@@ -44,10 +49,11 @@ export class BackfillResolver {
   createBackfill(
     @Ctx() ctx: ApiContext,
     @Arg('batchExportId', () => ID) batchExportId: string,
-    @Arg('startAt', () => Date) startAt: Date,
+    @Arg('startAt', () => Date, { nullable: true, description: 'Required unless fromFirstEvent is true.' }) startAt: Date | null | undefined,
     @Arg('endAt', () => Date) endAt: Date,
+    @Arg('fromFirstEvent', () => Boolean, { nullable: true, description: FROM_FIRST_EVENT }) fromFirstEvent?: boolean | null,
   ) {
-    return this.backfillService.create(ctx.teamId, batchExportId, startAt, endAt);
+    return this.backfillService.create(ctx.teamId, batchExportId, startAt, endAt, fromFirstEvent ?? false);
   }
 
   @Authorized('write')

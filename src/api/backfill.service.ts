@@ -4,7 +4,7 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { DataSource, EntityManager } from 'typeorm';
-import { intervalCount, splitRange } from '../scheduler/intervals';
+import { intervalContaining, intervalCount, splitRange } from '../scheduler/intervals';
 import type { ClickHouseSource, PropertyFilter } from '../source';
 import { BackfillEntity, BatchExportEntity, RunEntity, type BackfillEstimate } from '../store/entities';
 import { CLOCK, DATA_SOURCE, SOURCE, type Clock } from '../tokens';
@@ -51,7 +51,7 @@ export interface BackfillProgress {
 }
 
 /** The part of the ClickHouse source the API uses. */
-export type EstimatingSource = Pick<ClickHouseSource, 'estimate'>;
+export type EstimatingSource = Pick<ClickHouseSource, 'estimate' | 'firstDataAt'>;
 
 @injectable()
 export class BackfillService {
@@ -82,18 +82,24 @@ export class BackfillService {
     return { totalRuns: row.total, finishedRuns: row.finished, failedRuns: row.failed, recordsCompleted: Number(row.records) };
   }
 
-  async estimate(teamId: number, batchExportId: string, startAt: Date, endAt: Date): Promise<Omit<BackfillEstimate, 'rows' | 'bytes'> & { rows: number | null; bytes: number | null }> {
+  async estimate(
+    teamId: number,
+    batchExportId: string,
+    startAt: Date | null | undefined,
+    endAt: Date,
+    fromFirstEvent = false,
+  ): Promise<Omit<BackfillEstimate, 'rows' | 'bytes'> & { rows: number | null; bytes: number | null }> {
     const e = await loadExport(this.ds.manager, teamId, batchExportId);
-    const { start, end } = this.checkRange(e, startAt, endAt, this.clock.now());
+    const { start, end } = this.checkRange(e, await this.startOf(e, startAt, endAt, fromFirstEvent), endAt, this.clock.now());
     return this.estimateFor(e, start, end);
   }
 
   /** Creates a backfill and publishes its runs after commit. */
-  async create(teamId: number, batchExportId: string, startAt: Date, endAt: Date): Promise<BackfillEntity> {
+  async create(teamId: number, batchExportId: string, startAt: Date | null | undefined, endAt: Date, fromFirstEvent = false): Promise<BackfillEntity> {
     let touched: Touched = { runs: [], backfills: [] };
     await this.ds.transaction(async (m) => {
       const e = await loadExport(m, teamId, batchExportId, { lock: true });
-      touched = await this.createIn(m, teamId, e, startAt, endAt, this.clock.now());
+      touched = await this.createIn(m, teamId, e, await this.startOf(e, startAt, endAt, fromFirstEvent), endAt, this.clock.now());
     });
     await publishTouched(this.ds, touched);
     return this.get(teamId, touched.backfills[0].id);
@@ -161,6 +167,25 @@ export class BackfillService {
     });
     await publishTouched(this.ds, touched);
     return saved;
+  }
+
+  /**
+   * The requested start: startAt, or with fromFirstEvent the start of the export's interval holding the team's
+   * first data of the export's model (a custom query export reads its model's tables, so the same rule applies).
+   */
+  private async startOf(e: BatchExportEntity, startAt: Date | null | undefined, endAt: Date, fromFirstEvent: boolean): Promise<Date> {
+    if (!fromFirstEvent) {
+      if (startAt == null) throw badInput('startAt', 'is required unless fromFirstEvent is true');
+      return startAt;
+    }
+    if (startAt != null) throw badInput('fromFirstEvent', 'sets the start to the first data; leave startAt out, or set fromFirstEvent to false');
+    if (!this.source) throw badInput('fromFirstEvent', 'needs the ClickHouse source, which this server has not configured; give startAt instead');
+    const first = await this.source.firstDataAt(e.teamId, e.model);
+    if (!first) throw badInput('fromFirstEvent', `this team has no ${e.model} data in ClickHouse yet; give startAt instead`);
+    if (endAt instanceof Date && first >= endAt) {
+      throw badInput('fromFirstEvent', `this team's first ${e.model} data is at ${first.toISOString()}, not before endAt (${endAt.toISOString()})`);
+    }
+    return intervalContaining(scheduleOf(e), first).start;
   }
 
   /** Validates a requested range: not in the future, ordered, capped by the export's end, not too many runs. */

@@ -414,6 +414,26 @@ export class ClickHouseSource {
       )
       ORDER BY session_id`;
   }
+
+  /**
+   * When the team's data of a model begins by the interval rule (insertion time), or null when it has none; where a
+   * backfill "from the first event" starts. Sessions are made of events, so they begin with them; persons begin with
+   * the first distinct-id row, as a persons run reads from distinct ids.
+   */
+  async firstDataAt(teamId: number, model: Model): Promise<Date | null> {
+    if (!Number.isSafeInteger(teamId)) throw new Error(`teamId must be an integer (got ${JSON.stringify(teamId)})`);
+    const params = new QueryParams();
+    const team = params.add('Int64', teamId);
+    const first =
+      model === 'persons'
+        ? `SELECT toUnixTimestamp64Micro(toDateTime64(minOrNull(_timestamp), 6, 'UTC')) AS us FROM ${this.table('personDistinctId')} WHERE team_id = ${team}`
+        : `SELECT toUnixTimestamp64Micro(minOrNull(coalesce(inserted_at, toDateTime64(_timestamp, 6, 'UTC')))) AS us
+           FROM ${this.table('events')} WHERE team_id = ${team}`;
+    const rs = await this.client.query({ query: first, query_params: params.values, format: 'JSONEachRow', clickhouse_settings: BASE_SETTINGS });
+    const [row] = await rs.json<{ us: string | number | null }>();
+    // Down to the millisecond: rounding up could carry the first row past an interval boundary.
+    return row?.us === null || row?.us === undefined ? null : new Date(Math.floor(Number(row.us) / 1000));
+  }
 }
 
 interface Bounds {

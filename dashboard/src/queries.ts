@@ -276,8 +276,8 @@ export const Q = {
 
   backfill: `query ($id: ID!) { backfill(id: $id) { ${BACKFILL} } }`,
   backfills: `query ($id: ID!) { backfills(batchExportId: $id) { ${BACKFILL} } }`,
-  estimateBackfill: 'query ($id: ID!, $startAt: DateTimeISO!, $endAt: DateTimeISO!) { estimateBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt) { runs rows bytes seconds secondsPerRun rowsPerSecond calibrationRuns } }',
-  createBackfill: `mutation ($id: ID!, $startAt: DateTimeISO!, $endAt: DateTimeISO!) { createBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt) { ${BACKFILL} } }`,
+  estimateBackfill: 'query ($id: ID!, $startAt: DateTimeISO, $endAt: DateTimeISO!, $fromFirstEvent: Boolean) { estimateBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt, fromFirstEvent: $fromFirstEvent) { runs rows bytes seconds secondsPerRun rowsPerSecond calibrationRuns } }',
+  createBackfill: `mutation ($id: ID!, $startAt: DateTimeISO, $endAt: DateTimeISO!, $fromFirstEvent: Boolean) { createBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt, fromFirstEvent: $fromFirstEvent) { ${BACKFILL} } }`,
   cancelBackfill: `mutation ($id: ID!) { cancelBackfill(id: $id) { ${BACKFILL} } }`,
   backfillProgress: `subscription ($id: ID!) { backfillProgress(backfillId: $id) { ${BACKFILL} } }`,
 };

@@ -2,7 +2,8 @@
  * The backfill dialog: pick [start, end) as wall-clock times in the export's time zone (the zone its intervals
  * are aligned to; sent to the API as UTC, the UTC equivalent shown), see the estimate (runs, source rows, source
  * bytes, expected time) for exactly those values, then start. "Start" stays disabled until the estimate shown
- * matches the inputs.
+ * matches the inputs. "From the first event" leaves the start to the server: the export's interval holding the
+ * team's earliest data.
  */
 import { gql } from '../api';
 import { h, replace } from '../dom';
@@ -36,6 +37,9 @@ export function openBackfillDialog(exportId: string, exportName: string, timeZon
   const now = new Date();
   now.setUTCMinutes(0, 0, 0);
   const start = h('input', { type: 'datetime-local', name: 'startAt', required: true, step: 60, value: isoToZonedInput(new Date(now.getTime() - 24 * 3600_000), timeZone) });
+  const fromFirstEvent = h('input', { type: 'checkbox', name: 'fromFirstEvent' });
+  const fromFirstField = field('From the first event', fromFirstEvent, "Start at the interval holding this team's earliest data of the export's model.");
+  fromFirstField.classList.add('field-checkbox');
   const end = h('input', { type: 'datetime-local', name: 'endAt', required: true, step: 60, value: isoToZonedInput(now, timeZone) });
   const utcRange = h('p', { class: 'muted small', 'data-utc-range': '' });
   const estimateEl = h('div', { class: 'estimate', role: 'status', 'aria-live': 'polite' });
@@ -44,18 +48,20 @@ export function openBackfillDialog(exportId: string, exportName: string, timeZon
   let estimatedFor = '';
   let seq = 0;
 
-  const key = () => `${start.value}|${end.value}`;
+  const key = () => `${fromFirstEvent.checked ? 'first' : start.value}|${end.value}`;
+  /** What the API gets as the start: startAt, or fromFirstEvent instead. */
+  const startVars = () => (fromFirstEvent.checked ? { startAt: null, fromFirstEvent: true } : { startAt: zonedInputToIso(start.value, timeZone), fromFirstEvent: false });
   const estimate = async () => {
     const mine = ++seq;
     startBtn.disabled = true;
     error.hidden = true;
-    const startAt = zonedInputToIso(start.value, timeZone);
+    const { startAt, fromFirstEvent: fromFirst } = startVars();
     const endAt = zonedInputToIso(end.value, timeZone);
-    utcRange.textContent = startAt && endAt ? `In UTC: ${utcText(startAt)} – ${utcText(endAt)}` : '';
-    if (!startAt || !endAt) return replace(estimateEl, 'Pick a start and an end.');
+    utcRange.textContent = (startAt || fromFirst) && endAt ? `In UTC: ${startAt ? utcText(startAt) : 'the first event'} – ${utcText(endAt)}` : '';
+    if ((!startAt && !fromFirst) || !endAt) return replace(estimateEl, 'Pick a start and an end.');
     replace(estimateEl, 'Estimating…');
     try {
-      const { estimateBackfill: e } = await gql<{ estimateBackfill: Estimate }>(Q.estimateBackfill, { id: exportId, startAt, endAt });
+      const { estimateBackfill: e } = await gql<{ estimateBackfill: Estimate }>(Q.estimateBackfill, { id: exportId, ...startVars(), endAt });
       if (mine !== seq) return;
       replace(estimateEl, ...estimateView(e));
       estimatedFor = key();
@@ -74,6 +80,11 @@ export function openBackfillDialog(exportId: string, exportName: string, timeZon
     timer = setTimeout(() => void estimate(), 300);
   };
   start.addEventListener('input', onInput);
+  fromFirstEvent.addEventListener('change', () => {
+    start.disabled = fromFirstEvent.checked;
+    start.required = !fromFirstEvent.checked;
+    onInput();
+  });
   end.addEventListener('input', onInput);
 
   const dialog: HTMLDialogElement = h('dialog', { class: 'dialog', 'aria-labelledby': 'backfill-title' },
@@ -85,7 +96,7 @@ export function openBackfillDialog(exportId: string, exportName: string, timeZon
         startBtn.disabled = true;
         try {
           const { createBackfill } = await gql<{ createBackfill: Backfill }>(Q.createBackfill, {
-            id: exportId, startAt: zonedInputToIso(start.value, timeZone), endAt: zonedInputToIso(end.value, timeZone),
+            id: exportId, ...startVars(), endAt: zonedInputToIso(end.value, timeZone),
           });
           dialog.close();
           onCreated(createBackfill);
@@ -99,6 +110,7 @@ export function openBackfillDialog(exportId: string, exportName: string, timeZon
     h('h2', { id: 'backfill-title' }, `Backfill ${exportName}`),
     h('p', { class: 'muted' }, `Exports every interval between start and end again (times in ${timeZone}, the export's time zone). Intervals already exported are replaced at the destination, never duplicated.`),
     h('div', { class: 'grid-2' }, field(`Start (${timeZone})`, start), field(`End (${timeZone})`, end)),
+    fromFirstField,
     utcRange,
     estimateEl,
     error,

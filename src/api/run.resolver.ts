@@ -81,6 +81,21 @@ export class RunResolver {
   }
 
   @Authorized('write')
+  @Mutation(() => Int, {
+    description:
+      'Re-queues every FAILED or TIMED_OUT run of the export whose interval overlaps [startAt, endAt) (as the runs query filters), ' +
+      'each as retryRun does, in one transaction; returns how many. BAD_USER_INPUT on a paused export: unpause it first.',
+  })
+  retryFailedRuns(
+    @Ctx() ctx: ApiContext,
+    @Arg('batchExportId', () => ID) batchExportId: string,
+    @Arg('startAt', () => Date) startAt: Date,
+    @Arg('endAt', () => Date) endAt: Date,
+  ) {
+    return this.runService.retryFailed(ctx.teamId, batchExportId, startAt, endAt);
+  }
+
+  @Authorized('write')
   @Mutation(() => Run, { description: 'A queued run is cancelled at once; a running one gets cancelRequestedAt and the worker stops it.' })
   cancelRun(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
     return this.runService.cancel(ctx.teamId, id);

@@ -44,6 +44,29 @@ export async function cancelActiveRuns(m: EntityManager, where: { batchExportId?
   return ids.length ? m.getRepository(RunEntity).createQueryBuilder('r').where('r.id IN (:...ids)', { ids }).getMany() : [];
 }
 
+/** What "retry all failed in range" retries: runs that ended without exporting their interval. */
+const RETRYABLE_BY_RANGE: RunStatus[] = ['Failed', 'TimedOut'];
+
+/** Puts a finished run back in the queue with a clean slate (inside the caller's transaction, the run locked). */
+async function requeueFinishedRun(m: EntityManager, r: RunEntity): Promise<void> {
+  Object.assign(r, {
+    status: 'Starting',
+    trigger: 'retry',
+    attempt: 0,
+    latestError: null,
+    errorKind: null,
+    cancelRequestedAt: null,
+    finishedAt: null,
+    nextAttemptAt: null,
+  } satisfies Partial<RunEntity>);
+  await m.getRepository(RunEntity).save(r);
+  await enqueueRun(m, r);
+  if (r.backfillId) {
+    // A finished backfill whose run is retried is running again until that run ends (a cancelled one stays so).
+    await m.query(`UPDATE backfills SET status = 'Running', finished_at = NULL WHERE id = $1 AND status IN ('Completed', 'Failed')`, [r.backfillId]);
+  }
+}
+
 @injectable()
 export class RunService {
   constructor(
@@ -88,26 +111,36 @@ export class RunService {
       await loadExport(m, teamId, r.batchExportId).catch(() => {
         throw badInput('id', 'the run\'s batch export was deleted');
       });
-      Object.assign(r, {
-        status: 'Starting',
-        trigger: 'retry',
-        attempt: 0,
-        latestError: null,
-        errorKind: null,
-        cancelRequestedAt: null,
-        finishedAt: null,
-        nextAttemptAt: null,
-      } satisfies Partial<RunEntity>);
-      await m.getRepository(RunEntity).save(r);
-      await enqueueRun(m, r);
-      if (r.backfillId) {
-        // A finished backfill whose run is retried is running again until that run ends (a cancelled one stays so).
-        await m.query(`UPDATE backfills SET status = 'Running', finished_at = NULL WHERE id = $1 AND status IN ('Completed', 'Failed')`, [r.backfillId]);
-      }
+      await requeueFinishedRun(m, r);
       return r;
     });
     await publishRun(this.ds, run);
     return run;
+  }
+
+  /**
+   * Retries every Failed or TimedOut run of the export overlapping [startAt, endAt) (the runs query's interval
+   * filter), as retry() does each, in one transaction. Returns how many. A paused export is refused: its runs would
+   * only wait for the unpause.
+   */
+  async retryFailed(teamId: number, batchExportId: string, startAt: Date, endAt: Date): Promise<number> {
+    if (!(endAt > startAt)) throw badInput('endAt', `must be after startAt (${startAt.toISOString()})`);
+    const runs = await this.ds.transaction(async (m) => {
+      const e = await loadExport(m, teamId, batchExportId, { lock: true });
+      if (e.paused) throw badInput('batchExportId', 'the export is paused; unpause it first, then retry its failed runs');
+      const failed = await m
+        .getRepository(RunEntity)
+        .createQueryBuilder('r')
+        .setLock('pessimistic_write')
+        .where('r.team_id = :teamId AND r.batch_export_id = :exportId AND r.status IN (:...status)', { teamId, exportId: e.id, status: RETRYABLE_BY_RANGE })
+        .andWhere('r.interval_end > :from AND r.interval_start < :to', { from: startAt, to: endAt })
+        .orderBy('r.interval_start', 'ASC')
+        .getMany();
+      for (const r of failed) await requeueFinishedRun(m, r);
+      return failed;
+    });
+    for (const r of runs) await publishRun(this.ds, r);
+    return runs.length;
   }
 
   async cancel(teamId: number, id: string): Promise<RunEntity> {

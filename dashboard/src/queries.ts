@@ -269,6 +269,7 @@ export const Q = {
   runs: `query ($id: ID!, $first: Int, $after: String, $status: [RunStatus!], $from: DateTimeISO, $to: DateTimeISO) {
     runs(batchExportId: $id, first: $first, after: $after, status: $status, intervalFrom: $from, intervalTo: $to) { edges { cursor node { ${RUN} } } pageInfo { endCursor hasNextPage } } }`,
   retryRun: `mutation ($id: ID!) { retryRun(id: $id) { ${RUN} } }`,
+  retryFailedRuns: 'mutation ($id: ID!, $startAt: DateTimeISO!, $endAt: DateTimeISO!) { retryFailedRuns(batchExportId: $id, startAt: $startAt, endAt: $endAt) }',
   cancelRun: `mutation ($id: ID!) { cancelRun(id: $id) { ${RUN} } }`,
   runUpdated: `subscription ($id: ID) { runUpdated(batchExportId: $id) { ${RUN} } }`,
   logs: `query ($runId: ID, $exportId: ID, $first: Int, $after: String, $level: [LogLevel!], $search: String) {

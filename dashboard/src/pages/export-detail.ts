@@ -122,6 +122,14 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
     to: localInputToIso(toInput.value),
   });
   const filtered = () => statusFilter.value !== 'all' || !!fromInput.value || !!toInput.value;
+  // The interval filter's range (open ends: all time before, up to now), as the runs list reads it.
+  const retryFailedBtn = actionButton('Retry failed runs in this range', async () => {
+    const { from, to } = filterVars();
+    const { retryFailedRuns: n } = await gql<{ retryFailedRuns: number }>(Q.retryFailedRuns, {
+      id: params.id, startAt: from ?? new Date(0).toISOString(), endAt: to ?? new Date().toISOString(),
+    });
+    msg.ok(n ? `${plural(n, 'failed run')} queued again.` : 'No failed or timed-out runs in this range.');
+  }, { onError: (e) => msg.error(e) });
 
   async function loadRuns(): Promise<void> {
     const { runs: conn } = await gql<{ runs: Connection<Run> }>(Q.runs, { id: params.id, first: RUNS_PAGE_SIZE, after: cursors[cursors.length - 1], ...filterVars() });
@@ -379,7 +387,8 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
       h('div', { class: 'run-filters' },
         field('State', statusFilter),
         field(`Intervals from (UTC)`, fromInput),
-        field(`Intervals until (UTC)`, toInput)),
+        field(`Intervals until (UTC)`, toInput),
+        retryFailedBtn),
       emptyRuns,
       h('div', { class: 'table-wrap' }, table),
       h('nav', { class: 'pager', 'aria-label': 'Run pages' }, newer, pageLabel, olderBtn)),

@@ -20,7 +20,7 @@ describe('file destinations on the byte path, through the worker', () => {
   const filesRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'outport-bytepath-'));
   const start = new Date('2026-04-01T00:00:00Z');
   beforeAll(async () => {
-    h = await startAppHarness({ env: { OUTPORT_LOCAL_FILES_ROOT: filesRoot } });
+    h = await startAppHarness({ env: { OUTPORT_LOCAL_FILES_ROOT: filesRoot }, overrides: { pluginDirs: [path.join(__dirname, '..', 'fixtures', 'execution-plugins')] } });
     await insertEvents(h.ch, { database: h.chDatabase }, [
       ...generateEvents({ seed: 77, teamId: h.teamId, count: 3000, start, stepMicros: 1_000_000 }),
       ...hostileEvents({ seed: 78, teamId: h.teamId, start: new Date(start.getTime() + 60_000) }),
@@ -67,6 +67,25 @@ describe('file destinations on the byte path, through the worker', () => {
   const store = (folder: string) => new DirectoryStore(path.join(filesRoot, `team-${h.teamId}`, folder));
   const byUuid = (rows: Row[]) => [...rows].sort((a, b) => String(a.uuid).localeCompare(String(b.uuid)));
   const counts = (list: { column: string; rule: string; count: number }[]) => list.map(({ column, rule, count }) => `${rule}:${column}=${count}`).sort();
+
+  it('reconciles a sliced byte path against the whole query: a slice left out fails the run', async () => {
+    for (const skip of [false, true]) {
+      const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
+        `mutation($c: JSONObject!) { createDestination(name: "slicing", type: "slicing", config: $c) { id } }`,
+        { c: { skip_second_slice: skip } },
+      );
+      const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
+        `mutation($d: ID!) { createBatchExport(input: { name: "slicing", destinationId: $d, model: EVENTS, interval: HOUR }) { id } }`,
+        { d: createDestination.id },
+      );
+      const { run } = await runHour(createBatchExport.id);
+      if (!skip) expect(run).toMatchObject({ status: 'COMPLETED', recordsCompleted: 3009 });
+      else {
+        expect(run.status).toBe('FAILED');
+        expect(run.latestError).toMatch(/Reconciliation failed: read 3009 rows from the source but the destination confirmed \d+/);
+      }
+    }
+  });
 
   it('splits Parquet by max file size with true manifest counts, lands the row path\'s rows, and a replay leaves one copy', async () => {
     const bytes = await exportTo('bytes', { file_format: 'Parquet', compression: 'zstd', max_file_size_mb: 0.2 });

@@ -147,7 +147,9 @@ export interface WriteResult {
  * Wire formats and the exact bytes they carry (rules documented in files/jsonl.ts and files/parquet.ts):
  * - `jsonl`: Outport's JSON Lines shape: one object per row, keys in schema order, json columns embedded as JSON
  *   (a value that is not valid JSON as a JSON string: rule `invalid_json_as_string`), timestamps as ISO-8601 UTC
- *   strings with microseconds, `\n` after every row. Compressed as a whole (gzip, brotli, zstd) or not.
+ *   strings with microseconds, `\n` after every row. Compressed as a whole (gzip, brotli, zstd) or not. Byte for byte
+   what `encodeJsonl` writes, except U+2028/U+2029 in strings spelled as escapes and json nested deeper than 1,023
+   levels written as a JSON string (counted under `invalid_json_as_string`).
  * - `parquet`: one Parquet file per stream, the columns of the model in schema order: string/json -> UTF8,
  *   int -> INT64, float -> DOUBLE, bool -> BOOLEAN, timestamp -> TIMESTAMP(MICROS, UTC); required/optional as
  *   the schema's `nullable`; compressed per page with the codec given.
@@ -246,8 +248,10 @@ export interface DestinationPlugin<C = any> {
   /**
    * Byte path, optional: lands one run from ClickHouse-encoded bytes, under the same rules as `write` (exactly once
    * per run, `ctx.signal`, `DestinationError`s). `rowsLanded` must be the rows that really landed, e.g. the sum of
-   * the `finished()` rows of the parts written; the host compares it with `stats().rows`. Never called for an
-   * empty run.
+   * the `finished()` rows of the parts written; the host compares it with the rows its streams carried, or, once
+   * the plugin called `stats()` (to slice), with the whole query's exact count, so a slice left out fails the run.
+   * ClickHouse failures reach the plugin as `SourceError`s (keep them as `cause`): the host retries them as reading
+   * failures. Never called for an empty run.
    */
   writeEncoded?(config: C, ctx: RunContext, run: EncodedRun): Promise<WriteResult>;
   /** Turns a foreign error into a `DestinationError`. Default: `classifyCommonError`. */

@@ -1,6 +1,7 @@
 /**
  * The worker role: graphile-worker job slots executing `execute_run` jobs from the metadata Postgres. Any number of
- * these, on any number of machines, share the work; graphile-worker's named queues keep one export's runs serial.
+ * these, on any number of machines, share the work; graphile-worker's named queues bound how many runs of one
+ * export execute at once (its lanes, see run-queue.ts: persons and sessions one at a time, in interval order).
  *
  * Each slot is its own graphile-worker runner (concurrency 1) under a supervisor, because graphile-worker 0.16
  * drops a slot for good when it cannot record a job's completion (store unreachable: "committing seppuku"), and

@@ -132,8 +132,26 @@ export class Engine {
       fs.rmSync(this.tableStageDir(table), { recursive: true, force: true });
       return status(`${table.name} successfully dropped.`);
     }
-    if (/^(SELECT|MERGE)\b/i.test(sql)) {
-      if (/\bFROM\b|^MERGE/i.test(sql)) this.requireWarehouse(s);
+    if (/^MERGE\b/i.test(sql)) {
+      this.requireWarehouse(s);
+      const translated = this.translateNames(sql);
+      const target = /^MERGE\s+INTO\s+("(?:[^"]|"")+"\."(?:[^"]|"")+")/i.exec(translated)?.[1];
+      // Snowflake's MERGE locks its target table, so concurrent MERGEs into one table run one after another (and the
+      // later one sees the earlier one's rows). Postgres's MERGE does not: without this lock two concurrent merges of
+      // the same new key would both insert it.
+      await s.pg.query('BEGIN');
+      try {
+        if (target) await s.pg.query(`LOCK TABLE ${target} IN SHARE ROW EXCLUSIVE MODE`);
+        const result = await s.pg.query(translated);
+        await s.pg.query('COMMIT');
+        return toResult(result);
+      } catch (err) {
+        await s.pg.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
+    if (/^SELECT\b/i.test(sql)) {
+      if (/\bFROM\b/i.test(sql)) this.requireWarehouse(s);
       return toResult(await s.pg.query(this.translateNames(sql)));
     }
     throw faults.unsupported(sql);

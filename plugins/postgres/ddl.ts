@@ -9,7 +9,7 @@ import {
   DestinationError, describeAppliedPlan, planSchemaChange, schemaChangeError,
   type Column, type ColumnType, type ModelSchema, type SchemaChangePlan, type SchemaMode,
 } from '../../src/sdk';
-import { qualified, quoteIdent, requireSchema } from '../../src/sdk/pgwire';
+import { lostCreateRace, qualified, quoteIdent, requireSchema } from '../../src/sdk/pgwire';
 import { displayName } from './identifiers';
 
 export const PG_TYPES: Record<ColumnType, string> = {
@@ -177,8 +177,7 @@ export async function ensureTable(
   try {
     await client.query(createTableSql(schemaName, table, model));
   } catch (err) {
-    // Two runs creating the same table at once: the loser sees a catalog unique violation; the table exists now.
-    if ((err as { code?: string }).code !== '23505') throw err;
+    if (!lostCreateRace(err)) throw err; // two runs creating the same table at once: it exists now
   }
   return { state: 'created' };
 }

@@ -5,7 +5,7 @@
  */
 import type { Client } from 'pg';
 import { DestinationError, type ModelSchema, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
-import { qualified, retryAfterLateCancel } from '../../src/sdk/pgwire';
+import { lostCreateRace, qualified, retryAfterLateCancel } from '../../src/sdk/pgwire';
 import { tableFor, type RedshiftConfig } from './config';
 import { cancelRunning, connect } from './connection';
 import { loadError, toDestinationError } from './errors';
@@ -125,8 +125,7 @@ async function ensureTableOnce(client: Client, config: RedshiftConfig, table: st
   try {
     return await ensureTable(client, config.schema, table, model, config.properties_data_type, mode);
   } catch (err) {
-    // Two runs creating the same table at once (Postgres reports a catalog unique violation): it exists now.
-    if ((err as { code?: string }).code !== '23505') throw err;
+    if (!lostCreateRace(err)) throw err; // two runs creating the same table at once: it exists now
     return 'existing' as const;
   }
 }

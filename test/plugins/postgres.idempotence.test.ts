@@ -231,3 +231,25 @@ describe('loadRun with several COPY streams', () => {
     }
   });
 });
+
+describe('runs creating one new table at once', () => {
+  it('all go on, whichever session loses the CREATE race (unique violation, type or relation already exists)', async () => {
+    const { ensureTable } = await import('../../plugins/postgres/ddl');
+    const clients = await Promise.all([0, 1, 2, 3].map(async () => {
+      const c = new Client(dest.db.url);
+      await c.connect();
+      return c;
+    }));
+    try {
+      for (let round = 0; round < 10; round++) {
+        const config = await dest.freshSchema();
+        // Four sessions issue the CREATE at the same moment: one creates, the others must find the table there.
+        await Promise.all(clients.map((c) => ensureTable(c, config.schema, 'events', EVENTS)));
+        const { rows } = await dest.sql(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = 'events'`, [config.schema]);
+        expect(rows[0].n).toBe(1);
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+});

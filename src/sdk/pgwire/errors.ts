@@ -64,3 +64,13 @@ export function withWhere(classified: DestinationError, where: string, cause: un
     retryAfterMs: classified.retryAfterMs,
   });
 }
+
+/**
+ * True when a CREATE lost a race with another session creating the same object: `IF NOT EXISTS` does not protect
+ * two concurrent creators, and the loser sees a catalog unique violation (23505), "type already exists" (42710) or
+ * "relation already exists" (42P07), depending on timing. The object exists now.
+ */
+export function lostCreateRace(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === '23505' || code === '42710' || code === '42P07';
+}

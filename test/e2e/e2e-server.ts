@@ -35,6 +35,8 @@ export interface E2eServer {
   teamId: number;
   /** The ClickHouse database holding the source tables (custom queries name it: `<chDatabase>.events`). */
   chDatabase: string;
+  /** A GraphQL request as the team's token (or `token`); throws the first error, with its `code`. */
+  api<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -107,6 +109,16 @@ export async function startE2eServer(): Promise<E2eServer> {
       token,
       app,
       tmp,
+      async api<T>(query: string, variables: Record<string, unknown> = {}, asToken = token): Promise<T> {
+        const res = await fetch(new URL('/graphql', app.apiUrl!), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${asToken}` },
+          body: JSON.stringify({ query, variables }),
+        });
+        const body = (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+        if (body.errors?.length) throw Object.assign(new Error(body.errors[0].message), { code: body.errors[0].extensions?.code });
+        return body.data as T;
+      },
       async stop() {
         await app.stop();
         fs.rmSync(tmp, { recursive: true, force: true });

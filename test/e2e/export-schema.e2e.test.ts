@@ -20,14 +20,7 @@ let browser: TestBrowser;
 let page: Page;
 let destinationId: string;
 
-async function api<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await fetch(`${server.origin}/graphql`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` }, body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
-  if (body.errors?.length) throw new Error(body.errors[0].message);
-  return body.data as T;
-}
+const api = <T = any>(query: string, variables: Record<string, unknown> = {}) => server.api<T>(query, variables);
 
 const chTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
@@ -74,7 +67,7 @@ beforeAll(async () => {
   destinationId = createDestination.id;
   browser = await launchBrowser(server.origin);
   page = browser.page;
-  page.setDefaultTimeout(20_000);
+  page.setDefaultTimeout(45_000); // generous: CI runs the browser beside the rest of the suite on 2 cores
   await page.goto(`${server.origin}/signin`);
   await byLabel('API token').fill(server.token);
   await page.getByRole('button', { name: 'Sign in' }).click();

@@ -32,16 +32,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function api<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await fetch(`${server.origin}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
-  if (body.errors?.length) throw new Error(body.errors[0].message);
-  return body.data as T;
-}
+const api = <T = any>(query: string, variables: Record<string, unknown> = {}) => server.api<T>(query, variables);
 
 const count = (text: string | null) => Number((text ?? '').replace(/[^\d]/g, '') || 0);
 

@@ -64,7 +64,7 @@ beforeAll(async () => {
   server = await startE2eServer();
   browser = await launchBrowser(server.origin);
   page = browser.page;
-  page.setDefaultTimeout(20_000);
+  page.setDefaultTimeout(45_000); // generous: CI runs the browser beside the rest of the suite on 2 cores
   page.on('dialog', (d) => void d.accept());
 });
 
@@ -75,14 +75,7 @@ afterAll(async () => {
   await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
 });
 
-async function api<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await fetch(`${server.origin}/graphql`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` }, body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
-  if (body.errors?.length) throw new Error(body.errors[0].message);
-  return body.data as T;
-}
+const api = <T = any>(query: string, variables: Record<string, unknown> = {}) => server.api<T>(query, variables);
 
 /** A field wrapper by its label's exact text (a required field's label ends with an aria-hidden " *"). */
 const fieldOf = (label: string) => page.locator('.field').filter({ has: page.locator('label', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\*)?$`) }) });

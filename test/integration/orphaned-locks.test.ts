@@ -56,7 +56,9 @@ describe('a worker killed while it holds a job outside the Running window', () =
       { c: { ...h.destination, table_name: name, ssl_mode: 'disable' } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
-      `mutation($d: ID!) { createBatchExport(input: { name: "e", destinationId: $d, model: EVENTS, interval: HOUR }) { id } }`,
+      // One run at a time: the export's single queue is what a dead worker's lock stalls (persons and sessions exports
+      // always run this way; an events export with more lanes would go on in its other lanes).
+      `mutation($d: ID!) { createBatchExport(input: { name: "e", destinationId: $d, model: EVENTS, interval: HOUR, maxConcurrentRuns: 1 }) { id } }`,
       { d: createDestination.id },
     );
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(

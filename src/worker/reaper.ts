@@ -26,8 +26,6 @@ export interface ReapResult {
 /** `locked_by` (a SQL expression) is held by a worker process that is alive. */
 const ownerAlive = (lockedBy: string) =>
   `EXISTS (SELECT 1 FROM worker_processes w WHERE w.last_seen > now() - make_interval(secs => $1) AND ${lockedBy} = ANY(w.graphile_worker_ids))`;
-/** `lockedBy` is listed by some process row, live or not. */
-const ownerKnown = (lockedBy: string) => `EXISTS (SELECT 1 FROM worker_processes w WHERE ${lockedBy} = ANY(w.graphile_worker_ids))`;
 
 export async function reap(ds: DataSource, log: Logger, timeoutSeconds: number): Promise<ReapResult> {
   return {
@@ -71,8 +69,9 @@ async function releaseRunsOfDeadWorkers(ds: DataSource, log: Logger, timeoutSeco
 }
 
 async function releaseOrphanedLocks(ds: DataSource, log: Logger, timeoutSeconds: number): Promise<number> {
-  // An id no process row lists (a worker from before process rows existed) is left alone while the run it holds
-  // still heartbeats, so a rolling upgrade does not take jobs from busy old workers.
+  // A lock whose Running run still heartbeats is left to releaseRunsOfDeadWorkers once that heartbeat is stale:
+  // it logs on the run why it was handed over. (This also leaves busy workers from before process rows existed,
+  // which no process row lists, alone during a rolling upgrade.)
   const orphans: { locked_by: string }[] = await ds.query(
     `SELECT DISTINCT l.locked_by FROM (
        SELECT locked_by, locked_at, key FROM graphile_worker._private_jobs WHERE locked_by IS NOT NULL
@@ -81,9 +80,9 @@ async function releaseOrphanedLocks(ds: DataSource, log: Logger, timeoutSeconds:
      ) l
      WHERE l.locked_at < now() - make_interval(secs => $1)
        AND NOT ${ownerAlive('l.locked_by')}
-       AND (${ownerKnown('l.locked_by')} OR NOT EXISTS (
+       AND NOT EXISTS (
          SELECT 1 FROM graphile_worker._private_jobs j JOIN runs r ON j.key = 'run:' || r.id
-         WHERE j.locked_by = l.locked_by AND r.status = 'Running' AND r.heartbeat_at > now() - make_interval(secs => $1)))`,
+         WHERE j.locked_by = l.locked_by AND r.status = 'Running' AND r.heartbeat_at > now() - make_interval(secs => $1))`,
     [timeoutSeconds],
   );
   if (orphans.length === 0) return 0;

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { BigQuery } from '@google-cloud/bigquery';
 import type { Dataset, Table } from '@google-cloud/bigquery';
 import { DestinationError } from '../../src/sdk';
@@ -42,6 +41,13 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string, sign
 
 const isNotFound = (err: unknown) =>
   (err as { code?: number }).code === 404 || bigQueryReasons(err).includes('notFound');
+
+/** A load job being uploaded (see `BigQueryClient.openLoad`). */
+export interface LoadJob {
+  write(chunk: Uint8Array): Promise<void>;
+  finish(): Promise<void>;
+  abort(reason: Error): void;
+}
 
 /** The few BigQuery operations the plugin needs, over the official SDK. */
 export class BigQueryClient {
@@ -130,6 +136,17 @@ export class BigQueryClient {
 
   /** One load job appending newline-delimited JSON to an existing table; resolves when the job is done. */
   async load(table: Table, chunks: Buffer[], signal: AbortSignal): Promise<void> {
+    const job = this.openLoad(table, signal);
+    for (const chunk of chunks) await job.write(chunk);
+    await job.finish();
+  }
+
+  /**
+   * One load job appending newline-delimited JSON to an existing table, fed as the bytes come: `write` resolves
+   * once the upload can take more (back-pressure), `finish` when the job is done. The job exists only once its
+   * upload completed, so a job abandoned with `abort` (or a failed write) loads nothing.
+   */
+  openLoad(table: Table, signal: AbortSignal): LoadJob {
     const sink = table.createWriteStream({
       sourceFormat: 'NEWLINE_DELIMITED_JSON',
       writeDisposition: 'WRITE_APPEND',
@@ -137,16 +154,27 @@ export class BigQueryClient {
     });
     const onAbort = () => sink.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const done = new Promise<void>((resolve, reject) => {
-        sink.on('complete', () => resolve());
-        sink.on('error', reject);
-        Readable.from(chunks).on('error', reject).pipe(sink);
-      });
-      await withDeadline(done, DEADLINES_MS.load, 'load job', signal);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
+    const completed = new Promise<void>((resolve, reject) => {
+      sink.on('complete', () => resolve());
+      sink.on('error', reject);
+    });
+    completed.catch(() => undefined); // surfaced by write() or finish()
+    const settled = withDeadline(completed, DEADLINES_MS.load, 'load job', signal).finally(() => signal.removeEventListener('abort', onAbort));
+    settled.catch(() => undefined);
+    return {
+      async write(chunk) {
+        if (sink.write(chunk)) return;
+        await Promise.race([new Promise<void>((resolve) => sink.once('drain', resolve)), settled]);
+      },
+      async finish() {
+        sink.end();
+        await settled;
+      },
+      abort(reason) {
+        if (!sink.destroyed) sink.destroy(reason);
+        signal.removeEventListener('abort', onAbort);
+      },
+    };
   }
 
   /** Runs a GoogleSQL statement as a query job and returns its rows (empty for DML). */

@@ -5,17 +5,27 @@
  * the run, then one MERGE lands them in the final table: events insert the keys that are absent, persons and
  * sessions replace a stored row only when a version column grew. The stage is dropped whatever happens, and
  * expires by itself after a day in case even that fails. Retried runs therefore replace, never add.
+ *
+ * Two data paths fill the stage. The byte path (`writeEncoded`, whole models): ClickHouse writes the very NDJSON
+ * the row path's `NdjsonEncoder` writes (wire format `bigquery-ndjson`, src/source/wire/bigquery.ts) and the worker
+ * streams it into the load jobs, starting a new job at the first line break after LOAD_CHUNK_BYTES; the next job
+ * uploads while the previous one loads. The row path (`write`: custom queries, field selections,
+ * OUTPORT_DATA_PATH=rows) encodes each row here. Either way the values follow the same rules; on the byte path the
+ * host counts and reports the replacements (invalid UTF-8), and a json value that is not a document under
+ * use_json_type fails the run before the MERGE, as it fails the row path.
  */
 import { createHash } from 'node:crypto';
 import { MODELS, connectionStep, defineDestination, describeAppliedPlan, isEmptyPlan, schemaChangeError } from '../../src/sdk';
-import type { ModelSchema, RecordBatch, RunContext, WriteResult } from '../../src/sdk';
+import type { EncodedRun, ModelSchema, RecordBatch, Replacement, RunContext, WireFormat, WriteResult } from '../../src/sdk';
+import { DestinationError } from '../../src/sdk';
 import { BigQueryClient } from './client';
+import type { LoadJob } from './client';
 import { bigQueryConfigSchema } from './config';
 import type { BigQueryConfig } from './config';
 import { classifyBigQueryError } from './errors';
 import { NdjsonEncoder, bigQueryFields, bigQueryType, evolvedFields, planTableChange, sortableTimestamp } from './schema';
 import type { BigQueryField } from './schema';
-import { landedCountStatement, mergeStatement } from './sql';
+import { landedCountStatement, mergeStatement, timestampRangeStatement } from './sql';
 import type { TableRef } from './sql';
 
 /** Bytes per load job. BigQuery takes far more per job; this bounds the memory a run holds. */
@@ -66,13 +76,24 @@ async function ensureFinalTable(client: BigQueryClient, tableId: string, schema:
   if (evolved) ctx.logger.info(evolved);
 }
 
+/** What filling a stage gave: the rows and bytes loaded, the MERGE's timestamp range, the values changed. */
+interface LoadedStage {
+  rows: number;
+  bytes: number;
+  range?: { min: string; max: string };
+  replacements: Replacement[];
+}
+
+/** A sortable ISO timestamp as a GoogleSQL TIMESTAMP literal's text. */
+const timestampLiteral = (iso: string) => iso.replace('T', ' ').replace('Z', '+00:00');
+
 async function loadStage(
   client: BigQueryClient,
   stageId: string,
   ctx: RunContext,
   config: BigQueryConfig,
   batches: AsyncIterable<RecordBatch>,
-) {
+): Promise<LoadedStage> {
   const encoder = new NdjsonEncoder(ctx.schema, config.use_json_type);
   const table = client.dataset.table(stageId);
   let chunk: Buffer[] = [];
@@ -109,13 +130,161 @@ async function loadStage(
     if (chunkBytes >= LOAD_CHUNK_BYTES) await flush();
   }
   await flush();
-  const literal = (iso: string) => iso.replace('T', ' ').replace('Z', '+00:00');
   return {
     rows,
     bytes,
-    range: minTs && maxTs ? { min: literal(minTs), max: literal(maxTs) } : undefined,
+    range: minTs && maxTs ? { min: timestampLiteral(minTs), max: timestampLiteral(maxTs) } : undefined,
     replacements: encoder.replacements.list(),
   };
+}
+
+const countNewlines = (chunk: Uint8Array) => {
+  let n = 0;
+  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+  return n;
+};
+
+/**
+ * Streams the run's NDJSON (ClickHouse's bytes, never parsed) into load jobs of about LOAD_CHUNK_BYTES each, cut at
+ * line breaks. A job that is full is finished while the next one uploads, so at most two are open; the bytes wait
+ * in ClickHouse (back-pressure), never here.
+ */
+async function loadStageFromBytes(client: BigQueryClient, stageId: string, ctx: RunContext, run: EncodedRun): Promise<LoadedStage> {
+  const table = client.dataset.table(stageId);
+  const part = await run.open();
+  let job: { load: LoadJob; rows: number; bytes: number } | undefined;
+  let finishing: Promise<void> | undefined;
+  const finish = (full: { load: LoadJob; rows: number; bytes: number }, previous: Promise<void> | undefined) => {
+    const done = (async () => {
+      await full.load.finish();
+      await previous;
+      ctx.progress({ rows: full.rows, bytes: full.bytes });
+    })();
+    done.catch(() => undefined); // awaited below, before anything else is started
+    return done;
+  };
+  const append = async (bytes: Uint8Array) => {
+    if (!bytes.byteLength) return;
+    job ??= { load: client.openLoad(table, ctx.signal), rows: 0, bytes: 0 };
+    job.rows += countNewlines(bytes);
+    job.bytes += bytes.byteLength;
+    await job.load.write(bytes);
+  };
+  try {
+    for await (const chunk of part.chunks) {
+      ctx.signal.throwIfAborted();
+      const cut = job && job.bytes >= LOAD_CHUNK_BYTES ? chunk.indexOf(10) : -1;
+      if (cut === -1) {
+        await append(chunk);
+        continue;
+      }
+      await append(chunk.subarray(0, cut + 1));
+      // The job before the one just filled must be done before a third one opens.
+      await finishing;
+      finishing = finish(job!, undefined);
+      job = undefined;
+      await append(chunk.subarray(cut + 1));
+    }
+    if (job) {
+      finishing = finish(job, finishing);
+      job = undefined;
+    }
+    await finishing;
+  } catch (err) {
+    job?.load.abort(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+  const streamed = await part.finished();
+  const range = prunesByTimestamp(ctx.schema) && streamed.rows > 0 ? await stageTimestampRange(client, stageId) : undefined;
+  return { rows: streamed.rows, bytes: streamed.bytes, range, replacements: [] };
+}
+
+/** The stage's timestamps as the MERGE's range, read back from BigQuery (the byte path never sees a row). */
+async function stageTimestampRange(client: BigQueryClient, stageId: string): Promise<{ min: string; max: string } | undefined> {
+  const ref = { projectId: client.config.project_id, datasetId: client.config.dataset_id, tableId: stageId };
+  const [range] = await client.query<{ min_ts: { value: string } | null; max_ts: { value: string } | null }>(timestampRangeStatement(ref));
+  if (!range?.min_ts || !range.max_ts) return undefined;
+  // The SDK spells them with nanoseconds (PreciseDate); BigQuery keeps microseconds.
+  const micros = (t: { value: string }) => timestampLiteral(sortableTimestamp(t.value.replace(/(\.\d{6})\d*Z$/, '$1Z')));
+  return { min: micros(range.min_ts), max: micros(range.max_ts) };
+}
+
+/**
+ * Under use_json_type a json value must be a document (the row path refuses the row); the byte path wrote such
+ * values as JSON strings and the host counted them: refuse the run the same way, before anything reaches the table.
+ */
+function refuseValuesNotJson(ctx: RunContext, config: BigQueryConfig, replacements: Replacement[]): void {
+  if (!config.use_json_type) return;
+  const json = new Set(ctx.schema.columns.filter((c) => c.type === 'json').map((c) => c.name));
+  const notJson = replacements.filter((r) => r.rule === 'invalid_json_as_string' && json.has(r.column) && r.count > 0);
+  if (!notJson.length) return;
+  const which = notJson.map((r) => `${r.column} (${r.count} ${r.count === 1 ? 'value' : 'values'})`).join(', ');
+  throw new DestinationError(
+    'permanent',
+    `Column ${which} is not valid JSON, which a BigQuery JSON column requires (set use_json_type to false to keep it as text)`,
+    { code: 'BAD_ROW' },
+  );
+}
+
+/**
+ * One run, either path: the final table made or evolved, a fresh stage filled by `fill`, then one MERGE and the
+ * count of what landed. The stage is dropped whatever happens.
+ */
+async function landRun(
+  config: BigQueryConfig,
+  ctx: RunContext,
+  fill: (client: BigQueryClient, stageId: string) => Promise<LoadedStage>,
+  beforeMerge: () => Promise<void> = async () => undefined,
+): Promise<WriteResult> {
+  const client = new BigQueryClient(config, ctx.signal);
+  const tableId = config.table_id ?? ctx.model;
+  const stageId = stageTableId(tableId, ctx.runId);
+  const ref = (t: string): TableRef => ({ projectId: config.project_id, datasetId: config.dataset_id, tableId: t });
+  const fields = bigQueryFields(ctx.schema, config.use_json_type);
+  let stageMayExist = false;
+  try {
+    await client.checkDataset();
+    await ensureFinalTable(client, tableId, ctx.schema, fields, ctx);
+    // A crashed earlier attempt may have left a half-loaded stage: start from nothing.
+    stageMayExist = true;
+    await client.dropTable(stageId);
+    await client.createTable(stageId, fields, { expiresInMs: STAGE_TTL_MS });
+    const loaded = await fill(client, stageId);
+    ctx.signal.throwIfAborted();
+    await beforeMerge();
+    let rowsLanded = 0;
+    if (loaded.rows > 0) {
+      await client.query(mergeStatement(ctx.schema, ref(tableId), ref(stageId), loaded.range));
+      const [count] = await client.query<{ landed: number }>(landedCountStatement(ctx.schema, ref(tableId), ref(stageId)));
+      rowsLanded = Number(count?.landed ?? 0);
+    }
+    ctx.logger.info('BigQuery run landed', { table: tableId, stage: stageId, rowsLoaded: loaded.rows, rowsLanded });
+    return {
+      rowsLanded,
+      bytesWritten: loaded.bytes,
+      details: { table: `${config.project_id}:${config.dataset_id}.${tableId}`, stage: stageId, rowsLoaded: loaded.rows },
+      replacements: loaded.replacements,
+    };
+  } catch (err) {
+    throw classifyBigQueryError(err);
+  } finally {
+    if (stageMayExist) {
+      try {
+        await new BigQueryClient(config).dropTable(stageId);
+      } catch (err) {
+        // Never hide the run's own error; the stage expires on its own after a day.
+        ctx.logger.warn('Could not drop the BigQuery staging table; it expires within a day', {
+          stage: stageId,
+          error: (err as Error).message,
+        });
+      }
+    }
+  }
+}
+
+/** The byte path's format for a config: json columns as the table stores them. */
+export function bigQueryWireFormat(config: BigQueryConfig): WireFormat {
+  return { format: 'bigquery-ndjson', compression: 'none', jsonColumns: config.use_json_type ? 'document' : 'text' };
 }
 
 export default defineDestination<BigQueryConfig>({
@@ -125,7 +294,7 @@ export default defineDestination<BigQueryConfig>({
   configSchema: bigQueryConfigSchema,
   secretFields: ['credentials_json'],
   models: MODELS,
-  capabilities: { merge: true, suggestedConcurrency: 2 },
+  capabilities: { merge: true, suggestedConcurrency: 2, wireFormats: ['bigquery-ndjson'] },
 
   async testConnection(config, ctx) {
     // One API call signs in with the service account and needs access to the dataset.
@@ -138,50 +307,19 @@ export default defineDestination<BigQueryConfig>({
     }, `Dataset ${config.project_id}.${config.dataset_id} exists and the service account can use it.`);
   },
 
-  async write(config, ctx, batches): Promise<WriteResult> {
-    const client = new BigQueryClient(config, ctx.signal);
-    const tableId = config.table_id ?? ctx.model;
-    const stageId = stageTableId(tableId, ctx.runId);
-    const ref = (t: string): TableRef => ({ projectId: config.project_id, datasetId: config.dataset_id, tableId: t });
-    const fields = bigQueryFields(ctx.schema, config.use_json_type);
-    let stageMayExist = false;
-    try {
-      await client.checkDataset();
-      await ensureFinalTable(client, tableId, ctx.schema, fields, ctx);
-      // A crashed earlier attempt may have left a half-loaded stage: start from nothing.
-      stageMayExist = true;
-      await client.dropTable(stageId);
-      await client.createTable(stageId, fields, { expiresInMs: STAGE_TTL_MS });
-      const loaded = await loadStage(client, stageId, ctx, config, batches);
-      ctx.signal.throwIfAborted();
-      let rowsLanded = 0;
-      if (loaded.rows > 0) {
-        await client.query(mergeStatement(ctx.schema, ref(tableId), ref(stageId), loaded.range));
-        const [count] = await client.query<{ landed: number }>(landedCountStatement(ctx.schema, ref(tableId), ref(stageId)));
-        rowsLanded = Number(count?.landed ?? 0);
-      }
-      ctx.logger.info('BigQuery run landed', { table: tableId, stage: stageId, rowsLoaded: loaded.rows, rowsLanded });
-      return {
-        rowsLanded,
-        bytesWritten: loaded.bytes,
-        details: { table: `${config.project_id}:${config.dataset_id}.${tableId}`, stage: stageId, rowsLoaded: loaded.rows },
-        replacements: loaded.replacements,
-      };
-    } catch (err) {
-      throw classifyBigQueryError(err);
-    } finally {
-      if (stageMayExist) {
-        try {
-          await new BigQueryClient(config).dropTable(stageId);
-        } catch (err) {
-          // Never hide the run's own error; the stage expires on its own after a day.
-          ctx.logger.warn('Could not drop the BigQuery staging table; it expires within a day', {
-            stage: stageId,
-            error: (err as Error).message,
-          });
-        }
-      }
-    }
+  write(config, ctx, batches): Promise<WriteResult> {
+    return landRun(config, ctx, (client, stageId) => loadStage(client, stageId, ctx, config, batches));
+  },
+
+  wireFormat: (config) => bigQueryWireFormat(config),
+
+  writeEncoded(config, ctx, run): Promise<WriteResult> {
+    return landRun(
+      config,
+      ctx,
+      (client, stageId) => loadStageFromBytes(client, stageId, ctx, run),
+      async () => refuseValuesNotJson(ctx, config, await run.replacements()),
+    );
   },
 
   classifyError: classifyBigQueryError,

@@ -81,3 +81,8 @@ export function landedCountStatement(schema: ModelSchema, final: TableRef, stage
     `WHERE EXISTS (SELECT 1 FROM ${tableName(final)} AS T WHERE ${keyMatch(schema, 'T', 'S')} AND NOT ${stageNewer})`
   );
 }
+
+/** The stage's first and last `timestamp`: the MERGE's pruning range when the rows were never seen (byte path). */
+export function timestampRangeStatement(stage: TableRef): string {
+  return `SELECT MIN(${q('timestamp')}) AS min_ts, MAX(${q('timestamp')}) AS max_ts FROM ${tableName(stage)}`;
+}

@@ -162,7 +162,15 @@ export interface WriteResult {
  */
 export type WireFormat =
   | { format: 'jsonl'; compression: JsonlCompression }
-  | { format: 'parquet'; compression: ParquetCompression };
+  | { format: 'parquet'; compression: ParquetCompression }
+  /**
+   * Newline-delimited JSON for a BigQuery load job (src/source/wire/bigquery.ts): the values the BigQuery plugin's
+   * `NdjsonEncoder` sends, one object per row, keys in schema order, `\n` after every row; strings and timestamps
+   * (ISO-8601 UTC, microseconds) as JSON strings, ints and floats as numbers, bools, `null`. json columns are JSON
+   * strings of their text (`text`), or embedded documents (`document`: a value that is not JSON is written as a
+   * JSON string and counted under `invalid_json_as_string`). Never compressed.
+   */
+  | { format: 'bigquery-ndjson'; compression: 'none'; jsonColumns: 'text' | 'document' };
 
 export type WireFormatName = WireFormat['format'];
 

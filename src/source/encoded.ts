@@ -35,6 +35,7 @@ import { ReplacementCounter, type Replacement } from '../sdk/replacements';
 import { SourceError } from '../sdk/classify';
 import { readableJson } from './json-document';
 import { INVALID_UTF8_RULE } from './utf8';
+import { bigQueryNdjsonEmbedsJson, bigQueryNdjsonSelect } from './wire/bigquery';
 
 const INVALID_JSON_RULE = 'invalid_json_as_string';
 const HASH_BITS_PER_SLICE = 64n - BigInt(Math.log2(KEY_SLICES));
@@ -110,6 +111,7 @@ function parquetValue(c: Column): string {
 /** The SELECT (with FORMAT) and settings that make ClickHouse write `format` for the rows of `rowsSql`. */
 export function encodedSelect(rowsSql: string, schema: ModelSchema, format: WireFormat, slice?: KeySlice): { sql: string; settings: ClickHouseSettings } {
   const rows = validRows(rowsSql, schema, slice);
+  if (format.format === 'bigquery-ndjson') return bigQueryNdjsonSelect(rows, schema, format);
   if (format.format === 'jsonl') {
     const parts = schema.columns.map((c, i) => `'${i ? ',' : '{'}${JSON.stringify(c.name)}:', ${jsonlValue(c)}`);
     return {
@@ -139,13 +141,13 @@ export function statsSelect(rowsSql: string, schema: ModelSchema, format: WireFo
  */
 export function eventSuspectsSelect(format: WireFormat): string {
   const text = ['event', 'distinct_id', 'properties', 'person_properties', 'elements_chain'].map((c) => `NOT isValidUTF8(${c})`);
-  const json = format.format === 'jsonl' ? ['properties', 'person_properties'].map((c) => `(${c} != '' AND NOT isValidJSON(${c}))`) : [];
+  const json = format.format === 'jsonl' || bigQueryNdjsonEmbedsJson(format) ? ['properties', 'person_properties'].map((c) => `(${c} != '' AND NOT isValidJSON(${c}))`) : [];
   return `countIf(${[...text, ...json].join(' OR ')}) AS suspects`;
 }
 
 function statsSelectBody(rowsSql: string, schema: ModelSchema, format: WireFormat): string {
   const counts = schema.columns.filter(isText).map((c) => `countIf(NOT isValidUTF8(${c.name})) AS \`utf8:${c.name}\``);
-  if (format.format === 'jsonl') {
+  if (format.format === 'jsonl' || bigQueryNdjsonEmbedsJson(format)) {
     for (const c of schema.columns.filter((x) => x.type === 'json')) {
       counts.push(`countIf(${c.name} IS NOT NULL AND NOT ${jsonAcceptedSql(`toValidUTF8(assumeNotNull(${c.name}))`)}) AS \`json:${c.name}\``);
     }
@@ -289,7 +291,7 @@ async function openPart(
     o.signal?.removeEventListener('abort', onAbort);
     throw new Error(`ClickHouse answered with Content-Encoding ${served}, not the ${accept ?? 'identity'} asked for`);
   }
-  const countLines = o.format.format === 'jsonl' && !compressedByServer;
+  const countLines = (o.format.format === 'jsonl' || o.format.format === 'bigquery-ndjson') && !compressedByServer;
   const compressHere = accept !== undefined && !compressedByServer;
   const counted = { lines: 0, bytes: 0, ended: false, tail: [] as Buffer[], tailBytes: 0 };
   const keepTail = o.format.format === 'parquet';

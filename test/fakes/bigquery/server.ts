@@ -237,7 +237,7 @@ export class FakeBigQuery {
     return job.resource;
   }
 
-  private queryResults(job: Job, qs: URLSearchParams): unknown {
+  private queryResults(job: Job, qs: URLSearchParams): Record<string, unknown> {
     if (job.error) throw job.error;
     const result = job.result;
     if (!result) throw new BigQueryError(400, 'invalid', `Job ${(job.resource.jobReference as { jobId: string }).jobId} is not a query job`);

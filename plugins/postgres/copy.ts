@@ -19,7 +19,7 @@ export function copyEscape(s: string): string {
   return COPY_SPECIAL_TEST.test(s) ? s.replace(COPY_SPECIAL, (ch) => COPY_ESCAPES[ch]) : s;
 }
 
-function encodeValue(column: Column, value: Value | undefined, sanitizer: Sanitizer): string {
+export function encodeValue(column: Column, value: Value | undefined, sanitizer: Sanitizer): string {
   if (value === null || value === undefined) return '\\N';
   switch (column.type) {
     case 'string':

@@ -1,4 +1,4 @@
-import { DestinationError, classifyNetworkError, classifyPostgresError, isDestinationError } from '../../src/sdk';
+import { DestinationError, classifyNetworkError, classifyPostgresError, findSourceError, isDestinationError } from '../../src/sdk';
 import { errorMessage, pgWireMessageRule, tlsCertificateError, withWhere, type PgWireMessageCode } from '../../src/sdk/pgwire';
 
 /** This plugin's wording of the failures node-postgres reports only by message. */
@@ -20,6 +20,9 @@ function classifyByMessage(err: unknown, where: string): DestinationError | unde
 /** Classifies any failure of this plugin; `where` says what was being done, for the message. */
 export function toDestinationError(err: unknown, where = 'Postgres'): DestinationError {
   if (isDestinationError(err)) return err;
+  // A ClickHouse failure on the byte path stays the cause, so the host reports and retries it as a reading failure.
+  const fromSource = findSourceError(err);
+  if (fromSource) return new DestinationError('retryable', `${where}: ${fromSource.message}`, { cause: err });
   const classified =
     tlsCertificateError(err, where, 'server', 'Check ssl_mode and ssl_ca_certificate (use "require" to accept a self-signed certificate without verification).') ??
     // pg_hba.conf refusals carry an auth SQLSTATE, which would read as a wrong password: name them first.

@@ -1,12 +1,13 @@
 /**
- * Postgres destination: COPY into a per-run UNLOGGED stage, then one transaction that inserts absent events or
- * merges persons/sessions by version. See README.md for the table schema, privileges and the lossy-value rule.
+ * Postgres destination: COPY into a per-run UNLOGGED stage, then one transaction that replaces the run's events or
+ * merges persons/sessions by version. The COPY text comes from the row encoder (copy.ts) or, on the byte path, from
+ * ClickHouse (`pgcopy`, encoded.ts). See README.md for the table schema, privileges and the lossy-value rule.
  */
 import { defineDestination } from '../../src/sdk';
 import { postgresConfigSchema, type PostgresConfig } from './config';
 import { toDestinationError } from './errors';
 import { testConnection } from './test-connection';
-import { writeRun } from './write';
+import { PGCOPY, writeEncodedRun, writeRun } from './write';
 
 export default defineDestination<PostgresConfig>({
   id: 'postgres',
@@ -17,8 +18,11 @@ export default defineDestination<PostgresConfig>({
   configSchema: postgresConfigSchema,
   secretFields: ['password'],
   models: ['events', 'persons', 'sessions'],
-  capabilities: { merge: true, suggestedConcurrency: 2 },
+  capabilities: { merge: true, suggestedConcurrency: 2, wireFormats: ['pgcopy'] },
   testConnection,
   write: writeRun,
+  // The byte path for every config and model: ClickHouse writes the COPY text (src/source/wire/pgcopy.ts).
+  wireFormat: () => PGCOPY,
+  writeEncoded: writeEncodedRun,
   classifyError: (err) => toDestinationError(err),
 });

@@ -1,20 +1,75 @@
-/** One run: connect, lock the run, check the table, load it (load.ts), clean up (also on failure and abort). */
+/**
+ * One run: connect, lock the run, check the table, load it (load.ts), clean up (also on failure and abort). The row
+ * path encodes batches (copy.ts); the byte path pipes the COPY text ClickHouse wrote (encoded.ts), in one stream or,
+ * for large runs, in parallel streams of disjoint key slices, each on its own session into the one stage.
+ */
 import type { Client } from 'pg';
-import { DestinationError, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
+import { DestinationError, type EncodedRun, type RecordBatch, type RunContext, type WireFormat, type WriteResult } from '../../src/sdk';
 import { retryAfterLateCancel } from '../../src/sdk/pgwire';
 import { tableFor, type PostgresConfig } from './config';
 import { cancelRunning, connect } from './connection';
 import { rowEncoderInput } from './copy';
 import { ensureTable } from './ddl';
+import { encodedInputs, evenSlices } from './encoded';
 import { toDestinationError } from './errors';
 import { displayName } from './identifiers';
-import { loadRun } from './load';
+import { loadRun, type CopyInput } from './load';
 import { Sanitizer } from './sanitize';
 import { dropStage, lockRun, stageTableName, unlockRun } from './stage';
 
 type Phase = 'setup' | 'copy' | 'merge' | 'done';
 
+/** The byte path's format: every config and model lands COPY text. */
+export const PGCOPY: WireFormat = { format: 'pgcopy', compression: 'none' };
+
+/**
+ * Runs of at least this many rows (the host's count) are loaded by PARALLEL_STREAMS COPY streams of disjoint key
+ * slices. Slicing needs `run.stats()`, an aggregate costing about a third of reading the run, so small runs take one
+ * stream. Measured in bench/pg-load.ts (README "Performance").
+ */
+export const PARALLEL_STREAMS_MIN_ROWS = Number.POSITIVE_INFINITY;
+export const PARALLEL_STREAMS = 2;
+
+/** What one data path hands the shared load: COPY inputs, and the rows and bytes they sent once they finished. */
+interface RunInputs {
+  inputs: CopyInput[];
+  sent(): { rows: number; bytes: number };
+  /** Sessions for the second and later inputs (parallel streams). */
+  parallel?: boolean;
+}
+
 export async function writeRun(config: PostgresConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult> {
+  return landRun(config, ctx, (sanitizer) => {
+    const rows = rowEncoderInput({
+      columns: ctx.schema.columns,
+      batches,
+      sanitizer,
+      signal: ctx.signal,
+      onBatch: (rows, bytes) => ctx.progress({ rows, bytes }),
+    });
+    return Promise.resolve({ inputs: [rows.input], sent: () => rows.encoded });
+  });
+}
+
+export async function writeEncodedRun(config: PostgresConfig, ctx: RunContext, run: EncodedRun): Promise<WriteResult> {
+  if (run.format.format !== 'pgcopy') throw new Error(`the Postgres destination lands pgcopy, not ${run.format.format}`);
+  return landRun(config, ctx, async (sanitizer) => {
+    const streams = (ctx.expectedRows ?? 0) >= PARALLEL_STREAMS_MIN_ROWS ? PARALLEL_STREAMS : 1;
+    const slices = await evenSlices(run, streams);
+    const { inputs, totals } = encodedInputs({
+      run,
+      slices,
+      columns: ctx.schema.columns,
+      sanitizer,
+      signal: ctx.signal,
+      onChunk: (rows, bytes) => ctx.progress({ rows, bytes }),
+    });
+    if (slices.length > 1) ctx.logger.info(`Loading in ${slices.length} parallel COPY streams of disjoint key slices`);
+    return { inputs, sent: () => totals, parallel: slices.length > 1 };
+  });
+}
+
+async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (sanitizer: Sanitizer) => Promise<RunInputs>): Promise<WriteResult> {
   const model = ctx.schema;
   const table = tableFor(config, ctx.model);
   const stage = stageTableName(ctx.runId);
@@ -39,19 +94,14 @@ export async function writeRun(config: PostgresConfig, ctx: RunContext, batches:
     if (ensured.advice) ctx.logger.warn(ensured.advice);
     ctx.signal.throwIfAborted();
 
-    const rows = rowEncoderInput({
-      columns: model.columns,
-      batches,
-      sanitizer,
-      signal: ctx.signal,
-      onBatch: (rows, bytes) => ctx.progress({ rows, bytes }),
-    });
+    const run = await prepare(sanitizer);
     const loaded = await loadRun(client, {
       schema: config.schema,
       table,
       stage,
       model,
-      inputs: [rows.input],
+      inputs: run.inputs,
+      openSession: run.parallel ? () => connect(config, ctx.signal) : undefined,
       signal: ctx.signal,
       onPhase: (p) => {
         phase = p === 'copy' ? 'copy' : 'merge';
@@ -59,14 +109,15 @@ export async function writeRun(config: PostgresConfig, ctx: RunContext, batches:
     });
     phase = 'done';
     if (loaded.droppedLeftoverStage) ctx.logger.info(`Dropped the staging table ${stage} left by an earlier attempt of this run`);
-    if (loaded.rowsStaged !== rows.encoded.rows) {
-      throw new Error(`COPY reported ${loaded.rowsStaged} rows but ${rows.encoded.rows} were sent`);
+    const sent = run.sent();
+    if (loaded.rowsStaged !== sent.rows) {
+      throw new Error(`COPY reported ${loaded.rowsStaged} rows but ${sent.rows} were sent`);
     }
 
     ctx.logger.debug('Postgres run timings (seconds)', { totalSeconds: (Date.now() - startedAt) / 1000, ...loaded.timings });
     return {
       rowsLanded: loaded.rowsLanded,
-      bytesWritten: rows.encoded.bytes,
+      bytesWritten: sent.bytes,
       details: {
         table: displayName(config.schema, table),
         rowsStaged: loaded.rowsStaged,

@@ -3,6 +3,7 @@
  * `extensions.field` (the argument or input path, e.g. `input.timezone` or `config.bucket`). Anything else is an
  * internal error: logged with its stack, answered as INTERNAL_SERVER_ERROR without details.
  */
+import { findSourceError } from '../sdk/classify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'TOO_MANY_REQUESTS' | 'INTERNAL_SERVER_ERROR';
@@ -91,6 +92,11 @@ function shapeError(formatted: GraphQLFormattedError, error: unknown, log: (err:
   // graphql-js coercion errors (wrong enum value, bad scalar) have no code but are the client's fault.
   if (!code && !(error as { originalError?: unknown })?.originalError && /Variable|Expected|Argument|Enum|Cannot|Unknown|Field/.test(formatted.message)) {
     return { message: formatted.message, locations, path, extensions: { code: 'BAD_USER_INPUT' } };
+  }
+  // ClickHouse unreachable or failing: neither the client's fault nor an anonymous internal error.
+  const source = findSourceError(original);
+  if (source) {
+    return { message: `${source.message} (ClickHouse is unreachable or failing: try again once it is back)`, locations, path, extensions: { code: 'SOURCE_UNAVAILABLE' } };
   }
   log(original);
   return { message: 'Internal server error', locations, path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };

@@ -27,6 +27,8 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import type { Column, ColumnType, ModelSchema } from '../sdk/models';
 import type { SourceConfig } from './config';
+import { isSourceError } from '../sdk/classify';
+import { reachingClickHouse } from './source-error';
 
 export type IncrementalMode = 'append' | 'merge';
 
@@ -150,9 +152,12 @@ function* walk(n: AstNode): Generator<AstNode> {
   for (const c of n.children) yield* walk(c);
 }
 
+/** A failure to reach ClickHouse is a SourceError (never the query's fault): callers rethrow it as is. */
 async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>, settings: ClickHouseSettings = {}): Promise<T[]> {
-  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings });
-  return rs.json<T>();
+  return reachingClickHouse(async () => {
+    const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings });
+    return rs.json<T>();
+  });
 }
 
 /** ClickHouse's own error text, without the client's wrapping or stack. */
@@ -192,12 +197,14 @@ export async function inspectCustomQuery(cq: CustomQuery, o: InspectOptions): Pr
   try {
     await rows(o.client, 'SELECT formatQuerySingleLine({q:String}) AS q', { q: wrapped });
   } catch (err) {
+    if (isSourceError(err)) throw err;
     throw new CustomQueryError('query', `the query does not parse as one ClickHouse SELECT: ${clickHouseMessage(err)}`);
   }
   let ast: AstNode;
   try {
     ast = astTree((await rows<{ explain: string }>(o.client, `EXPLAIN AST ${wrapped}`, params)).map((r) => r.explain));
   } catch (err) {
+    if (isSourceError(err)) throw err;
     const unknownParameter = /Substitution `([^`]*)` is not set/.exec(clickHouseMessage(err));
     if (unknownParameter) throw new CustomQueryError('query', `query parameter {${unknownParameter[1]}} is not allowed: use only {data_interval_start} and {data_interval_end}`);
     throw new CustomQueryError('query', `the query does not parse: ${clickHouseMessage(err)}`);
@@ -208,6 +215,7 @@ export async function inspectCustomQuery(cq: CustomQuery, o: InspectOptions): Pr
   try {
     described = await rows(o.client, `DESCRIBE (${wrapped})`, params, scopedSettings(o.config, o.teamId));
   } catch (err) {
+    if (isSourceError(err)) throw err;
     throw new CustomQueryError('query', `ClickHouse cannot run the query: ${clickHouseMessage(err)}`);
   }
   const schema = customSchema(cq, described);

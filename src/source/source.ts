@@ -47,6 +47,7 @@ import { readableJson } from './json-document';
 import { countInvalidUtf8, withValidUtf8 } from './utf8';
 import type { ReplacementCounter } from '../sdk/replacements';
 import type { EncodedRun, KeySlice, WireFormat } from '../sdk/destination';
+import { asSourceError } from './source-error';
 import { encodedRun, eventSuspectsSelect, sliceCondition, type HostEncodedRun } from './encoded';
 import { customQuerySchema, customQuerySql, inspectCustomQuery, placeholderParams, scopedSettings, type CustomQuery } from './custom-query';
 import { fieldsSchema, fieldsSql, type FieldSelection } from './fields';
@@ -102,15 +103,20 @@ export class ClickHouseSource {
   /** The number of rows `stream(q)` yields (reported before streaming, for progress and reconciliation). */
   async count(q: SourceQuery, signal?: AbortSignal): Promise<number> {
     const { sql, params, settings } = this.build(q, 'count');
-    const rs = await this.client.query({
-      query: sql,
-      query_params: params.values,
-      format: 'JSONEachRow',
-      abort_signal: signal,
-      clickhouse_settings: settings,
-    });
-    const rows = await rs.json<{ n: number }>();
-    return Number(rows[0]?.n ?? 0);
+    try {
+      const rs = await this.client.query({
+        query: sql,
+        query_params: params.values,
+        format: 'JSONEachRow',
+        abort_signal: signal,
+        clickhouse_settings: settings,
+      });
+      const rows = await rs.json<{ n: number }>();
+      return Number(rows[0]?.n ?? 0);
+    } catch (err) {
+      throwIfAborted(signal);
+      throw asSourceError(err);
+    }
   }
 
   /** The run's rows in batches, streamed with bounded memory; aborting the signal aborts the HTTP request. */
@@ -166,7 +172,7 @@ export class ClickHouseSource {
       finished = true;
     } catch (err) {
       throwIfAborted(signal);
-      throw err;
+      throw asSourceError(err);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (!finished) onAbort();
@@ -203,9 +209,13 @@ export class ClickHouseSource {
   /** Rows and bytes a (wide) range would export with the run's selection, cheaply and without deduplication. */
   async estimate(q: SourceQuery): Promise<SourceEstimate> {
     const { sql, params, settings } = this.build(q, 'estimate');
-    const rs = await this.client.query({ query: sql, query_params: params.values, format: 'JSONEachRow', clickhouse_settings: settings });
-    const [r] = await rs.json<{ rows: number; bytes: number }>();
-    return { rows: Number(r?.rows ?? 0), bytes: Number(r?.bytes ?? 0), exact: false };
+    try {
+      const rs = await this.client.query({ query: sql, query_params: params.values, format: 'JSONEachRow', clickhouse_settings: settings });
+      const [r] = await rs.json<{ rows: number; bytes: number }>();
+      return { rows: Number(r?.rows ?? 0), bytes: Number(r?.bytes ?? 0), exact: false };
+    } catch (err) {
+      throw asSourceError(err);
+    }
   }
 
   /** The SQL and parameters for a query; exposed for tests and EXPLAIN. */
@@ -429,8 +439,10 @@ export class ClickHouseSource {
         ? `SELECT toUnixTimestamp64Micro(toDateTime64(minOrNull(_timestamp), 6, 'UTC')) AS us FROM ${this.table('personDistinctId')} WHERE team_id = ${team}`
         : `SELECT toUnixTimestamp64Micro(minOrNull(coalesce(inserted_at, toDateTime64(_timestamp, 6, 'UTC')))) AS us
            FROM ${this.table('events')} WHERE team_id = ${team}`;
-    const rs = await this.client.query({ query: first, query_params: params.values, format: 'JSONEachRow', clickhouse_settings: BASE_SETTINGS });
-    const [row] = await rs.json<{ us: string | number | null }>();
+    const [row] = await this.client
+      .query({ query: first, query_params: params.values, format: 'JSONEachRow', clickhouse_settings: BASE_SETTINGS })
+      .then((rs) => rs.json<{ us: string | number | null }>())
+      .catch((err) => Promise.reject(asSourceError(err)));
     // Down to the millisecond: rounding up could carry the first row past an interval boundary.
     return row?.us === null || row?.us === undefined ? null : new Date(Math.floor(Number(row.us) / 1000));
   }

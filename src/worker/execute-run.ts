@@ -13,6 +13,7 @@ import type { PluginRegistry } from '../plugins';
 import { classifyCommonError, DestinationError, findSourceError, isDestinationError, SourceError, type DestinationPlugin, type Model, type ModelSchema, type RecordBatch, type RunContext, type WireFormat } from '../sdk';
 import type { ClickHouseSource, PropertyFilter, SourceQuery } from '../source';
 import { CustomQueryError } from '../source/custom-query';
+import { asSourceError } from '../source/source-error';
 import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
 import { FINISHED_RUN_STATUSES } from '../store/entities';
 import type { SecretBox } from '../store/secrets';
@@ -386,11 +387,6 @@ function bytePathFormat(plugin: DestinationPlugin, config: unknown, model: Model
   return plugin.wireFormat(config, { model, schema });
 }
 
-/** Source failures are retried like network failures, and say they happened while READING, not writing. */
-function asSourceError(err: unknown): SourceError {
-  if (err instanceof SourceError) return err;
-  return new SourceError(`Reading from ClickHouse failed: ${classifyCommonError(err).message}`, { cause: err });
-}
 
 async function isFirstRunOfBackfill(ds: DataSource, run: RunEntity): Promise<boolean> {
   const [first] = await ds.query(`SELECT id FROM runs WHERE backfill_id = $1 ORDER BY interval_start LIMIT 1`, [run.backfillId]);

@@ -1,5 +1,5 @@
 /** Snowflake failures -> DestinationError, by Snowflake error code (server codes are 6 digits, driver codes 40xxxx). */
-import { classifyCommonError, classifyHttpStatus, DestinationError, isDestinationError } from '../../src/sdk';
+import { classifyCommonError, classifyHttpStatus, DestinationError, findSourceError, isDestinationError } from '../../src/sdk';
 
 const AUTH_CODES: Record<string, string> = {
   '390100': 'Incorrect username or password: check `user` and `password`.',
@@ -72,6 +72,9 @@ function malformedKeyError(err: unknown): DestinationError | undefined {
 
 export function classifySnowflakeError(err: unknown): DestinationError {
   if (isDestinationError(err)) return err;
+  // A ClickHouse failure on the byte path stays the cause, so the host reports and retries it as a reading failure.
+  const fromSource = findSourceError(err);
+  if (fromSource) return new DestinationError('retryable', messageOf(fromSource), { cause: err });
   const malformedKey = malformedKeyError(err);
   if (malformedKey) return malformedKey;
   const code = snowflakeCode(err);

@@ -1,16 +1,26 @@
 /**
- * Snowflake destination. A run streams its rows into gzip JSON Lines part files, PUTs each to the table stage of
- * a per-run staging table, COPYs them in, then merges into the destination table in one statement (events:
- * insert absent keys; persons/sessions: merge by key with the version condition). Stage files and the staging
- * table are removed whatever happens, so a retried run replaces nothing and adds nothing twice.
+ * Snowflake destination. A run becomes gzip JSON Lines part files in a temp directory, each PUT to the table stage
+ * of a per-run staging table (the driver's PUT copies a local file) and deleted; one COPY loads them, then one
+ * statement merges into the destination table (events: insert absent keys; persons/sessions: merge by key with the
+ * version condition). Stage files and the staging table are removed whatever happens, so a retried run replaces
+ * nothing and adds nothing twice.
+ *
+ * Two ways to make the part files, the same bytes' values either way:
+ * - byte path (`writeEncoded`, wire format `snowflake-jsonl`): ClickHouse writes and gzips the lines
+ *   (src/source/wire/snowflake.ts), Node streams them to the part file. A run larger than one part is read in key
+ *   slices sized from the run's exact per-slice counts, one part each.
+ * - row path (`write`: custom queries, field selections, OUTPORT_DATA_PATH=rows): Node encodes the rows
+ *   (parts.ts) under the value rules of values.ts.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
-  connectionStep, defineDestination, describeAppliedPlan, DestinationError, planSchemaChange, schemaChangeError,
-  type Column, type RecordBatch, type RunContext, type WriteResult,
+  connectionStep, defineDestination, describeAppliedPlan, DestinationError, KEY_SLICES, planSchemaChange, schemaChangeError,
+  type Column, type EncodedRun, type KeySlice, type RecordBatch, type Replacement, type RunContext, type WireFormat, type WriteResult,
 } from '../../src/sdk';
 import { snowflakeConfigSchema, tableFor, type SnowflakeConfig } from './config';
 import { SnowflakeSession } from './connection';
@@ -23,6 +33,15 @@ import { SnowflakeValueRules } from './values';
 /** Uncompressed bytes per staged file: Snowflake loads best from files of 100-250 MB compressed. */
 export const MAX_PART_BYTES = 256 * 1024 * 1024;
 
+/**
+ * The byte path sees rows, not uncompressed bytes, before it reads a part: it sizes parts at this many bytes a row
+ * (PostHog events with ~1 KB of properties).
+ */
+export const ESTIMATED_ROW_BYTES = 1024;
+
+/** The byte path's format: the files the row path stages, written by ClickHouse. */
+export const SNOWFLAKE_WIRE_FORMAT: WireFormat = { format: 'snowflake-jsonl', compression: 'gzip' };
+
 /** Long enough for a big backfill interval, short enough that a stuck COPY/MERGE is retried the same day. */
 export function statementTimeoutSeconds(interval: { start: Date; end: Date }): number {
   const seconds = (interval.end.getTime() - interval.start.getTime()) / 1000;
@@ -34,7 +53,18 @@ export function stageTableName(ctx: Pick<RunContext, 'runId' | 'model'>): string
   return `OUTPORT_STAGE_${ctx.model.toUpperCase()}_${createHash('sha256').update(ctx.runId).digest('hex').slice(0, 16).toUpperCase()}`;
 }
 
-async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>, maxPartBytes: number): Promise<WriteResult> {
+/** Hands one finished part file over to be staged (PUT), with the rows and bytes it holds. */
+type StagePart = (file: string, rows: number, bytes: number) => Promise<void>;
+
+/**
+ * Everything of a run around its part files: session, target table, staging table, PUT of each part `fillParts`
+ * makes in `tmp`, COPY, MERGE, the landed count, and the clean-up whatever happens.
+ */
+async function loadRun(
+  config: SnowflakeConfig,
+  ctx: RunContext,
+  fillParts: (tmp: string, stagePart: StagePart) => Promise<Replacement[] | undefined>,
+): Promise<WriteResult> {
   const target = qualified(config.database, config.schema, tableFor(config, ctx.model));
   const stageName = stageTableName(ctx);
   const stage = qualified(config.database, config.schema, quoteIdent(stageName));
@@ -51,22 +81,12 @@ async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIte
 
     let rowsStaged = 0;
     let bytesWritten = 0;
-    const rules = new SnowflakeValueRules(ctx.schema);
-    const parts = new PartWriter(tmp, maxPartBytes, async (part) => {
-      await session.query(sql.put(part.file, stageLocation), ctx.signal);
-      rowsStaged += part.rows;
-      bytesWritten += part.bytes;
-      ctx.progress({ rows: part.rows, bytes: part.bytes });
+    const replacements = await fillParts(tmp, async (file, rows, bytes) => {
+      await session.query(sql.put(file, stageLocation), ctx.signal);
+      rowsStaged += rows;
+      bytesWritten += bytes;
+      ctx.progress({ rows, bytes });
     });
-    try {
-      for await (const batch of batches) {
-        ctx.signal.throwIfAborted();
-        for (const row of batch.rows) await parts.write(rules.row(row));
-      }
-      await parts.finish();
-    } finally {
-      parts.abort();
-    }
     if (rowsStaged === 0) return { rowsLanded: 0, bytesWritten: 0, details: { table: target } };
 
     const loaded = await session.query(sql.copy(stage, stageLocation), ctx.signal);
@@ -80,13 +100,80 @@ async function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIte
       rowsLanded: Number(landed?.LANDED ?? 0),
       bytesWritten,
       details: { table: target, stagedFiles: loaded.length, rowsStaged },
-      replacements: rules.replacements.list(),
+      ...(replacements ? { replacements } : {}),
     };
   } finally {
     await cleanup(session, ctx, stageCreated ? [sql.removeStage(stageLocation)] : [], sql.dropTable(stage));
     await session.close().catch(() => undefined);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Row path: Node encodes the rows under the value rules of values.ts. */
+function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>, maxPartBytes: number): Promise<WriteResult> {
+  return loadRun(config, ctx, async (tmp, stagePart) => {
+    const rules = new SnowflakeValueRules(ctx.schema);
+    const parts = new PartWriter(tmp, maxPartBytes, (part) => stagePart(part.file, part.rows, part.bytes));
+    try {
+      for await (const batch of batches) {
+        ctx.signal.throwIfAborted();
+        for (const row of batch.rows) await parts.write(rules.row(row));
+      }
+      await parts.finish();
+    } finally {
+      parts.abort();
+    }
+    return rules.replacements.list();
+  });
+}
+
+/**
+ * Byte path: ClickHouse writes the part files' bytes; each is streamed to a temp file (the driver PUTs files), staged
+ * and deleted before the next is read, so one part at a time is on disk and none in memory. The host counts the
+ * value rules' replacements (the same rules, in SQL) and adds them to the run.
+ */
+function writeEncoded(config: SnowflakeConfig, ctx: RunContext, run: EncodedRun, maxPartBytes: number): Promise<WriteResult> {
+  return loadRun(config, ctx, async (tmp, stagePart) => {
+    const slices = await partSlices(run, ctx.expectedRows, Math.max(1, Math.floor(maxPartBytes / ESTIMATED_ROW_BYTES)));
+    for (const [i, slice] of slices.entries()) {
+      ctx.signal.throwIfAborted();
+      const file = path.join(tmp, `part-${String(i + 1).padStart(5, '0')}.jsonl.gz`);
+      try {
+        const part = await run.open(slice);
+        await pipeline(Readable.from(part.chunks), fs.createWriteStream(file));
+        const { rows, bytes } = await part.finished();
+        if (rows > 0) await stagePart(file, rows, bytes);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    }
+    return undefined;
+  });
+}
+
+/**
+ * The key slices a run is read in, one part each: the whole run while it fits in one part (judged by the host's
+ * count, without the run's aggregate), else consecutive slices of at most `rowsPerPart` rows each (more only where one
+ * 1/KEY_SLICES of the key space alone holds more), from the run's exact counts per slice.
+ */
+export async function partSlices(run: Pick<EncodedRun, 'stats'>, expectedRows: number | undefined, rowsPerPart: number): Promise<(KeySlice | undefined)[]> {
+  if (expectedRows !== undefined && expectedRows <= rowsPerPart) return [undefined];
+  const stats = await run.stats();
+  if (stats.rows <= rowsPerPart) return [undefined];
+  const slices: KeySlice[] = [];
+  let from = 0;
+  let rows = 0;
+  for (let i = 0; i < KEY_SLICES; i++) {
+    const n = stats.rowsIn({ from: i, to: i + 1 });
+    if (i > from && rows + n > rowsPerPart) {
+      slices.push({ from, to: i });
+      from = i;
+      rows = 0;
+    }
+    rows += n;
+  }
+  slices.push({ from, to: KEY_SLICES });
+  return slices.filter((slice) => stats.rowsIn(slice) > 0);
 }
 
 /**
@@ -153,7 +240,7 @@ async function cleanup(session: SnowflakeSession, ctx: RunContext, statements: s
 }
 
 export interface SnowflakeDestinationOptions {
-  /** Uncompressed bytes per staged file. Default: MAX_PART_BYTES. */
+  /** Uncompressed bytes per staged file (the byte path: at ESTIMATED_ROW_BYTES a row). Default: MAX_PART_BYTES. */
   maxPartBytes?: number;
 }
 
@@ -167,7 +254,7 @@ export function createSnowflakeDestination(options: SnowflakeDestinationOptions 
     configSchema: snowflakeConfigSchema,
     secretFields: ['password', 'private_key', 'private_key_passphrase'],
     models: ['events', 'persons', 'sessions'],
-    capabilities: { merge: true, formats: ['jsonl'], suggestedConcurrency: 2 },
+    capabilities: { merge: true, formats: ['jsonl'], wireFormats: ['snowflake-jsonl'], suggestedConcurrency: 2 },
     async testConnection(config, ctx) {
       let session: SnowflakeSession | undefined;
       try {
@@ -192,6 +279,14 @@ export function createSnowflakeDestination(options: SnowflakeDestinationOptions 
     async write(config, ctx, batches) {
       try {
         return await write(config, ctx, batches, maxPartBytes);
+      } catch (err) {
+        throw classifySnowflakeError(err);
+      }
+    },
+    wireFormat: () => SNOWFLAKE_WIRE_FORMAT,
+    async writeEncoded(config, ctx, run) {
+      try {
+        return await writeEncoded(config, ctx, run, maxPartBytes);
       } catch (err) {
         throw classifySnowflakeError(err);
       }

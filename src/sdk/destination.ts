@@ -164,6 +164,14 @@ export type WireFormat =
   | { format: 'jsonl'; compression: JsonlCompression }
   | { format: 'parquet'; compression: ParquetCompression }
   /**
+   * The gzip JSON Lines files the Snowflake plugin stages (src/source/wire/snowflake.ts): one object per row, keys
+   * in schema order, `\n` after every row, the values `JSON.stringify` writes of the row path's rows (strings and
+   * timestamps as JSON strings, ints and floats as numbers, bools, `null`); json columns as JSON strings of their
+   * text, or of the JSON string of their text when it is not JSON (`invalid_json_as_string`). Escapes may be
+   * spelled otherwise than JSON.stringify's outside json columns (`\u2028`, upper-case hex); the values are equal.
+   */
+  | { format: 'snowflake-jsonl'; compression: 'gzip' }
+  /**
    * Newline-delimited JSON for a BigQuery load job (src/source/wire/bigquery.ts): the values the BigQuery plugin's
    * `NdjsonEncoder` sends, one object per row, keys in schema order, `\n` after every row; strings and timestamps
    * (ISO-8601 UTC, microseconds) as JSON strings, ints and floats as numbers, bools, `null`. json columns are JSON

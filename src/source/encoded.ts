@@ -35,6 +35,7 @@ import { ReplacementCounter, type Replacement } from '../sdk/replacements';
 import { SourceError } from '../sdk/classify';
 import { readableJson } from './json-document';
 import { INVALID_UTF8_RULE } from './utf8';
+import { SNOWFLAKE_JSONL_SETTINGS, snowflakeJsonlSelect } from './wire/snowflake';
 import { bigQueryNdjsonEmbedsJson, bigQueryNdjsonSelect } from './wire/bigquery';
 
 const INVALID_JSON_RULE = 'invalid_json_as_string';
@@ -111,6 +112,7 @@ function parquetValue(c: Column): string {
 /** The SELECT (with FORMAT) and settings that make ClickHouse write `format` for the rows of `rowsSql`. */
 export function encodedSelect(rowsSql: string, schema: ModelSchema, format: WireFormat, slice?: KeySlice): { sql: string; settings: ClickHouseSettings } {
   const rows = validRows(rowsSql, schema, slice);
+  if (format.format === 'snowflake-jsonl') return { sql: snowflakeJsonlSelect(rows, schema), settings: { ...SNOWFLAKE_JSONL_SETTINGS } };
   if (format.format === 'bigquery-ndjson') return bigQueryNdjsonSelect(rows, schema, format);
   if (format.format === 'jsonl') {
     const parts = schema.columns.map((c, i) => `'${i ? ',' : '{'}${JSON.stringify(c.name)}:', ${jsonlValue(c)}`);
@@ -141,13 +143,13 @@ export function statsSelect(rowsSql: string, schema: ModelSchema, format: WireFo
  */
 export function eventSuspectsSelect(format: WireFormat): string {
   const text = ['event', 'distinct_id', 'properties', 'person_properties', 'elements_chain'].map((c) => `NOT isValidUTF8(${c})`);
-  const json = format.format === 'jsonl' || bigQueryNdjsonEmbedsJson(format) ? ['properties', 'person_properties'].map((c) => `(${c} != '' AND NOT isValidJSON(${c}))`) : [];
+  const json = format.format === 'jsonl' || format.format === 'snowflake-jsonl' || bigQueryNdjsonEmbedsJson(format) ? ['properties', 'person_properties'].map((c) => `(${c} != '' AND NOT isValidJSON(${c}))`) : [];
   return `countIf(${[...text, ...json].join(' OR ')}) AS suspects`;
 }
 
 function statsSelectBody(rowsSql: string, schema: ModelSchema, format: WireFormat): string {
   const counts = schema.columns.filter(isText).map((c) => `countIf(NOT isValidUTF8(${c.name})) AS \`utf8:${c.name}\``);
-  if (format.format === 'jsonl' || bigQueryNdjsonEmbedsJson(format)) {
+  if (format.format === 'jsonl' || format.format === 'snowflake-jsonl' || bigQueryNdjsonEmbedsJson(format)) {
     for (const c of schema.columns.filter((x) => x.type === 'json')) {
       counts.push(`countIf(${c.name} IS NOT NULL AND NOT ${jsonAcceptedSql(`toValidUTF8(assumeNotNull(${c.name}))`)}) AS \`json:${c.name}\``);
     }
@@ -258,7 +260,7 @@ async function openPart(
   if (slice) checkSlice(slice);
   const rowsSql = slice && o.rowsSqlFor ? o.rowsSqlFor(slice) : o.rowsSql;
   const { sql, settings } = encodedSelect(rowsSql, o.schema, o.format, slice);
-  const compression = o.format.format === 'jsonl' ? o.format.compression : 'none';
+  const compression = o.format.format === 'jsonl' || o.format.format === 'snowflake-jsonl' ? o.format.compression : 'none';
   const accept = ACCEPT[compression];
   const request = new AbortController();
   const onAbort = () => request.abort(o.signal?.reason);
@@ -291,7 +293,7 @@ async function openPart(
     o.signal?.removeEventListener('abort', onAbort);
     throw new Error(`ClickHouse answered with Content-Encoding ${served}, not the ${accept ?? 'identity'} asked for`);
   }
-  const countLines = (o.format.format === 'jsonl' || o.format.format === 'bigquery-ndjson') && !compressedByServer;
+  const countLines = (o.format.format === 'jsonl' || o.format.format === 'bigquery-ndjson' || o.format.format === 'snowflake-jsonl') && !compressedByServer;
   const compressHere = accept !== undefined && !compressedByServer;
   const counted = { lines: 0, bytes: 0, ended: false, tail: [] as Buffer[], tailBytes: 0 };
   const keepTail = o.format.format === 'parquet';

@@ -102,3 +102,69 @@ export class InsertStatementBuilder {
     return { tuple, cost };
   }
 }
+
+export interface ValuesStatement {
+  text: string;
+  rows: number;
+  /** Bytes of the statement's text, as counted against the limit. */
+  bytes: number;
+}
+
+/**
+ * The byte path's statements: ClickHouse writes one row literal `(...)` per line (src/source/wire/redshift.ts,
+ * format `redshift-values`); lines are grouped, never parsed, into `INSERT INTO stage (...) VALUES (...),(...)`
+ * statements of at most `maxBytes` of text (the values are in the text: there are no parameters). Each line's
+ * `\n` becomes the `,` between tuples, so a statement is one copy of the bytes received.
+ */
+export class ValuesStatements {
+  private readonly head: Buffer;
+  private readonly maxBytes: number;
+  /** Complete lines of the statement being gathered, each ending in `,`. */
+  private lines: Buffer[] = [];
+  private rows = 0;
+  private bytes: number;
+  /** The start of a line whose end has not arrived yet. */
+  private partial: Buffer[] = [];
+
+  constructor(table: string, columns: readonly Column[], maxBytes = MAX_STATEMENT_BYTES) {
+    this.head = Buffer.from(`INSERT INTO ${table} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES `, 'utf8');
+    this.maxBytes = maxBytes;
+    this.bytes = this.head.length;
+  }
+
+  /** Takes the next bytes of the stream; returns the statements that filled up. */
+  add(chunk: Uint8Array): ValuesStatement[] {
+    const full: ValuesStatement[] = [];
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let from = 0;
+    for (let nl = bytes.indexOf(10, from); nl !== -1; nl = bytes.indexOf(10, from)) {
+      bytes[nl] = 0x2c; // ','
+      const piece = bytes.subarray(from, nl + 1);
+      const line = this.partial.length ? Buffer.concat([...this.partial, piece]) : piece;
+      this.partial = [];
+      from = nl + 1;
+      // The last tuple's `,` is not sent: a line costs its length, separator included.
+      if (this.rows > 0 && this.bytes + line.length - 1 > this.maxBytes) full.push(this.flush()!);
+      if (this.head.length + line.length - 1 > this.maxBytes) {
+        throw new Error(`one row needs ${this.head.length + line.length - 1} bytes, over the ${this.maxBytes}-byte statement limit`);
+      }
+      this.lines.push(line);
+      this.rows++;
+      this.bytes += line.length;
+    }
+    if (from < bytes.length) this.partial.push(Buffer.from(bytes.subarray(from)));
+    return full;
+  }
+
+  /** The statement holding the lines added since the last flush, or undefined when there are none. */
+  flush(): ValuesStatement | undefined {
+    if (this.partial.length) throw new Error('the stream of row literals ended in the middle of a line');
+    if (this.rows === 0) return undefined;
+    const text = Buffer.concat([this.head, ...this.lines]);
+    const statement = { text: text.toString('utf8', 0, text.length - 1), rows: this.rows, bytes: text.length - 1 };
+    this.lines = [];
+    this.rows = 0;
+    this.bytes = this.head.length;
+    return statement;
+  }
+}

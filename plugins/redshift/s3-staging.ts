@@ -142,6 +142,65 @@ export class S3Staging {
     return result;
   }
 
+  /**
+   * The byte path: uploads JSON Lines as they arrive (ClickHouse wrote them, one row per line), gzipped, cut into
+   * files like `upload` at line boundaries so that no file passes FILE_MAX_BYTES uncompressed (unless one line alone
+   * is longer). `onRows` gets the rows of each chunk's complete lines.
+   */
+  async uploadLines(chunks: AsyncIterable<Uint8Array>, onRows: (rows: number) => void): Promise<StagedFiles> {
+    const result: StagedFiles = { keys: [], rows: 0, bytes: 0 };
+    let file: OpenFile | undefined;
+    /** Whether what the open file holds ends with a whole line (a file may only be closed then). */
+    let atLineEnd = true;
+    const write = async (bytes: Buffer) => {
+      if (bytes.length === 0) return;
+      file ??= this.open(result);
+      file.uncompressed += bytes.length;
+      atLineEnd = bytes[bytes.length - 1] === 10;
+      if (!file.gzip.write(bytes)) await Promise.race([once(file.gzip, 'drain'), file.done]);
+    };
+    try {
+      for await (const chunk of chunks) {
+        this.signal.throwIfAborted();
+        let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        let lines = 0;
+        for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, nl + 1)) lines++;
+        while (bytes.length > 0) {
+          const room = FILE_MAX_BYTES - (file?.uncompressed ?? 0);
+          if (bytes.length <= room) {
+            await write(bytes);
+            break;
+          }
+          // Cut at the last line end that fits; or close a file that ends with a whole line; or finish the line it is in.
+          const cut = room > 0 ? bytes.lastIndexOf(10, room - 1) : -1;
+          const end = cut !== -1 ? cut + 1 : !file || atLineEnd ? 0 : bytes.indexOf(10) + 1 || bytes.length;
+          await write(bytes.subarray(0, end));
+          if (file && atLineEnd) {
+            await this.close(file);
+            file = undefined;
+          }
+          bytes = bytes.subarray(end);
+          if (end === 0 && !file) {
+            await write(bytes.subarray(0, Math.min(bytes.length, FILE_MAX_BYTES)));
+            bytes = bytes.subarray(Math.min(bytes.length, FILE_MAX_BYTES));
+          }
+        }
+        result.rows += lines;
+        onRows(lines);
+      }
+      if (!atLineEnd) throw new Error('the JSON Lines stream from ClickHouse ended in the middle of a line');
+      if (file) await this.close(file);
+      file = undefined;
+    } catch (err) {
+      if (file) {
+        file.gzip.destroy();
+        await (file as OpenFile).done.catch(() => undefined);
+      }
+      throw err;
+    }
+    return result;
+  }
+
   private open(result: StagedFiles): OpenFile {
     const key = `${this.prefix}part-${String(result.keys.length).padStart(5, '0')}.jsonl.gz`;
     result.keys.push(key);

@@ -2,15 +2,19 @@
  * One run: one transaction that creates the stage, loads it (INSERT statements or COPY from S3), merges it into
  * the final table, counts what landed and drops the stage. Any failure or abort rolls it all back, so the final
  * table is exactly as before the run, and staged S3 files are deleted either way.
+ *
+ * Two data paths load the stage, everything else is shared: the row path (`writeRun`: rows through the value rules
+ * in Node) and the byte path (`writeRunEncoded`: ClickHouse writes the row literals or the staged JSON Lines under
+ * the same rules, src/source/wire/redshift.ts, and Node only groups lines into statements or files).
  */
 import type { Client } from 'pg';
-import { DestinationError, type ModelSchema, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
+import { DestinationError, type EncodedRun, type ModelSchema, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
 import { lostCreateRace, qualified, retryAfterLateCancel } from '../../src/sdk/pgwire';
 import { tableFor, type RedshiftConfig } from './config';
 import { cancelRunning, connect } from './connection';
 import { loadError, toDestinationError } from './errors';
-import { InsertStatementBuilder, type InsertStatement } from './insert-statements';
-import { createS3Client, runPrefix, S3Staging } from './s3-staging';
+import { InsertStatementBuilder, ValuesStatements, type InsertStatement } from './insert-statements';
+import { createS3Client, runPrefix, S3Staging, type StagedFiles } from './s3-staging';
 import {
   copySql, createStageSql, dropTableSql, LOAD_ERROR_SQL, mergeStatements, missingKeysSql, stagedKeysSql, type CopySource,
 } from './sql';
@@ -36,7 +40,16 @@ interface RunState {
   staging?: S3Staging;
 }
 
-export async function writeRun(config: RedshiftConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult> {
+export function writeRun(config: RedshiftConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult> {
+  return landRun(config, ctx, (s) => (config.mode === 'copy' ? loadByCopy(s, batches) : loadByInsert(s, batches)));
+}
+
+/** The byte path: the same run, the stage loaded from ClickHouse's bytes (`wireFormat` chose the format). */
+export function writeRunEncoded(config: RedshiftConfig, ctx: RunContext, run: EncodedRun): Promise<WriteResult> {
+  return landRun(config, ctx, (s) => (config.mode === 'copy' ? loadByCopyEncoded(s, run) : loadByInsertEncoded(s, run)));
+}
+
+async function landRun(config: RedshiftConfig, ctx: RunContext, load: (s: RunState) => Promise<Loaded>): Promise<WriteResult> {
   const model = ctx.schema;
   const table = tableFor(config, ctx.model);
   const finalName = qualified(config.schema, table);
@@ -63,7 +76,7 @@ export async function writeRun(config: RedshiftConfig, ctx: RunContext, batches:
     await client.query(createStageSql(config.schema, stage, model, config.properties_data_type));
     ctx.signal.throwIfAborted();
 
-    const loaded = config.mode === 'copy' ? await loadByCopy(state, batches) : await loadByInsert(state, batches);
+    const loaded = await load(state);
     ctx.signal.throwIfAborted();
 
     const staged = await count(client, stagedKeysSql(stageName, model));
@@ -154,6 +167,40 @@ async function loadByInsert(s: RunState, batches: AsyncIterable<RecordBatch>): P
   return loaded;
 }
 
+/**
+ * insert mode, byte path: ClickHouse's row literals grouped into `INSERT ... VALUES` statements under the row path's
+ * 16 MB limit. One statement runs while the next is gathered (at most two held), so ClickHouse and the server work
+ * at the same time.
+ */
+async function loadByInsertEncoded(s: RunState, run: EncodedRun): Promise<Loaded> {
+  const { client, ctx, model } = s;
+  const statements = new ValuesStatements(qualified(s.config.schema, s.stage), model.columns);
+  const loaded: Loaded = { rows: 0, bytes: 0, statements: 0 };
+  let running: Promise<void> | undefined;
+  const send = async (st: { text: string; rows: number; bytes: number }) => {
+    await running;
+    ctx.signal.throwIfAborted();
+    running = client.query(st.text).then(() => {
+      loaded.rows += st.rows;
+      loaded.bytes += st.bytes;
+      loaded.statements!++;
+      ctx.progress({ rows: st.rows, bytes: st.bytes });
+    });
+    // Failures surface where it is awaited; until then the rejection must not count as unhandled.
+    running.catch(() => undefined);
+  };
+  const part = await run.open();
+  for await (const chunk of part.chunks) {
+    for (const st of statements.add(chunk)) await send(st);
+  }
+  const last = statements.flush();
+  if (last) await send(last);
+  await running;
+  const { rows } = await part.finished();
+  if (rows !== loaded.rows) throw new Error(`inserted ${loaded.rows} rows but the stream from ClickHouse counted ${rows}`);
+  return loaded;
+}
+
 function copySource(config: RedshiftConfig, prefix: string): CopySource {
   return {
     bucket: config.s3_bucket!,
@@ -165,13 +212,30 @@ function copySource(config: RedshiftConfig, prefix: string): CopySource {
   };
 }
 
-async function loadByCopy(s: RunState, batches: AsyncIterable<RecordBatch>): Promise<Loaded> {
+function loadByCopy(s: RunState, batches: AsyncIterable<RecordBatch>): Promise<Loaded> {
+  const onRows = (rows: number) => s.ctx.progress({ rows });
+  return stageAndCopy(s, (staging) => staging.upload(s.model, batches, s.rules, s.config.properties_data_type, onRows));
+}
+
+/** copy mode, byte path: ClickHouse's JSON Lines (the row path's lines) gzipped and cut into the same files. */
+async function loadByCopyEncoded(s: RunState, run: EncodedRun): Promise<Loaded> {
+  const part = await run.open();
+  return stageAndCopy(s, async (staging) => {
+    const files = await staging.uploadLines(part.chunks, (rows) => s.ctx.progress({ rows }));
+    const { rows } = await part.finished();
+    if (rows !== files.rows) throw new Error(`staged ${files.rows} lines but the stream from ClickHouse counted ${rows}`);
+    return files;
+  });
+}
+
+/** Empties the run's S3 prefix, stages the files `upload` writes, and COPYs them into the stage. */
+async function stageAndCopy(s: RunState, upload: (staging: S3Staging) => Promise<StagedFiles>): Promise<Loaded> {
   const { client, config, ctx, model } = s;
   const staging = new S3Staging(createS3Client(config), config.s3_bucket!, runPrefix(config.s3_prefix, s.stage), ctx.signal);
   s.staging = staging;
   const leftovers = await staging.clear();
   if (leftovers > 0) ctx.logger.info(`Deleted ${leftovers} staged file(s) left by an earlier attempt of this run`);
-  const files = await staging.upload(model, batches, s.rules, config.properties_data_type, (rows) => ctx.progress({ rows }));
+  const files = await upload(staging);
   ctx.progress({ bytes: files.bytes });
   if (files.rows === 0) return { rows: 0, bytes: 0, files: 0 };
   ctx.signal.throwIfAborted();

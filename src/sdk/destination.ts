@@ -178,7 +178,18 @@ export type WireFormat =
    * strings of their text (`text`), or embedded documents (`document`: a value that is not JSON is written as a
    * JSON string and counted under `invalid_json_as_string`). Never compressed.
    */
-  | { format: 'bigquery-ndjson'; compression: 'none'; jsonColumns: 'text' | 'document' };
+  | { format: 'bigquery-ndjson'; compression: 'none'; jsonColumns: 'text' | 'document' }
+  /**
+   * Redshift insert mode (src/source/wire/redshift.ts): one SQL row literal `(v1, v2, ...)` per line, `\n` after
+   * each, values under the Redshift plugin's rules (plugins/redshift/values.ts); strings as `'...'` with `'` doubled
+   * and backslash / line feed spelled `'||CHR(92)||'` / `'||CHR(10)||'`; json columns in `JSON_PARSE(...)` for SUPER.
+   */
+  | { format: 'redshift-values'; compression: 'none'; properties: 'varchar' | 'super' }
+  /**
+   * Redshift copy mode: the JSON Lines the plugin's row path stages for `COPY ... FORMAT JSON 'auto'` (`jsonLine`
+   * in plugins/redshift/s3-staging.ts), byte for byte, uncompressed (the plugin gzips and cuts the files).
+   */
+  | { format: 'redshift-jsonl'; compression: 'none'; properties: 'varchar' | 'super' };
 
 export type WireFormatName = WireFormat['format'];
 

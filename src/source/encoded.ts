@@ -35,6 +35,7 @@ import { ReplacementCounter, type Replacement } from '../sdk/replacements';
 import { SourceError } from '../sdk/classify';
 import { readableJson } from './json-document';
 import { INVALID_UTF8_RULE } from './utf8';
+import { isRedshiftFormat, REDSHIFT_SETTINGS, redshiftCounts, redshiftEventSuspects, redshiftSelect } from './wire/redshift';
 import { SNOWFLAKE_JSONL_SETTINGS, snowflakeJsonlSelect } from './wire/snowflake';
 import { bigQueryNdjsonEmbedsJson, bigQueryNdjsonSelect } from './wire/bigquery';
 
@@ -112,6 +113,7 @@ function parquetValue(c: Column): string {
 /** The SELECT (with FORMAT) and settings that make ClickHouse write `format` for the rows of `rowsSql`. */
 export function encodedSelect(rowsSql: string, schema: ModelSchema, format: WireFormat, slice?: KeySlice): { sql: string; settings: ClickHouseSettings } {
   const rows = validRows(rowsSql, schema, slice);
+  if (isRedshiftFormat(format)) return { sql: redshiftSelect(rows, schema, format), settings: { ...REDSHIFT_SETTINGS } };
   if (format.format === 'snowflake-jsonl') return { sql: snowflakeJsonlSelect(rows, schema), settings: { ...SNOWFLAKE_JSONL_SETTINGS } };
   if (format.format === 'bigquery-ndjson') return bigQueryNdjsonSelect(rows, schema, format);
   if (format.format === 'jsonl') {
@@ -144,7 +146,8 @@ export function statsSelect(rowsSql: string, schema: ModelSchema, format: WireFo
 export function eventSuspectsSelect(format: WireFormat): string {
   const text = ['event', 'distinct_id', 'properties', 'person_properties', 'elements_chain'].map((c) => `NOT isValidUTF8(${c})`);
   const json = format.format === 'jsonl' || format.format === 'snowflake-jsonl' || bigQueryNdjsonEmbedsJson(format) ? ['properties', 'person_properties'].map((c) => `(${c} != '' AND NOT isValidJSON(${c}))`) : [];
-  return `countIf(${[...text, ...json].join(' OR ')}) AS suspects`;
+  const redshift = isRedshiftFormat(format) ? redshiftEventSuspects() : [];
+  return `countIf(${[...text, ...json, ...redshift].join(' OR ')}) AS suspects`;
 }
 
 function statsSelectBody(rowsSql: string, schema: ModelSchema, format: WireFormat): string {
@@ -154,6 +157,7 @@ function statsSelectBody(rowsSql: string, schema: ModelSchema, format: WireForma
       counts.push(`countIf(${c.name} IS NOT NULL AND NOT ${jsonAcceptedSql(`toValidUTF8(assumeNotNull(${c.name}))`)}) AS \`json:${c.name}\``);
     }
   }
+  if (isRedshiftFormat(format)) counts.push(...redshiftCounts(schema));
   return `SELECT intDiv(${sliceKeyHash(schema)}, toUInt64('${(1n << HASH_BITS_PER_SLICE).toString()}')) AS slice, count() AS rows, ${counts.join(', ')}
     FROM (${rowsSql}) GROUP BY slice`;
 }
@@ -234,6 +238,8 @@ async function runStats(o: EncodedRunOptions): Promise<FullStats> {
     for (const [k, v] of Object.entries(r)) {
       if (k.startsWith('utf8:')) counter.add(k.slice(5), INVALID_UTF8_RULE, Number(v));
       else if (k.startsWith('json:')) counter.add(k.slice(5), INVALID_JSON_RULE, Number(v));
+      // A format's own rules (src/source/wire/): `rule:<rule id>:<column>`.
+      else if (k.startsWith('rule:')) counter.add(k.slice(k.lastIndexOf(':') + 1), k.slice(5, k.lastIndexOf(':')), Number(v));
     }
   }
   const prefix = new Float64Array(KEY_SLICES + 1);
@@ -293,7 +299,7 @@ async function openPart(
     o.signal?.removeEventListener('abort', onAbort);
     throw new Error(`ClickHouse answered with Content-Encoding ${served}, not the ${accept ?? 'identity'} asked for`);
   }
-  const countLines = (o.format.format === 'jsonl' || o.format.format === 'bigquery-ndjson' || o.format.format === 'snowflake-jsonl') && !compressedByServer;
+  const countLines = (o.format.format === 'jsonl' || o.format.format === 'bigquery-ndjson' || o.format.format === 'snowflake-jsonl' || isRedshiftFormat(o.format)) && !compressedByServer;
   const compressHere = accept !== undefined && !compressedByServer;
   const counted = { lines: 0, bytes: 0, ended: false, tail: [] as Buffer[], tailBytes: 0 };
   const keepTail = o.format.format === 'parquet';

@@ -63,6 +63,16 @@ export const bigQueryConfigSchema = z.object({
     .boolean()
     .default(false)
     .describe('Store JSON columns (properties, set, ...) as BigQuery JSON instead of STRING. Default: false.'),
+  load_job_size_mb: z
+    .number()
+    .positive()
+    .max(10_240)
+    .default(64) // LOAD_CHUNK_BYTES
+    .describe(
+      'Bytes of newline-delimited JSON per load job, in MiB; a run larger than this loads through several jobs, each cut ' +
+        'at a line break. Larger jobs count less against BigQuery\'s load jobs per table per day; rows encoded by ' +
+        'Outport itself (custom queries, field selections) hold one job\'s bytes in memory. Default: 64.',
+    ),
   api_endpoint: z
     .string()
     .url()

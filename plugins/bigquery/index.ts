@@ -1,14 +1,14 @@
 /**
  * BigQuery destination.
  *
- * A run loads its rows (newline-delimited JSON load jobs, one per ~64 MiB chunk) into a staging table named after
+ * A run loads its rows (newline-delimited JSON load jobs, one per `load_job_size_mb`, 64 MiB by default) into a staging table named after
  * the run, then one MERGE lands them in the final table: events insert the keys that are absent, persons and
  * sessions replace a stored row only when a version column grew. The stage is dropped whatever happens, and
  * expires by itself after a day in case even that fails. Retried runs therefore replace, never add.
  *
  * Two data paths fill the stage. The byte path (`writeEncoded`, whole models): ClickHouse writes the very NDJSON
  * the row path's `NdjsonEncoder` writes (wire format `bigquery-ndjson`, src/source/wire/bigquery.ts) and the worker
- * streams it into the load jobs, starting a new job at the first line break after LOAD_CHUNK_BYTES; the next job
+ * streams it into the load jobs, starting a new job at the first line break after `load_job_size_mb`; the next job
  * uploads while the previous one loads. The row path (`write`: custom queries, field selections,
  * OUTPORT_DATA_PATH=rows) encodes each row here. Either way the values follow the same rules; on the byte path the
  * host counts and reports the replacements (invalid UTF-8), and a json value that is not a document under
@@ -28,8 +28,9 @@ import type { BigQueryField } from './schema';
 import { landedCountStatement, mergeStatement, timestampRangeStatement } from './sql';
 import type { TableRef } from './sql';
 
-/** Bytes per load job. BigQuery takes far more per job; this bounds the memory a run holds. */
+/** Bytes per load job by default (config `load_job_size_mb`). BigQuery takes far more per job; this bounds the memory a row-path run holds. */
 export const LOAD_CHUNK_BYTES = 64 * 1024 * 1024;
+export const loadChunkBytes = (config: BigQueryConfig) => Math.max(1, Math.round(config.load_job_size_mb * 1024 * 1024));
 const STAGE_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Deterministic per run, so a retry finds (and replaces) what an earlier attempt left behind. */
@@ -127,7 +128,7 @@ async function loadStage(
         if (maxTs === undefined || ts > maxTs) maxTs = ts;
       }
     }
-    if (chunkBytes >= LOAD_CHUNK_BYTES) await flush();
+    if (chunkBytes >= loadChunkBytes(config)) await flush();
   }
   await flush();
   return {
@@ -145,12 +146,13 @@ const countNewlines = (chunk: Uint8Array) => {
 };
 
 /**
- * Streams the run's NDJSON (ClickHouse's bytes, never parsed) into load jobs of about LOAD_CHUNK_BYTES each, cut at
+ * Streams the run's NDJSON (ClickHouse's bytes, never parsed) into load jobs of about `load_job_size_mb` each, cut at
  * line breaks. A job that is full is finished while the next one uploads, so at most two are open; the bytes wait
  * in ClickHouse (back-pressure), never here.
  */
-async function loadStageFromBytes(client: BigQueryClient, stageId: string, ctx: RunContext, run: EncodedRun): Promise<LoadedStage> {
+async function loadStageFromBytes(client: BigQueryClient, stageId: string, ctx: RunContext, config: BigQueryConfig, run: EncodedRun): Promise<LoadedStage> {
   const table = client.dataset.table(stageId);
+  const chunkBytes = loadChunkBytes(config);
   const part = await run.open();
   let job: { load: LoadJob; rows: number; bytes: number } | undefined;
   let finishing: Promise<void> | undefined;
@@ -173,7 +175,7 @@ async function loadStageFromBytes(client: BigQueryClient, stageId: string, ctx: 
   try {
     for await (const chunk of part.chunks) {
       ctx.signal.throwIfAborted();
-      const cut = job && job.bytes >= LOAD_CHUNK_BYTES ? chunk.indexOf(10) : -1;
+      const cut = job && job.bytes >= chunkBytes ? chunk.indexOf(10) : -1;
       if (cut === -1) {
         await append(chunk);
         continue;
@@ -192,6 +194,8 @@ async function loadStageFromBytes(client: BigQueryClient, stageId: string, ctx: 
     await finishing;
   } catch (err) {
     job?.load.abort(err instanceof Error ? err : new Error(String(err)));
+    // A job still loading could otherwise add rows to the stage after it is dropped, or to a retry's new stage.
+    await finishing?.catch(() => undefined);
     throw err;
   }
   const streamed = await part.finished();
@@ -218,10 +222,10 @@ function refuseValuesNotJson(ctx: RunContext, config: BigQueryConfig, replacemen
   const json = new Set(ctx.schema.columns.filter((c) => c.type === 'json').map((c) => c.name));
   const notJson = replacements.filter((r) => r.rule === 'invalid_json_as_string' && json.has(r.column) && r.count > 0);
   if (!notJson.length) return;
-  const which = notJson.map((r) => `${r.column} (${r.count} ${r.count === 1 ? 'value' : 'values'})`).join(', ');
+  const which = notJson.map((r) => `column ${r.column} holds ${r.count} ${r.count === 1 ? 'value that is' : 'values that are'} not valid JSON`);
   throw new DestinationError(
     'permanent',
-    `Column ${which} is not valid JSON, which a BigQuery JSON column requires (set use_json_type to false to keep it as text)`,
+    `${which.join('; ')}, which a BigQuery JSON column requires (set use_json_type to false to keep them as text)`,
     { code: 'BAD_ROW' },
   );
 }
@@ -317,7 +321,7 @@ export default defineDestination<BigQueryConfig>({
     return landRun(
       config,
       ctx,
-      (client, stageId) => loadStageFromBytes(client, stageId, ctx, run),
+      (client, stageId) => loadStageFromBytes(client, stageId, ctx, config, run),
       async () => refuseValuesNotJson(ctx, config, await run.replacements()),
     );
   },

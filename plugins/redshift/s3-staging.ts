@@ -76,6 +76,8 @@ export class S3Staging {
     readonly bucket: string,
     readonly prefix: string,
     private readonly signal: AbortSignal,
+    /** Uncompressed bytes per file (tests use small files to see the cut). */
+    private readonly fileMaxBytes = FILE_MAX_BYTES,
   ) {}
 
   async list(signal: AbortSignal = this.signal): Promise<string[]> {
@@ -120,7 +122,7 @@ export class S3Staging {
         let text = '';
         for (const row of batch.rows) text += jsonLine(schema, encode(row), properties);
         const buf = Buffer.from(text, 'utf8');
-        if (file && file.uncompressed + buf.length > FILE_MAX_BYTES) {
+        if (file && file.uncompressed + buf.length > this.fileMaxBytes) {
           await this.close(file);
           file = undefined;
         }
@@ -144,7 +146,7 @@ export class S3Staging {
 
   /**
    * The byte path: uploads JSON Lines as they arrive (ClickHouse wrote them, one row per line), gzipped, cut into
-   * files like `upload` at line boundaries so that no file passes FILE_MAX_BYTES uncompressed (unless one line alone
+   * files like `upload` at line boundaries so that no file passes `fileMaxBytes` uncompressed (unless one line alone
    * is longer). `onRows` gets the rows of each chunk's complete lines.
    */
   async uploadLines(chunks: AsyncIterable<Uint8Array>, onRows: (rows: number) => void): Promise<StagedFiles> {
@@ -166,7 +168,7 @@ export class S3Staging {
         let lines = 0;
         for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, nl + 1)) lines++;
         while (bytes.length > 0) {
-          const room = FILE_MAX_BYTES - (file?.uncompressed ?? 0);
+          const room = this.fileMaxBytes - (file?.uncompressed ?? 0);
           if (bytes.length <= room) {
             await write(bytes);
             break;
@@ -181,8 +183,8 @@ export class S3Staging {
           }
           bytes = bytes.subarray(end);
           if (end === 0 && !file) {
-            await write(bytes.subarray(0, Math.min(bytes.length, FILE_MAX_BYTES)));
-            bytes = bytes.subarray(Math.min(bytes.length, FILE_MAX_BYTES));
+            await write(bytes.subarray(0, Math.min(bytes.length, this.fileMaxBytes)));
+            bytes = bytes.subarray(Math.min(bytes.length, this.fileMaxBytes));
           }
         }
         result.rows += lines;

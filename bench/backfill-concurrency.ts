@@ -1,14 +1,15 @@
 /**
- * `npm run bench:backfill`: how much faster a backfill of an events export finishes when its runs execute
- * concurrently (the export's `max_concurrent_runs`, issue 13.5), into local files and Postgres.
+ * How much faster a backfill of an events export finishes when its runs execute concurrently (the export's
+ * `max_concurrent_runs`, issue 13.5), into local files and Postgres. Part of `npm run bench` (its backfill section,
+ * flags `--backfill-*`); `npm run bench:backfill` runs it alone (sizes from environment variables, below).
  *
- * - small: SMALL_RUNS hourly runs of SMALL_ROWS events each (default 720 x 1,000): bound by per-run latency.
- * - large: LARGE_RUNS hourly runs of LARGE_ROWS events each (default 4 x 250,000): bound by CPU.
- * Each is backfilled with a limit of 1 and of CONCURRENCY (default 4) through one worker process with
- * WORKER_CONCURRENCY job slots (default 4, the same in both modes, so only the export's limit differs). The backfill
- * (its runs and their jobs) is written as createBackfill writes it and timed from commit to its last run finishing.
- * CPU seconds are read from /proc: the worker process's own, and the whole machine's busy time (ClickHouse,
- * Postgres and the worker together; on a shared machine this includes other load).
+ * - small: `smallRuns` hourly runs of `smallRows` events each (default 720 x 1,000): bound by per-run latency.
+ * - large: `largeRuns` hourly runs of `largeRows` events each (default 4 x 250,000): bound by CPU.
+ * Each is backfilled with a limit of 1 and of `concurrency` (default 4) through one worker process with
+ * `workerSlots` job slots (default: `concurrency`, the same in both modes, so only the export's limit differs). The
+ * backfill (its runs and their jobs) is written as createBackfill writes it and timed from commit to its last run
+ * finishing. CPU seconds are read from /proc: the worker process's own, and the whole machine's busy time
+ * (ClickHouse, Postgres and the worker together; on a shared machine this includes other load).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,24 +21,43 @@ import { openMetadata, outportEnv, type DestinationSpec, type Metadata } from '.
 import { CH_DATABASE, startServices, type Services } from './services';
 
 const HOUR = 3_600_000;
-const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const SMALL_RUNS = num('SMALL_RUNS', 720);
-const SMALL_ROWS = num('SMALL_ROWS', 1000);
-const LARGE_RUNS = num('LARGE_RUNS', 4);
-const LARGE_ROWS = num('LARGE_ROWS', 250_000);
-const CONCURRENCY = num('CONCURRENCY', 4);
-const WORKER_SLOTS = process.env.WORKER_CONCURRENCY ?? String(CONCURRENCY);
 const SMALL_START = new Date('2026-01-01T00:00:00Z');
 const LARGE_START = new Date('2026-03-01T00:00:00Z');
 
-interface Scenario {
+export const BACKFILL_DESTINATIONS = ['local-files', 'postgres'] as const;
+export type BackfillDestination = (typeof BACKFILL_DESTINATIONS)[number];
+
+export interface BackfillOptions {
+  smallRuns: number;
+  smallRows: number;
+  largeRuns: number;
+  largeRows: number;
+  concurrency: number;
+  workerSlots: number;
+  destinations: BackfillDestination[];
+}
+
+export const DEFAULT_BACKFILL: BackfillOptions = {
+  smallRuns: 720, smallRows: 1000, largeRuns: 4, largeRows: 250_000, concurrency: 4, workerSlots: 4, destinations: [...BACKFILL_DESTINATIONS],
+};
+
+export interface BackfillReport {
+  settings: BackfillOptions;
+  results: BackfillResult[];
+  /** Serial seconds over concurrent seconds, per destination and scenario. */
+  speedups: { destination: string; scenario: Scenario['name']; speedup: number }[];
+  /** Peak RSS of the one worker process that ran every backfill, MiB. */
+  workerPeakRssMiB: number;
+}
+
+export interface Scenario {
   name: 'small' | 'large';
   start: Date;
   runs: number;
   rowsPerRun: number;
 }
 
-interface Result {
+export interface BackfillResult {
   destination: string;
   scenario: Scenario['name'];
   maxConcurrentRuns: number;
@@ -69,7 +89,7 @@ function machineBusySeconds(): number {
   return (t.reduce((a, b) => a + b, 0) - idle) / CLK_TCK;
 }
 
-async function backfill(s: Services, m: Metadata, worker: RoleChild, dest: DestinationSpec, label: string, sc: Scenario, limit: number): Promise<Result> {
+async function backfill(m: Metadata, worker: RoleChild, dest: DestinationSpec, label: string, sc: Scenario, limit: number, log: (s: string) => void): Promise<BackfillResult> {
   const { db } = m;
   const name = `${label}_${sc.name}_c${limit}`;
   const config = dest.type === 'postgres' ? { ...dest.config, table_name: name } : { ...dest.config, path: name };
@@ -115,7 +135,7 @@ async function backfill(s: Services, m: Metadata, worker: RoleChild, dest: Desti
   let now = 0;
   let maxOverlap = 0;
   for (const x of edges) maxOverlap = Math.max(maxOverlap, (now += x.d));
-  const result: Result = {
+  const result: BackfillResult = {
     destination: label,
     scenario: sc.name,
     maxConcurrentRuns: limit,
@@ -132,72 +152,96 @@ async function backfill(s: Services, m: Metadata, worker: RoleChild, dest: Desti
     maxOverlap,
     failed: done.filter((r) => r.status !== 'Completed').length,
   };
-  if (rows !== sc.runs * sc.rowsPerRun || result.failed) console.error(`WARNING ${name}: ${rows} rows landed of ${sc.runs * sc.rowsPerRun}, ${result.failed} runs not completed`);
-  console.error(JSON.stringify(result));
+  if (rows !== sc.runs * sc.rowsPerRun || result.failed) log(`  WARNING ${name}: ${rows} rows landed of ${sc.runs * sc.rowsPerRun}, ${result.failed} runs not completed`);
+  log(`  ${label}, ${sc.runs} x ${sc.rowsPerRun.toLocaleString('en-US')} events, max_concurrent_runs ${limit}: ${result.seconds} s, ${result.rowsPerSecond.toLocaleString('en-US')} rows/s, most runs at once ${maxOverlap}`);
   return result;
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-async function main(): Promise<void> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'outport-backfill-bench-'));
-  const s = await startServices(root);
-  let worker: RoleChild | undefined;
-  let m: Metadata | undefined;
+function scenariosOf(o: BackfillOptions): Scenario[] {
+  return ([
+    { name: 'small', start: SMALL_START, runs: o.smallRuns, rowsPerRun: o.smallRows },
+    { name: 'large', start: LARGE_START, runs: o.largeRuns, rowsPerRun: o.largeRows },
+  ] as Scenario[]).filter((sc) => sc.runs > 0 && sc.rowsPerRun > 0);
+}
+
+/** The backfills' events for team 1, outside every other interval of the benchmark: evenly spaced, each hour exactly rowsPerRun. */
+export async function generateBackfillData(s: Services, o: BackfillOptions): Promise<void> {
+  for (const [i, sc] of scenariosOf(o).entries()) {
+    await insertBulkEvents(s.ch, { database: CH_DATABASE }, {
+      seed: 100 + i, count: sc.runs * sc.rowsPerRun, teams: 1, start: sc.start, stepMicros: (HOUR * 1000) / sc.rowsPerRun, insertDelayMicros: 0,
+    });
+  }
+}
+
+export async function runBackfills(s: Services, m: Metadata, o: BackfillOptions, log: (s: string) => void): Promise<BackfillReport> {
+  const worker = await startRoleChild({ env: outportEnv(s, m, 'worker', { WORKER_CONCURRENCY: String(o.workerSlots), OUTPORT_LOCAL_FILES_ROOT: path.join(s.root, 'backfill-exports') }) });
   try {
-    const scenarios: Scenario[] = [
-      { name: 'small', start: SMALL_START, runs: SMALL_RUNS, rowsPerRun: SMALL_ROWS },
-      { name: 'large', start: LARGE_START, runs: LARGE_RUNS, rowsPerRun: LARGE_ROWS },
-    ].filter((sc) => sc.runs > 0) as Scenario[];
-    for (const [i, sc] of scenarios.entries()) {
-      // Evenly spaced, inserted at their timestamp: each hour holds exactly rowsPerRun rows.
-      await insertBulkEvents(s.ch, { database: CH_DATABASE }, {
-        seed: 100 + i, count: sc.runs * sc.rowsPerRun, teams: 1, start: sc.start, stepMicros: (HOUR * 1000) / sc.rowsPerRun, insertDelayMicros: 0,
-      });
-    }
-    m = await openMetadata(s);
-    if (m.teamId !== 1) throw new Error(`the benchmark team got id ${m.teamId}; the data was generated for team 1`);
-    worker = await startRoleChild({ env: outportEnv(s, m, 'worker', { WORKER_CONCURRENCY: WORKER_SLOTS, OUTPORT_LOCAL_FILES_ROOT: path.join(root, 'exports') }) });
-    const destinations: [string, DestinationSpec][] = [
-      ['local-files', { type: 'local-files', config: { file_format: 'JSONLines', compression: 'gzip' } }],
-      ['postgres', {
+    const destinations: Record<BackfillDestination, DestinationSpec> = {
+      'local-files': { type: 'local-files', config: { file_format: 'JSONLines', compression: 'gzip' } },
+      postgres: {
         type: 'postgres',
         config: { host: s.destination.host, port: s.destination.port, database: s.destination.database, user: s.destination.user, schema: 'public', ssl_mode: 'disable' },
         secrets: { password: s.destination.password },
-      }],
-    ];
-    const only = process.env.DESTINATIONS?.split(',');
-    const results: Result[] = [];
-    for (const [label, dest] of destinations.filter(([l]) => !only || only.includes(l))) {
-      for (const sc of scenarios) {
-        for (const limit of [1, CONCURRENCY]) results.push(await backfill(s, m, worker, dest, label, sc, limit));
+      },
+    };
+    const results: BackfillResult[] = [];
+    for (const label of o.destinations) {
+      for (const sc of scenariosOf(o)) {
+        for (const limit of [1, o.concurrency]) results.push(await backfill(m, worker, destinations[label], label, sc, limit, log));
       }
     }
     const speedups = results
-      .filter((r) => r.maxConcurrentRuns === CONCURRENCY)
+      .filter((r) => r.maxConcurrentRuns === o.concurrency && o.concurrency !== 1)
       .map((r) => {
         const serial = results.find((x) => x.destination === r.destination && x.scenario === r.scenario && x.maxConcurrentRuns === 1)!;
         return { destination: r.destination, scenario: r.scenario, speedup: round(serial.seconds / r.seconds) };
       });
+    return { settings: o, results, speedups, workerPeakRssMiB: Math.round(worker.peakRssMiB()) };
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** `npm run bench:backfill`: the backfill section alone, sizes from SMALL_RUNS, SMALL_ROWS, LARGE_RUNS, LARGE_ROWS, CONCURRENCY, WORKER_CONCURRENCY, DESTINATIONS. */
+async function main(): Promise<void> {
+  const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+  const concurrency = num('CONCURRENCY', DEFAULT_BACKFILL.concurrency);
+  const o: BackfillOptions = {
+    smallRuns: num('SMALL_RUNS', DEFAULT_BACKFILL.smallRuns),
+    smallRows: num('SMALL_ROWS', DEFAULT_BACKFILL.smallRows),
+    largeRuns: num('LARGE_RUNS', DEFAULT_BACKFILL.largeRuns),
+    largeRows: num('LARGE_ROWS', DEFAULT_BACKFILL.largeRows),
+    concurrency,
+    workerSlots: num('WORKER_CONCURRENCY', concurrency),
+    destinations: (process.env.DESTINATIONS?.split(',') ?? [...BACKFILL_DESTINATIONS]) as BackfillDestination[],
+  };
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'outport-backfill-bench-'));
+  const s = await startServices(root);
+  let m: Metadata | undefined;
+  try {
+    await generateBackfillData(s, o);
+    m = await openMetadata(s);
+    if (m.teamId !== 1) throw new Error(`the benchmark team got id ${m.teamId}; the data was generated for team 1`);
     const report = {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadavg: os.loadavg() },
-      settings: { SMALL_RUNS, SMALL_ROWS, LARGE_RUNS, LARGE_ROWS, CONCURRENCY, WORKER_CONCURRENCY: WORKER_SLOTS },
-      results,
-      speedups,
+      ...(await runBackfills(s, m, o, (line) => console.error(line))),
     };
     console.log(JSON.stringify(report, null, 2));
     const out = path.join(__dirname, '..', '..', 'bench', 'results');
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'backfill-concurrency.json'), JSON.stringify(report, null, 2) + '\n');
   } finally {
-    await worker?.stop();
     await m?.db.end();
     await s.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

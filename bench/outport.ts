@@ -48,6 +48,8 @@ export function outportEnv(s: Services, m: Metadata, roles: string, extra: Recor
     LOG_LEVEL: 'warn',
     DEMO: 'false',
     PORT: '0',
+    // The SDK's notice about Node 20 would be printed once per worker process, between the table's lines.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...extra,
   };
 }
@@ -72,6 +74,8 @@ export interface OutportRun extends Measurement {
   phases?: { queueSeconds: number; countSeconds: number; writeSeconds: number };
   /** process.memoryUsage() in the worker at its largest sampled RSS, MiB. */
   workerPeakMemory?: Record<string, number>;
+  /** The data path the worker took, from the run's log ("Data path: bytes ..."; the row path logs nothing). */
+  dataPath: 'bytes' | 'rows';
   error?: string;
 }
 
@@ -144,6 +148,7 @@ export async function runThroughOutport(s: Services, m: Metadata, spec: OutportR
           workerPeakRssMiB: worker.peakRssMiB(),
           workerPeakMemory: await worker.peakBreakdownMiB(),
           phases: await phasesOf(db, run.id, enqueuedAt),
+          dataPath: await dataPathOf(db, run.id),
           error: r.latest_error ?? undefined,
         };
       }
@@ -154,6 +159,11 @@ export async function runThroughOutport(s: Services, m: Metadata, spec: OutportR
   } finally {
     await worker.stop();
   }
+}
+
+export async function dataPathOf(db: Client, runId: string): Promise<'bytes' | 'rows'> {
+  const { rows } = await db.query(`SELECT 1 FROM log_entries WHERE run_id = $1 AND message LIKE 'Data path: bytes%' LIMIT 1`, [runId]);
+  return rows.length ? 'bytes' : 'rows';
 }
 
 async function phasesOf(db: Client, runId: string, enqueuedAt: number): Promise<OutportRun['phases']> {

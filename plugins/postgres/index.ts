@@ -23,6 +23,6 @@ export default defineDestination<PostgresConfig>({
   write: writeRun,
   // The byte path for every config and model: ClickHouse writes the COPY text (src/source/wire/pgcopy.ts).
   wireFormat: () => PGCOPY,
-  writeEncoded: writeEncodedRun,
+  writeEncoded: (config, ctx, run) => writeEncodedRun(config, ctx, run),
   classifyError: (err) => toDestinationError(err),
 });

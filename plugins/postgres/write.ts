@@ -51,10 +51,11 @@ export async function writeRun(config: PostgresConfig, ctx: RunContext, batches:
   });
 }
 
-export async function writeEncodedRun(config: PostgresConfig, ctx: RunContext, run: EncodedRun): Promise<WriteResult> {
+/** `streams`: COPY streams of disjoint key slices (tests and the bench); default: by the run's size, see above. */
+export async function writeEncodedRun(config: PostgresConfig, ctx: RunContext, run: EncodedRun, options: { streams?: number } = {}): Promise<WriteResult> {
   if (run.format.format !== 'pgcopy') throw new Error(`the Postgres destination lands pgcopy, not ${run.format.format}`);
   return landRun(config, ctx, async (sanitizer) => {
-    const streams = (ctx.expectedRows ?? 0) >= PARALLEL_STREAMS_MIN_ROWS ? PARALLEL_STREAMS : 1;
+    const streams = options.streams ?? ((ctx.expectedRows ?? 0) >= PARALLEL_STREAMS_MIN_ROWS ? PARALLEL_STREAMS : 1);
     const slices = await evenSlices(run, streams);
     const { inputs, totals } = encodedInputs({
       run,

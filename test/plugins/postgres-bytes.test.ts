@@ -12,7 +12,7 @@ import postgres from '../../plugins/postgres';
 import { encodeRow } from '../../plugins/postgres/copy';
 import { copyTextChunks } from '../../plugins/postgres/encoded';
 import { Sanitizer } from '../../plugins/postgres/sanitize';
-import { PGCOPY } from '../../plugins/postgres/write';
+import { PGCOPY, writeEncodedRun } from '../../plugins/postgres/write';
 import { destinationDatabase } from '../conformance/fixtures/postgres';
 import { encodeRowsWithClickHouse } from '../support/encode-rows';
 import { readTable } from '../support/pg-destination';
@@ -146,7 +146,7 @@ describe.each([
     }
   });
 
-  test('writeEncoded lands the values the row path lands, and reports the same replacements', async () => {
+  test.each([1, 3])('writeEncoded in %i COPY stream(s) lands the values the row path lands, and reports the same replacements', async (streams) => {
     const dest = await destinationDatabase('pgbytes');
     try {
       const viaRows = await dest.freshSchema();
@@ -155,7 +155,9 @@ describe.each([
       const encoded = await encodeRowsWithClickHouse(rows, MODEL_SCHEMAS[model], PGCOPY);
       let byteResult;
       try {
-        byteResult = await postgres.writeEncoded!(viaBytes, runContext({ model, interval, expectedRows: rows.length }), encoded.run);
+        const ctx = runContext({ model, interval, expectedRows: rows.length });
+        byteResult = await writeEncodedRun(viaBytes, ctx, encoded.run, { streams });
+        if (streams > 1) expect(ctx.logger.lines).toContainEqual(expect.stringContaining(`Loading in ${streams} parallel COPY streams`));
         byteResult = { ...byteResult, replacements: [...(byteResult.replacements ?? []), ...(await encoded.run.replacements())] };
       } finally {
         await encoded.done();
@@ -173,4 +175,27 @@ describe.each([
       await dest.drop();
     }
   });
+});
+
+test('a flagged line is re-encoded wherever the chunks of the stream are cut', async () => {
+  const columns = MODEL_SCHEMAS.sessions.columns;
+  const fields = columns.map((c) => (c.type === 'string' ? 'NUL \u0000 \\. tab\t' : c.type === 'json' ? '{"a": 1}' : c.type === 'bool' ? 't' : c.type === 'timestamp' ? '2026-01-01T00:00:00.000000Z' : '7'));
+  const plain = Buffer.from(columns.map(() => 'x').join('\t') + '\n');
+  const stream = Buffer.concat([plain, Buffer.from('\0' + JSON.stringify(fields) + '\n'), plain, Buffer.from('\0' + JSON.stringify(fields) + '\n')]);
+  const run = async (chunks: Buffer[]) => {
+    const sanitizer = new Sanitizer();
+    const out: Buffer[] = [];
+    for await (const b of copyTextChunks((async function* () { yield* chunks; })(), columns, sanitizer)) out.push(b);
+    return { text: Buffer.concat(out).toString('utf8'), nul: sanitizer.total };
+  };
+  const whole = await run([stream]);
+  const strings = columns.filter((c) => c.type === 'string').length;
+  expect(whole.nul).toBe(2 * strings);
+  expect(whole.text.split('\n')).toHaveLength(5);
+  expect(whole.text).not.toContain('\0');
+  expect(whole.text).toContain('NUL \uFFFD \\\\. tab\\t');
+  for (let cut = 1; cut < stream.length; cut++) {
+    expect(await run([stream.subarray(0, cut), stream.subarray(cut)])).toEqual(whole);
+  }
+  await expect(run([stream.subarray(0, stream.length - 1)])).rejects.toThrow(/ended inside a flagged row/);
 });

@@ -14,6 +14,7 @@ import { classifyCommonError, DestinationError, findSourceError, isDestinationEr
 import type { ClickHouseSource, PropertyFilter, SourceQuery } from '../source';
 import { CustomQueryError } from '../source/custom-query';
 import { asSourceError } from '../source/source-error';
+import { watchSourceFailures } from './watched-encoded-run';
 import type { BatchExportEntity, DestinationEntity, RunEntity, RunStatus } from '../store/entities';
 import { FINISHED_RUN_STATUSES } from '../store/entities';
 import type { SecretBox } from '../store/secrets';
@@ -302,7 +303,9 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
         if (u.rows && wire) rowsRead += u.rows;
       },
     };
-    const encoded = wire ? source.encodedRun!(query, wire, { signal: controller.signal, expectedRows: total }) : undefined;
+    const encoded = wire
+      ? watchSourceFailures(source.encodedRun!(query, wire, { signal: controller.signal, expectedRows: total }), (err) => (sourceFailure ??= err))
+      : undefined;
     const result = encoded ? await plugin.writeEncoded!(config, runContext, encoded) : await plugin.write(config, runContext, counted());
     if (encoded) {
       // Rows read on the byte path: counted in the streams the plugin read, or, when the plugin sliced the run,

@@ -33,7 +33,8 @@ export async function readRun(store: FileStore, manifest: RunManifest, schema: M
     if (data.byteLength !== f.bytes) throw new Error(`${f.key} has ${data.byteLength} bytes, the manifest says ${f.bytes}`);
     const fileRows = await decodeFile(f.key, data, schema);
     if (fileRows.length !== f.rows) throw new Error(`${f.key} has ${fileRows.length} rows, the manifest says ${f.rows}`);
-    rows.push(...fileRows);
+    // One by one: spreading a file of a few hundred thousand rows into push() overflows the call stack.
+    for (const row of fileRows) rows.push(row);
   }
   return rows;
 }
@@ -71,7 +72,7 @@ export async function readModelRows(store: FileStore, prefix: string, schema: Mo
       if (seen.has(k)) throw new Error(`run ${key} holds key ${k} twice`);
       seen.add(k);
     }
-    rows.push(...runRows);
+    for (const row of runRows) rows.push(row);
   }
   return mergeLatestVersions(rows, schema);
 }

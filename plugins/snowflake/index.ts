@@ -56,13 +56,25 @@ export function stageTableName(ctx: Pick<RunContext, 'runId' | 'model'>): string
 /** Hands one finished part file over to be staged (PUT), with the rows and bytes it holds. */
 type StagePart = (file: string, rows: number, bytes: number) => Promise<void>;
 
+interface LoadOptions {
+  /**
+   * COPY each part into the staging table as soon as it is PUT (under its own stage path), while the caller makes the
+   * next part; otherwise one COPY loads every part at the end. Either way the MERGE is the one step that changes the
+   * destination table.
+   */
+  copyEachPart?: boolean;
+  /** The run's rows hold each key once (see `sql.merge`). */
+  keysUnique?: boolean;
+}
+
 /**
- * Everything of a run around its part files: session, target table, staging table, PUT of each part `fillParts`
- * makes in `tmp`, COPY, MERGE, the landed count, and the clean-up whatever happens.
+ * Everything of a run around its part files: session, target table, staging table, PUT (and COPY) of each part
+ * `fillParts` makes in `tmp`, MERGE, the landed count, and the clean-up whatever happens.
  */
 async function loadRun(
   config: SnowflakeConfig,
   ctx: RunContext,
+  options: LoadOptions,
   fillParts: (tmp: string, stagePart: StagePart) => Promise<Replacement[] | undefined>,
 ): Promise<WriteResult> {
   const target = qualified(config.database, config.schema, tableFor(config, ctx.model));
@@ -73,6 +85,8 @@ async function loadRun(
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'outport-snowflake-'));
   const session = await SnowflakeSession.open(config, ctx.signal);
   let stageCreated = false;
+  // The COPY of the previous part, running while the next part is made (copyEachPart).
+  let copying: Promise<void> = Promise.resolve();
   try {
     await session.query(sql.statementTimeout(statementTimeoutSeconds(ctx.interval)), ctx.signal);
     await ensureTarget(session, target, ctx);
@@ -81,28 +95,43 @@ async function loadRun(
 
     let rowsStaged = 0;
     let bytesWritten = 0;
+    let rowsLoaded = 0;
+    let filesLoaded = 0;
+    const copyFrom = async (location: string) => {
+      const loaded = await session.query(sql.copy(stage, location), ctx.signal);
+      rowsLoaded += loaded.reduce((n, r) => n + Number(r.rows_loaded ?? r.ROWS_LOADED ?? 0), 0);
+      filesLoaded += loaded.length;
+    };
+    let parts = 0;
     const replacements = await fillParts(tmp, async (file, rows, bytes) => {
-      await session.query(sql.put(file, stageLocation), ctx.signal);
+      await copying;
+      const location = options.copyEachPart ? `${stageLocation}part-${String(++parts).padStart(5, '0')}/` : stageLocation;
+      await session.query(sql.put(file, location), ctx.signal);
       rowsStaged += rows;
       bytesWritten += bytes;
       ctx.progress({ rows, bytes });
+      if (options.copyEachPart) {
+        copying = copyFrom(location);
+        copying.catch(() => undefined);
+      }
     });
+    await copying;
     if (rowsStaged === 0) return { rowsLanded: 0, bytesWritten: 0, details: { table: target } };
-
-    const loaded = await session.query(sql.copy(stage, stageLocation), ctx.signal);
-    const rowsLoaded = loaded.reduce((n, r) => n + Number(r.rows_loaded ?? r.ROWS_LOADED ?? 0), 0);
+    if (!options.copyEachPart) await copyFrom(stageLocation);
     if (rowsLoaded !== rowsStaged) {
-      throw new DestinationError('retryable', `COPY INTO loaded ${rowsLoaded} rows but ${rowsStaged} were staged (files: ${loaded.length})`);
+      throw new DestinationError('retryable', `COPY INTO loaded ${rowsLoaded} rows but ${rowsStaged} were staged (files: ${filesLoaded})`);
     }
-    await session.query(sql.merge(target, stage, ctx.schema), ctx.signal);
+    await session.query(sql.merge(target, stage, ctx.schema, { keysUnique: options.keysUnique }), ctx.signal);
     const [landed] = await session.query(sql.countLanded(target, stage, ctx.schema), ctx.signal);
     return {
       rowsLanded: Number(landed?.LANDED ?? 0),
       bytesWritten,
-      details: { table: target, stagedFiles: loaded.length, rowsStaged },
+      details: { table: target, stagedFiles: filesLoaded, rowsStaged },
       ...(replacements ? { replacements } : {}),
     };
   } finally {
+    // A COPY still running (the run failed meanwhile) must end before the session is used for the clean-up.
+    await copying.catch(() => undefined);
     await cleanup(session, ctx, stageCreated ? [sql.removeStage(stageLocation)] : [], sql.dropTable(stage));
     await session.close().catch(() => undefined);
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -111,7 +140,7 @@ async function loadRun(
 
 /** Row path: Node encodes the rows under the value rules of values.ts. */
 function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>, maxPartBytes: number): Promise<WriteResult> {
-  return loadRun(config, ctx, async (tmp, stagePart) => {
+  return loadRun(config, ctx, {}, async (tmp, stagePart) => {
     const rules = new SnowflakeValueRules(ctx.schema);
     const parts = new PartWriter(tmp, maxPartBytes, (part) => stagePart(part.file, part.rows, part.bytes));
     try {
@@ -128,13 +157,16 @@ function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIterable<
 }
 
 /**
- * Byte path: ClickHouse writes the part files' bytes; each is streamed to a temp file (the driver PUTs files), staged
- * and deleted before the next is read, so one part at a time is on disk and none in memory. The host counts the
- * value rules' replacements (the same rules, in SQL) and adds them to the run.
+ * Byte path: ClickHouse writes the part files' bytes; each is streamed to a temp file (the driver PUTs files), PUT,
+ * and COPYed into the staging table while ClickHouse writes the next one; a part file is deleted once PUT, so at
+ * most two are on disk and none in memory. Whole-model queries hold each key once, so events merge without the
+ * per-key reduction. The host counts the value rules' replacements (the same rules, in SQL) and adds them to the run.
  */
 function writeEncoded(config: SnowflakeConfig, ctx: RunContext, run: EncodedRun, maxPartBytes: number): Promise<WriteResult> {
-  return loadRun(config, ctx, async (tmp, stagePart) => {
-    const slices = await partSlices(run, ctx.expectedRows, Math.max(1, Math.floor(maxPartBytes / ESTIMATED_ROW_BYTES)));
+  return loadRun(config, ctx, { copyEachPart: true, keysUnique: true }, async (tmp, stagePart) => {
+    const slices = partSlices(ctx.expectedRows, Math.max(1, Math.floor(maxPartBytes / ESTIMATED_ROW_BYTES)));
+    // A sliced gzip stream takes its rows from the run's exact counts (one aggregate): start it beside the first part.
+    if (slices.length > 1) run.stats().catch(() => undefined);
     for (const [i, slice] of slices.entries()) {
       ctx.signal.throwIfAborted();
       const file = path.join(tmp, `part-${String(i + 1).padStart(5, '0')}.jsonl.gz`);
@@ -152,28 +184,13 @@ function writeEncoded(config: SnowflakeConfig, ctx: RunContext, run: EncodedRun,
 }
 
 /**
- * The key slices a run is read in, one part each: the whole run while it fits in one part (judged by the host's
- * count, without the run's aggregate), else consecutive slices of at most `rowsPerPart` rows each (more only where one
- * 1/KEY_SLICES of the key space alone holds more), from the run's exact counts per slice.
+ * The key slices a run is read in, one part each: the whole run while the host's count fits one part, else
+ * `ceil(rows / rowsPerPart)` equal ranges of the key's hash (uniform, so each holds about `rowsPerPart` rows).
  */
-export async function partSlices(run: Pick<EncodedRun, 'stats'>, expectedRows: number | undefined, rowsPerPart: number): Promise<(KeySlice | undefined)[]> {
-  if (expectedRows !== undefined && expectedRows <= rowsPerPart) return [undefined];
-  const stats = await run.stats();
-  if (stats.rows <= rowsPerPart) return [undefined];
-  const slices: KeySlice[] = [];
-  let from = 0;
-  let rows = 0;
-  for (let i = 0; i < KEY_SLICES; i++) {
-    const n = stats.rowsIn({ from: i, to: i + 1 });
-    if (i > from && rows + n > rowsPerPart) {
-      slices.push({ from, to: i });
-      from = i;
-      rows = 0;
-    }
-    rows += n;
-  }
-  slices.push({ from, to: KEY_SLICES });
-  return slices.filter((slice) => stats.rowsIn(slice) > 0);
+export function partSlices(expectedRows: number | undefined, rowsPerPart: number): (KeySlice | undefined)[] {
+  if (expectedRows === undefined || expectedRows <= rowsPerPart) return [undefined];
+  const n = Math.min(KEY_SLICES, Math.ceil(expectedRows / rowsPerPart));
+  return Array.from({ length: n }, (_, i) => ({ from: Math.floor((i * KEY_SLICES) / n), to: Math.floor(((i + 1) * KEY_SLICES) / n) }));
 }
 
 /**

@@ -60,8 +60,12 @@ function latestPerKey(stage: string, schema: ModelSchema): string {
   );
 }
 
-export function merge(target: string, stage: string, schema: ModelSchema): string {
-  const deduped = latestPerKey(stage, schema);
+/**
+ * `keysUnique`: the stage holds each key once (the byte path's whole-model queries deduplicate by key), so an
+ * immutable model's stage is merged as it is, without the per-key reduction (a sort of the whole stage).
+ */
+export function merge(target: string, stage: string, schema: ModelSchema, options: { keysUnique?: boolean } = {}): string {
+  const source = options.keysUnique && !schema.mutable ? stage : `(${latestPerKey(stage, schema)})`;
   const insert =
     `WHEN NOT MATCHED THEN INSERT (${schema.columns.map(col).join(', ')}) ` +
     `VALUES (${schema.columns.map(sourceValue).join(', ')})`;
@@ -71,7 +75,7 @@ export function merge(target: string, stage: string, schema: ModelSchema): strin
     const sets = schema.columns.filter((c) => !schema.key.includes(c.name)).map((c) => `${col(c)} = ${sourceValue(c)}`);
     update = `WHEN MATCHED AND ${newer} THEN UPDATE SET ${sets.join(', ')} `;
   }
-  return `MERGE INTO ${target} AS t USING (${deduped}) AS s ON ${keyMatch(schema, 't', 's')} ${update}${insert}`;
+  return `MERGE INTO ${target} AS t USING ${source} AS s ON ${keyMatch(schema, 't', 's')} ${update}${insert}`;
 }
 
 /**

@@ -82,17 +82,20 @@ describe('Snowflake byte path', () => {
     expect(byteResult.replacements).toBeUndefined();
   });
 
-  it('a run larger than one part is read in key slices, one staged file each: every row once, no part file left', async () => {
+  it('a run larger than one part is read in key slices, one staged file and COPY each: every row once, no part file left', async () => {
     const rowsPerPart = 40;
     const small = createSnowflakeDestination({ maxPartBytes: rowsPerPart * ESTIMATED_ROW_BYTES });
     const rows = eventRows(interval, 0, 300);
     const before = fake.statements.length;
     let opened = 0;
     const { byteResult, viaRows, viaBytes } = await writeBoth(rows, small, (run) => ({ ...run, open: (slice) => (opened++, run.open(slice)) }));
-    const puts = fake.statements.slice(before).filter((s) => s.startsWith('PUT '));
+    const statements = fake.statements.slice(before);
+    const puts = statements.filter((s) => s.startsWith('PUT '));
     expect(opened).toBeGreaterThanOrEqual(300 / rowsPerPart);
     expect(byteResult).toMatchObject({ rowsLanded: 300, details: { stagedFiles: opened, rowsStaged: 300 } });
     expect(puts.length).toBeGreaterThanOrEqual(opened);
+    // The byte path COPYs each part as it is staged (under its own stage path), the row path once at the end.
+    expect(statements.filter((s) => /^COPY INTO .* FROM @\S+\/part-\d{5}\//.test(s))).toHaveLength(opened);
     expect(byUuid(await readRows(fake, viaBytes, 'events'))).toEqual(byUuid(await readRows(fake, viaRows, 'events')));
     expect(partFilesLeft()).toEqual([]);
     expect(fake.stageFiles()).toEqual([]);
@@ -101,10 +104,10 @@ describe('Snowflake byte path', () => {
   it('a failed attempt leaves no part file, stage file or staging table; the retry lands every row once', async () => {
     const config = await freshConfig(fake);
     const rows = eventRows(interval, 0, 50);
-    const attempt = async (n: number) => {
+    const attempt = async (n: number, p = plugin) => {
       const encoded = await encodeRowsWithClickHouse(rows, EVENTS_SCHEMA, SNOWFLAKE_WIRE_FORMAT);
       try {
-        return await plugin.writeEncoded!(config, runContext({ model: 'events', interval, runId: 'retried', attempt: n, expectedRows: rows.length }), encoded.run);
+        return await p.writeEncoded!(config, runContext({ model: 'events', interval, runId: 'retried', attempt: n, expectedRows: rows.length }), encoded.run);
       } finally {
         await encoded.done();
       }
@@ -113,6 +116,12 @@ describe('Snowflake byte path', () => {
     const err = await failure(() => attempt(1));
     expect({ kind: err.kind, code: err.code }).toEqual({ kind: 'retryable', code: 'SNOWFLAKE_000630' });
     expect({ parts: partFilesLeft(), stage: fake.stageFiles(), tables: await fake.listTables('ANALYTICS', config.schema) }).toEqual({ parts: [], stage: [], tables: ['EVENTS'] });
+    // A COPY of an early part fails while ClickHouse writes the next one.
+    fake.inject({ when: /^COPY INTO/, then: { fault: { code: '000603', message: 'Processing aborted due to error 300002:123; incident 42.', sqlState: 'XX000' } } });
+    const copyFailed = await failure(() => attempt(2, createSnowflakeDestination({ maxPartBytes: 10 * ESTIMATED_ROW_BYTES })));
+    expect({ kind: copyFailed.kind, code: copyFailed.code }).toEqual({ kind: 'retryable', code: 'SNOWFLAKE_000603' });
+    expect({ parts: partFilesLeft(), stage: fake.stageFiles(), tables: await fake.listTables('ANALYTICS', config.schema) }).toEqual({ parts: [], stage: [], tables: ['EVENTS'] });
+    expect(await readRows(fake, config, 'events')).toEqual([]);
     expect((await attempt(2)).rowsLanded).toBe(50);
     expect((await attempt(3)).rowsLanded).toBe(50);
     expect((await readRows(fake, config, 'events')).map((r) => r.uuid).sort()).toEqual(rows.map((r) => r.uuid).sort());

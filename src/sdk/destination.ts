@@ -164,6 +164,13 @@ export type WireFormat =
   | { format: 'jsonl'; compression: JsonlCompression }
   | { format: 'parquet'; compression: ParquetCompression }
   /**
+   * Postgres text COPY (src/source/wire/pgcopy.ts): the lines the Postgres plugin's row path sends to
+   * `COPY ... FROM STDIN` (plugins/postgres/copy.ts with its Sanitizer's rules), fields in schema order, except that a
+   * row a SQL rule cannot settle (json that may be too deep or hold a number outside Postgres numeric) comes as a
+   * NUL byte and a JSON array of its fields, for the plugin to encode itself. Never compressed.
+   */
+  | { format: 'pgcopy'; compression: 'none' }
+  /**
    * The gzip JSON Lines files the Snowflake plugin stages (src/source/wire/snowflake.ts): one object per row, keys
    * in schema order, `\n` after every row, the values `JSON.stringify` writes of the row path's rows (strings and
    * timestamps as JSON strings, ints and floats as numbers, bools, `null`); json columns as JSON strings of their
@@ -181,8 +188,9 @@ export type WireFormat =
   | { format: 'bigquery-ndjson'; compression: 'none'; jsonColumns: 'text' | 'document' }
   /**
    * Redshift insert mode (src/source/wire/redshift.ts): one SQL row literal `(v1, v2, ...)` per line, `\n` after
-   * each, values under the Redshift plugin's rules (plugins/redshift/values.ts); strings as `'...'` with `'` doubled
-   * and backslash / line feed spelled `'||CHR(92)||'` / `'||CHR(10)||'`; json columns in `JSON_PARSE(...)` for SUPER.
+   * each, values under the Redshift plugin's rules (plugins/redshift/values.ts); strings as `'...'` with `'` doubled,
+   * or, holding a backslash, as `$_$...$_$` (or with backslash / line feed spelled `'||CHR(92)||'` / `'||CHR(10)||'`
+   * where a dollar quote cannot hold them); json columns in `JSON_PARSE(...)` for SUPER.
    */
   | { format: 'redshift-values'; compression: 'none'; properties: 'varchar' | 'super' }
   /**

@@ -35,9 +35,10 @@ import { ReplacementCounter, type Replacement } from '../sdk/replacements';
 import { SourceError } from '../sdk/classify';
 import { readableJson } from './json-document';
 import { INVALID_UTF8_RULE } from './utf8';
-import { isRedshiftFormat, REDSHIFT_SETTINGS, redshiftCounts, redshiftEventSuspects, redshiftSelect } from './wire/redshift';
 import { SNOWFLAKE_JSONL_SETTINGS, snowflakeJsonlSelect } from './wire/snowflake';
 import { bigQueryNdjsonEmbedsJson, bigQueryNdjsonSelect } from './wire/bigquery';
+import { pgcopyCounts, pgcopyEventSuspects, pgcopySelect, pgcopyStatsRows } from './wire/pgcopy';
+import { isRedshiftFormat, REDSHIFT_SETTINGS, redshiftCounts, redshiftEventSuspects, redshiftSelect } from './wire/redshift';
 
 const INVALID_JSON_RULE = 'invalid_json_as_string';
 const HASH_BITS_PER_SLICE = 64n - BigInt(Math.log2(KEY_SLICES));
@@ -113,9 +114,10 @@ function parquetValue(c: Column): string {
 /** The SELECT (with FORMAT) and settings that make ClickHouse write `format` for the rows of `rowsSql`. */
 export function encodedSelect(rowsSql: string, schema: ModelSchema, format: WireFormat, slice?: KeySlice): { sql: string; settings: ClickHouseSettings } {
   const rows = validRows(rowsSql, schema, slice);
-  if (isRedshiftFormat(format)) return { sql: redshiftSelect(rows, schema, format), settings: { ...REDSHIFT_SETTINGS } };
   if (format.format === 'snowflake-jsonl') return { sql: snowflakeJsonlSelect(rows, schema), settings: { ...SNOWFLAKE_JSONL_SETTINGS } };
   if (format.format === 'bigquery-ndjson') return bigQueryNdjsonSelect(rows, schema, format);
+  if (format.format === 'pgcopy') return pgcopySelect(rows, schema);
+  if (isRedshiftFormat(format)) return { sql: redshiftSelect(rows, schema, format), settings: { ...REDSHIFT_SETTINGS } };
   if (format.format === 'jsonl') {
     const parts = schema.columns.map((c, i) => `'${i ? ',' : '{'}${JSON.stringify(c.name)}:', ${jsonlValue(c)}`);
     return {
@@ -146,8 +148,9 @@ export function statsSelect(rowsSql: string, schema: ModelSchema, format: WireFo
 export function eventSuspectsSelect(format: WireFormat): string {
   const text = ['event', 'distinct_id', 'properties', 'person_properties', 'elements_chain'].map((c) => `NOT isValidUTF8(${c})`);
   const json = format.format === 'jsonl' || format.format === 'snowflake-jsonl' || bigQueryNdjsonEmbedsJson(format) ? ['properties', 'person_properties'].map((c) => `(${c} != '' AND NOT isValidJSON(${c}))`) : [];
+  const pgcopy = format.format === 'pgcopy' ? pgcopyEventSuspects() : [];
   const redshift = isRedshiftFormat(format) ? redshiftEventSuspects() : [];
-  return `countIf(${[...text, ...json, ...redshift].join(' OR ')}) AS suspects`;
+  return `countIf(${[...text, ...json, ...pgcopy, ...redshift].join(' OR ')}) AS suspects`;
 }
 
 function statsSelectBody(rowsSql: string, schema: ModelSchema, format: WireFormat): string {
@@ -157,9 +160,10 @@ function statsSelectBody(rowsSql: string, schema: ModelSchema, format: WireForma
       counts.push(`countIf(${c.name} IS NOT NULL AND NOT ${jsonAcceptedSql(`toValidUTF8(assumeNotNull(${c.name}))`)}) AS \`json:${c.name}\``);
     }
   }
+  if (format.format === 'pgcopy') counts.push(...pgcopyCounts(schema));
   if (isRedshiftFormat(format)) counts.push(...redshiftCounts(schema));
   return `SELECT intDiv(${sliceKeyHash(schema)}, toUInt64('${(1n << HASH_BITS_PER_SLICE).toString()}')) AS slice, count() AS rows, ${counts.join(', ')}
-    FROM (${rowsSql}) GROUP BY slice`;
+    FROM (${format.format === 'pgcopy' ? pgcopyStatsRows(rowsSql, schema) : rowsSql}) GROUP BY slice`;
 }
 
 export interface EncodedRunOptions {
@@ -299,7 +303,7 @@ async function openPart(
     o.signal?.removeEventListener('abort', onAbort);
     throw new Error(`ClickHouse answered with Content-Encoding ${served}, not the ${accept ?? 'identity'} asked for`);
   }
-  const countLines = (o.format.format === 'jsonl' || o.format.format === 'bigquery-ndjson' || o.format.format === 'snowflake-jsonl' || isRedshiftFormat(o.format)) && !compressedByServer;
+  const countLines = (o.format.format === 'jsonl' || o.format.format === 'bigquery-ndjson' || o.format.format === 'snowflake-jsonl' || o.format.format === 'pgcopy' || isRedshiftFormat(o.format)) && !compressedByServer;
   const compressHere = accept !== undefined && !compressedByServer;
   const counted = { lines: 0, bytes: 0, ended: false, tail: [] as Buffer[], tailBytes: 0 };
   const keepTail = o.format.format === 'parquet';

@@ -16,8 +16,9 @@
  *   text is written as a JSON string holding it (`invalid_json_as_string`).
  * The two rules of the Sanitizer SQL does not apply, nesting deeper than 1,000 levels (`json_too_deep_as_string`) and
  * numbers outside Postgres numeric (`json_number_out_of_range_as_string`), need a scan of the document. Rows that
- * may need them (a json value with more than 1,000 `[`/`{`, a number with a 4-digit exponent, or a run of 1,000
- * digits: a superset, and rare) are FLAGGED instead: their line is a NUL byte (which no COPY line contains) followed
+ * may need them (a json value with more than 1,000 `[`/`{`, a 4-digit negative exponent, a zero with a 4-digit
+ * exponent, a run of 1,000 digits in a long value, or a number ClickHouse's parser rejects: a superset, and rare)
+ * are FLAGGED instead: their line is a NUL byte (which no COPY line contains) followed
  * by a JSON array of the row's fields, text and json columns as their values (JSON strings, `null` for NULL), other
  * columns as their COPY fields (JSON strings). The plugin re-encodes those lines with its own Sanitizer and counts
  * their replacements itself; the stats aggregate counts only unflagged rows, so every value is counted once.
@@ -57,31 +58,56 @@ function hasNulEscape(t: string): string {
   return `(position(${t}, ${lit('\\u0000')}) > 0 AND position(replaceAll(${t}, ${lit('\\\\')}, ${ESCAPED_BACKSLASH}), ${lit('\\u0000')}) > 0)`;
 }
 
-/** Valid JSON text `t` with its lone surrogate and `\u0000` escapes as `\ufffd`, as the Sanitizer's scan fixes them. */
-function fixedJson(t: string): string {
-  const r = readableJson(t);
+/** Valid JSON text (its readable copy `r`) with lone surrogate and `\u0000` escapes as `\ufffd`, as the Sanitizer's scan fixes them. */
+function fixedJson(r: string): string {
   const nulFixed = `replaceAll(replaceAll(replaceAll(${r}, ${lit('\\\\')}, ${ESCAPED_BACKSLASH}), ${lit('\\u0000')}, ${lit('\\ufffd')}), ${ESCAPED_BACKSLASH}, ${lit('\\\\')})`;
   return `if(position(${r}, ${lit('\\u0000')}) > 0, ${nulFixed}, ${r})`;
 }
 
-// A number token (after `[`, `:`, `,`, whitespace or the start) with an exponent of 4 or more digits.
-const BIG_EXPONENT = String.raw`(^|[\[:,\s])-?[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]{4}`;
+// Number tokens (after `[`, `:`, `,`, whitespace or the start) that simdjson reads but Postgres numeric may not:
+// a negative exponent of 4 or more digits, and a zero mantissa with a positive one (`0e200000` is 0 to simdjson).
+const NEGATIVE_BIG_EXPONENT = String.raw`(^|[\[:,\s])-?[0-9]+(\.[0-9]+)?[eE]-[0-9]{4}`;
+const ZERO_BIG_EXPONENT = String.raw`(^|[\[:,\s])-?0(\.0+)?[eE]\+?[0-9]{4}`;
 
-/** True when the Sanitizer may store json text `t` as a JSON string for depth or number range (a superset). */
-function mayNeedScan(t: string): string {
+/**
+ * True when the Sanitizer may store json text `t` as a JSON string for depth or number range: a superset, by cheap
+ * tests first. What ClickHouse's parser reads as a document holds only numbers a double holds, so beyond the
+ * exponents above only a run of more than 15,000 digits can be out of range; a number ClickHouse's parser rejects
+ * (beyond double or 64-bit range) flags the value whenever JSON.parse would accept it.
+ */
+function mayNeedScan(t: string, readable: string, accepted: string): string {
   return (
     `((length(${t}) > 2000 AND countSubstrings(${t}, '[') + countSubstrings(${t}, '{') > 1000)` +
-    ` OR match(${t}, ${lit(BIG_EXPONENT)}) OR (length(${t}) >= 1000 AND match(${t}, '[0-9]{1000}')))`
+    ` OR (length(${t}) > 15000 AND match(${t}, '[0-9]{1000}'))` +
+    ` OR (positionCaseInsensitive(${t}, 'e-') > 0 AND match(${t}, ${lit(NEGATIVE_BIG_EXPONENT)}))` +
+    ` OR (positionCaseInsensitive(${t}, '0e') > 0 AND match(${t}, ${lit(ZERO_BIG_EXPONENT)}))` +
+    ` OR (NOT isValidJSON(${readable}) AND ${accepted}))`
   );
 }
 
 const jsonColumns = (schema: ModelSchema) => schema.columns.filter((c) => c.type === 'json');
 
-/** True (in SQL) for rows whose line is flagged for the plugin to re-encode; `col` renders a column's valid text. */
-function flaggedSql(schema: ModelSchema, col: (c: Column) => string): string {
+/** Per json column, computed once per row in an inner SELECT (the expressions are long: the query stays small). */
+const textOf = (c: Column) => `__pgcopy_text_${c.name}`;
+const readableOf = (c: Column) => `__pgcopy_readable_${c.name}`;
+const acceptedOf = (c: Column) => `__pgcopy_accepted_${c.name}`;
+const FLAGGED = '__pgcopy_flagged';
+
+/**
+ * `rowsSql`'s columns plus, per json column, its text without NUL, that text's readable copy (json-document.ts) and
+ * whether JSON.parse accepts it, and the row's flag. `valid(c)` renders a json column's text as valid UTF-8.
+ */
+function withJsonFacts(rowsSql: string, schema: ModelSchema, valid: (c: Column) => string): string {
   const json = jsonColumns(schema);
-  if (json.length === 0) return '0';
-  return `(${json.map((c) => `(${c.name} IS NOT NULL AND ${mayNeedScan(withoutNul(col(c)))})`).join(' OR ')})`;
+  if (json.length === 0) return `SELECT *, 0 AS ${FLAGGED} FROM (${rowsSql})`;
+  const facts = json.flatMap((c) => [
+    `${withoutNul(valid(c))} AS ${textOf(c)}`,
+    // The text is valid UTF-8 and nearly never holds a `\ud` escape: skip readableJson's own scans for those.
+    `if(positionCaseInsensitive(${textOf(c)}, ${lit('\\ud')}) > 0, ${readableJson(textOf(c))}, ${textOf(c)}) AS ${readableOf(c)}`,
+    `(isValidJSON(${readableOf(c)}) OR ${jsonAcceptedSql(textOf(c))}) AS ${acceptedOf(c)}`,
+  ]);
+  const flagged = json.map((c) => `(${c.name} IS NOT NULL AND ${mayNeedScan(textOf(c), readableOf(c), acceptedOf(c))})`).join(' OR ');
+  return `SELECT *, ${facts.join(', ')}, (${flagged}) AS ${FLAGGED} FROM (${rowsSql})`;
 }
 
 function copyField(c: Column): string {
@@ -97,10 +123,8 @@ function copyField(c: Column): string {
       return `ifNull(${copyEscape(v)}, '\\\\N')`;
     case 'string':
       return `ifNull(${copyEscape(withoutNul(v))}, '\\\\N')`;
-    case 'json': {
-      const t = withoutNul(`assumeNotNull(${v})`);
-      return `if(${v} IS NULL, '\\\\N', ${copyEscape(`if(${jsonAcceptedSql(t)}, ${fixedJson(t)}, toJSONString(${t}))`)})`;
-    }
+    case 'json':
+      return `if(${v} IS NULL, '\\\\N', ${copyEscape(`if(${acceptedOf(c)}, ${fixedJson(readableOf(c))}, toJSONString(${textOf(c)}))`)})`;
   }
 }
 
@@ -113,30 +137,33 @@ function flaggedField(c: Column): string {
 export function pgcopySelect(rowsSql: string, schema: ModelSchema): { sql: string; settings: ClickHouseSettings } {
   const line = `concat(${schema.columns.map(copyField).join(", '\\t', ")})`;
   const flagged = `concat(${lit('\0[')}, ${schema.columns.map(flaggedField).join(", ',', ")}, ']')`;
+  const rows = withJsonFacts(rowsSql, schema, (c) => `assumeNotNull(${c.name})`);
   return {
-    sql: `SELECT if(${flaggedSql(schema, (c) => `assumeNotNull(${c.name})`)}, ${flagged}, ${line}) AS line FROM (${rowsSql}) FORMAT TabSeparatedRaw`,
+    sql: `SELECT if(${FLAGGED}, ${flagged}, ${line}) AS copy_line FROM (${rows}) FORMAT TabSeparatedRaw`,
     settings: { output_format_json_quote_64bit_integers: 0 },
   };
 }
 
+/** The rows the stats aggregate counts `pgcopyCounts` over: the row path's raw rows plus the json facts. */
+export function pgcopyStatsRows(rowsSql: string, schema: ModelSchema): string {
+  return withJsonFacts(rowsSql, schema, (c) => `toValidUTF8(assumeNotNull(${c.name}))`);
+}
+
 /**
- * The stats aggregate's counts for this format, over the row path's raw rows (not yet valid UTF-8): values the SQL
- * rules change in unflagged rows, aliased `rule:<rule>:<column>`.
+ * The stats aggregate's counts for this format, over `pgcopyStatsRows`: values the SQL rules change in unflagged
+ * rows, aliased `rule:<rule>:<column>`.
  */
 export function pgcopyCounts(schema: ModelSchema): string[] {
-  const valid = (c: Column) => `toValidUTF8(assumeNotNull(${c.name}))`;
-  const unflagged = `NOT ${flaggedSql(schema, valid)}`;
   const counts: string[] = [];
   for (const c of schema.columns) {
     if (c.type === 'string') {
-      counts.push(`countIf(${unflagged} AND ${c.name} IS NOT NULL AND position(${c.name}, ${NUL}) > 0) AS \`rule:nul:${c.name}\``);
+      counts.push(`countIf(NOT ${FLAGGED} AND ${c.name} IS NOT NULL AND position(${c.name}, ${NUL}) > 0) AS \`rule:nul:${c.name}\``);
     } else if (c.type === 'json') {
-      const t = withoutNul(valid(c));
-      const accepted = jsonAcceptedSql(t);
-      const present = `${unflagged} AND ${c.name} IS NOT NULL`;
-      counts.push(`countIf(${present} AND (position(${c.name}, ${NUL}) > 0 OR (${accepted} AND ${hasNulEscape(t)}))) AS \`rule:nul:${c.name}\``);
-      counts.push(`countIf(${present} AND ${accepted} AND ${readableJson(t)} != ${t}) AS \`rule:lone_surrogate:${c.name}\``);
-      counts.push(`countIf(${present} AND NOT ${accepted}) AS \`rule:invalid_json_as_string:${c.name}\``);
+      const present = `NOT ${FLAGGED} AND ${c.name} IS NOT NULL`;
+      const [t, r, ok] = [textOf(c), readableOf(c), acceptedOf(c)];
+      counts.push(`countIf(${present} AND (position(${c.name}, ${NUL}) > 0 OR (${ok} AND ${hasNulEscape(t)}))) AS \`rule:nul:${c.name}\``);
+      counts.push(`countIf(${present} AND ${ok} AND ${r} != ${t}) AS \`rule:lone_surrogate:${c.name}\``);
+      counts.push(`countIf(${present} AND NOT ${ok}) AS \`rule:invalid_json_as_string:${c.name}\``);
     }
   }
   return counts;

@@ -295,6 +295,7 @@ export class BatchExportService {
       e.paused = false;
       e.pausedAt = null;
       e.pausedReason = null;
+      e.unpausedAt = now;
       if (coveredUntil < gapEnd) e.scheduledUntil = gapEnd;
       await m.getRepository(BatchExportEntity).save(e);
       await requeueWaitingRuns(m, e.id);

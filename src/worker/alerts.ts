@@ -19,16 +19,19 @@ export interface AutoPausePolicy {
 }
 
 /**
- * Pauses the export when `failures` of its last `window` finished runs failed. Returns the reason when it paused.
+ * Pauses the export when `failures` of its last `window` finished runs (since it was last unpaused) failed. Returns the reason when it paused.
  * In the same transaction its waiting runs are held (see paused-runs.ts) and its active backfills cancelled, each
  * with a WARN log entry on the export naming the backfill and the reason.
  */
 export async function autoPauseIfFailing(ds: DataSource, run: RunEntity, policy: AutoPausePolicy): Promise<string | undefined> {
   if (policy.failures <= 0) return undefined;
   const [{ failed }] = await ds.query(
+    // Only runs finished since the export was last unpaused: the failures before it are what the user fixed.
     `SELECT count(*) FILTER (WHERE status IN ('Failed', 'TimedOut'))::int AS failed FROM (
-       SELECT status FROM runs WHERE batch_export_id = $1 AND finished_at IS NOT NULL AND status <> 'Cancelled'
-       ORDER BY finished_at DESC LIMIT $2) last`,
+       SELECT r.status FROM runs r JOIN batch_exports e ON e.id = r.batch_export_id
+       WHERE r.batch_export_id = $1 AND r.finished_at IS NOT NULL AND r.status <> 'Cancelled'
+         AND r.finished_at > coalesce(e.unpaused_at, '-infinity')
+       ORDER BY r.finished_at DESC LIMIT $2) last`,
     [run.batchExportId, policy.window],
   );
   if (failed < policy.failures) return undefined;

@@ -95,6 +95,27 @@ describe('a paused export', () => {
     expect(hooksOf(exportId)).toEqual(['run_failed', 'run_failed', 'export_auto_paused']);
   }, 90_000);
 
+  it('after an unpause, only failures since the unpause count towards the next automatic pause', async () => {
+    const start = new Date('2026-07-10T00:00:00Z');
+    const { exportId } = await backfilledExport({ ...h.destination, password: 'wrong', table_name: 'never', ssl_mode: 'disable' }, start, 6);
+    await h.waitFor('the automatic pause', async () => (await h.gql(`query($id: ID!) { batchExport(id: $id) { paused } }`, { id: exportId })).batchExport.paused, 60_000);
+    await h.gql(`mutation($id: ID!) { unpauseBatchExport(id: $id) { paused } }`, { id: exportId });
+    // One more failure after the unpause (the destination is still broken): 1 since the unpause, below 3.
+    const after = new Date(start.getTime() + 24 * HOUR);
+    await insertEvents(h.ch, { database: h.chDatabase }, generateEvents({ seed: seed++, teamId: h.teamId, count: 10, start: after, stepMicros: 60_000_000 }));
+    const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
+      { e: exportId, s: after.toISOString(), t: new Date(after.getTime() + HOUR).toISOString() },
+    );
+    await h.waitFor('the run after the unpause to fail', async () => {
+      const [r] = await h.app.dataSource.query(`SELECT status FROM runs WHERE backfill_id = $1`, [createBackfill.id]);
+      return r?.status === 'Failed';
+    }, 60_000);
+    await sleep(1000);
+    const { batchExport } = await h.gql(`query($id: ID!) { batchExport(id: $id) { paused pausedReason } }`, { id: exportId });
+    expect(batchExport).toEqual({ paused: false, pausedReason: null });
+  }, 120_000);
+
   it('a run that lost its worker while the export is paused is held, not re-attempted, and runs after unpause', async () => {
     const { exportId } = await backfilledExport({ ...h.destination, table_name: 'taken_over', ssl_mode: 'disable' }, new Date('2026-07-03T00:00:00Z'), 1);
     const run = await h.waitFor('the backfill run to complete', async () => (await runsOf(exportId)).find((r) => r.status === 'Completed'));

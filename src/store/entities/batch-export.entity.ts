@@ -66,6 +66,10 @@ export class BatchExportEntity {
   @Column('text', { name: 'paused_reason', nullable: true })
   pausedReason!: string | null;
 
+  /** When a user last unpaused the export: the automatic pause counts only failures since then. */
+  @Column('timestamptz', { name: 'unpaused_at', nullable: true })
+  unpausedAt!: Date | null;
+
   /** End of the last interval the scheduler created a run for: where the next tick resumes (catch-up after downtime). */
   @Column('timestamptz', { name: 'scheduled_until', nullable: true })
   scheduledUntil!: Date | null;

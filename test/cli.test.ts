@@ -40,7 +40,7 @@ describe('outport CLI', () => {
     expect(created.code).toBe(0);
     const token = tokenIn(created.stdout)!;
     expect((await api.ok(token, '{ team { id } }')).team.id).toBe(String(api.a.id));
-    const write = await api.gql(token, `mutation { updateTeam(maxConcurrentBackfills: 2) { id } }`);
+    const write = await api.gql(token, `mutation { updateTeam(input: { maxConcurrentBackfills: 2 }) { id } }`);
     expect(write.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
     const list = await cli('tokens', 'list', '--team', String(api.a.id));

@@ -67,7 +67,7 @@ describe('/metrics', () => {
 
     const exportTo = async (config: Record<string, unknown>, hours: number) => {
       const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-        `mutation CreateDest($c: JSONObject!) { createDestination(name: "pg", type: "postgres", config: $c) { id } }`,
+        `mutation CreateDest($c: JSONObject!) { createDestination(input: { name: "pg", type: "postgres", config: $c }) { id } }`,
         { c: { ...h.destination, ssl_mode: 'disable', ...config } },
       );
       const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -75,7 +75,7 @@ describe('/metrics', () => {
         { d: createDestination.id },
       );
       await h.gql(
-        `mutation Backfill($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+        `mutation Backfill($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
         { e: createBatchExport.id, s: start.toISOString(), t: new Date(start.getTime() + hours * HOUR).toISOString() },
       );
       return createBatchExport.id;

@@ -9,8 +9,15 @@ import { createClient, type Client } from 'graphql-ws';
 const TOKEN_KEY = 'outport.token';
 const ENDPOINT = '/graphql';
 
+/** One error of a response: BAD_USER_INPUT answers one per bad field, each naming it in `field`. */
+export interface ApiIssue {
+  message: string;
+  code?: string;
+  field?: string;
+}
+
 export class ApiError extends Error {
-  constructor(message: string, readonly code?: string, readonly field?: string, readonly fields?: string[]) {
+  constructor(message: string, readonly code?: string, readonly field?: string, readonly issues: ApiIssue[] = []) {
     super(message);
     this.name = 'ApiError';
   }
@@ -45,9 +52,9 @@ export const handleUnauthenticated = (fn: () => void) => {
   onUnauthenticated = fn;
 };
 
-type GqlError = { message: string; extensions?: { code?: string; field?: string; fields?: string[] } };
+type GqlError = { message: string; extensions?: { code?: string; field?: string } };
 
-/** Runs a query or mutation; throws ApiError with the server's message, code and field on any error. */
+/** Runs a query or mutation; throws ApiError with the first error's message, code and field, and every error as issues. */
 export async function gql<T = any>(query: string, variables: Record<string, unknown> = {}, token = getToken()): Promise<T> {
   let res: Response;
   try {
@@ -68,7 +75,8 @@ export async function gql<T = any>(query: string, variables: Record<string, unkn
   const err = body.errors?.[0];
   if (err) {
     if (err.extensions?.code === 'UNAUTHENTICATED' && token === getToken()) onUnauthenticated();
-    throw new ApiError(err.message, err.extensions?.code, err.extensions?.field, err.extensions?.fields);
+    const issues = body.errors!.map((e) => ({ message: e.message, code: e.extensions?.code, field: e.extensions?.field }));
+    throw new ApiError(err.message, err.extensions?.code, err.extensions?.field, issues);
   }
   return body.data as T;
 }

@@ -101,20 +101,19 @@ export interface Filter {
 }
 
 /**
- * The property-filter operators the API accepts. `PropertyFilterInput.operator` is a String, not an enum, so the
- * list cannot be introspected; it mirrors PROPERTY_FILTER_OPERATORS of src/source/filters.ts, and the end-to-end
- * test checks it against the list the API itself names when it refuses an operator.
+ * The values of the API's FilterOperator enum, with what each needs; the end-to-end test checks the list against
+ * the enum (introspection).
  */
 export const FILTER_OPERATORS = [
-  { value: 'exact', label: 'equals', needs: 'scalar-or-list' },
-  { value: 'is_not', label: 'does not equal', needs: 'scalar-or-list' },
-  { value: 'icontains', label: 'contains (any case)', needs: 'string' },
-  { value: 'not_icontains', label: 'does not contain (any case)', needs: 'string' },
-  { value: 'regex', label: 'matches regex (RE2)', needs: 'string' },
-  { value: 'gt', label: 'greater than', needs: 'number' },
-  { value: 'lt', label: 'less than', needs: 'number' },
-  { value: 'is_set', label: 'is set', needs: 'none' },
-  { value: 'is_not_set', label: 'is not set', needs: 'none' },
+  { value: 'EXACT', label: 'equals', needs: 'scalar-or-list' },
+  { value: 'IS_NOT', label: 'does not equal', needs: 'scalar-or-list' },
+  { value: 'ICONTAINS', label: 'contains (any case)', needs: 'string' },
+  { value: 'NOT_ICONTAINS', label: 'does not contain (any case)', needs: 'string' },
+  { value: 'REGEX', label: 'matches regex (RE2)', needs: 'string' },
+  { value: 'GT', label: 'greater than', needs: 'number' },
+  { value: 'LT', label: 'less than', needs: 'number' },
+  { value: 'IS_SET', label: 'is set', needs: 'none' },
+  { value: 'IS_NOT_SET', label: 'is not set', needs: 'none' },
 ] as const;
 
 export interface BatchExport {
@@ -221,6 +220,12 @@ export interface Connection<T> {
   pageInfo: PageInfo;
 }
 
+/** The items of a connection's page (only its edges need be selected). */
+export const nodes = <T>(c: { edges: { node: T }[] }): T[] => c.edges.map((e) => e.node);
+
+/** Page size for lists the dashboard shows whole (the API's maximum). */
+const ALL = 500;
+
 export interface LogEntry {
   id: string;
   level: string;
@@ -242,15 +247,15 @@ const BACKFILL = 'id status startAt endAt createdAt finishedAt estimate { runs r
 export const Q = {
   team: 'query { team { id name } }',
   teamSettings: 'query { team { id name webhookUrl maxConcurrentBackfills } }',
-  updateTeam: 'mutation ($webhookUrl: String, $max: Int) { updateTeam(webhookUrl: $webhookUrl, maxConcurrentBackfills: $max) { id name webhookUrl maxConcurrentBackfills } }',
-  apiTokens: 'query { apiTokens { id name displayPrefix scopes createdAt lastUsedAt revokedAt } }',
-  createApiToken: 'mutation ($name: String!, $scopes: [TokenScope!]!) { createApiToken(name: $name, scopes: $scopes) { token apiToken { id name displayPrefix scopes createdAt lastUsedAt revokedAt } } }',
+  updateTeam: 'mutation ($webhookUrl: String, $max: Int) { updateTeam(input: { webhookUrl: $webhookUrl, maxConcurrentBackfills: $max }) { id name webhookUrl maxConcurrentBackfills } }',
+  apiTokens: `query { apiTokens(first: ${ALL}) { edges { node { id name displayPrefix scopes createdAt lastUsedAt revokedAt } } } }`,
+  createApiToken: 'mutation ($name: String!, $scopes: [TokenScope!]!) { createApiToken(input: { name: $name, scopes: $scopes }) { token apiToken { id name displayPrefix scopes createdAt lastUsedAt revokedAt } } }',
   revokeApiToken: 'mutation ($id: ID!) { revokeApiToken(id: $id) { id name displayPrefix scopes createdAt lastUsedAt revokedAt } }',
-  destinationTypes: 'query { destinationTypes { id displayName description configSchema secretFields models } }',
-  destinations: `query { destinations { ${DESTINATION} } }`,
+  destinationTypes: `query { destinationTypes(first: ${ALL}) { edges { node { id displayName description configSchema secretFields models } } } }`,
+  destinations: `query { destinations(first: ${ALL}) { edges { node { ${DESTINATION} } } } }`,
   destination: `query ($id: ID!) { destination(id: $id) { ${DESTINATION} } }`,
-  createDestination: `mutation ($name: String!, $type: String!, $config: JSONObject!) { createDestination(name: $name, type: $type, config: $config) { ${DESTINATION} } }`,
-  updateDestination: `mutation ($id: ID!, $name: String, $config: JSONObject) { updateDestination(id: $id, name: $name, config: $config) { ${DESTINATION} } }`,
+  createDestination: `mutation ($name: String!, $type: String!, $config: JSONObject!) { createDestination(input: { name: $name, type: $type, config: $config }) { ${DESTINATION} } }`,
+  updateDestination: `mutation ($id: ID!, $name: String, $config: JSONObject) { updateDestination(input: { id: $id, name: $name, config: $config }) { ${DESTINATION} } }`,
   deleteDestination: 'mutation ($id: ID!) { deleteDestination(id: $id) { id } }',
   testDestination: 'mutation ($id: ID!) { testDestination(id: $id) { ok message errorKind steps { name ok message } } }',
   testDestinationConfig: `mutation ($input: TestDestinationConfigInput!) {
@@ -259,7 +264,7 @@ export const Q = {
   batchExports: `query { batchExports(first: 100) { edges { node { ${EXPORT} } } } }`,
   batchExport: `query ($id: ID!) { batchExport(id: $id) { ${EXPORT} } }`,
   createBatchExport: `mutation ($input: CreateBatchExportInput!) { createBatchExport(input: $input) { ${EXPORT} } }`,
-  updateBatchExport: `mutation ($id: ID!, $input: UpdateBatchExportInput!) { updateBatchExport(id: $id, input: $input) { ${EXPORT} } }`,
+  updateBatchExport: `mutation ($input: UpdateBatchExportInput!) { updateBatchExport(input: $input) { ${EXPORT} } }`,
   pauseBatchExport: `mutation ($id: ID!) { pauseBatchExport(id: $id) { ${EXPORT} } }`,
   unpauseBatchExport: `mutation ($id: ID!, $gap: Boolean!) { unpauseBatchExport(id: $id, backfillPausedGap: $gap) { ${EXPORT} } }`,
   deleteBatchExport: 'mutation ($id: ID!) { deleteBatchExport(id: $id) { id } }',
@@ -276,9 +281,9 @@ export const Q = {
     logs(runId: $runId, batchExportId: $exportId, first: $first, after: $after, level: $level, search: $search) { edges { node { id level message timestamp runId } } pageInfo { endCursor hasNextPage } } }`,
 
   backfill: `query ($id: ID!) { backfill(id: $id) { ${BACKFILL} } }`,
-  backfills: `query ($id: ID!) { backfills(batchExportId: $id) { ${BACKFILL} } }`,
+  backfills: `query ($id: ID!) { backfills(batchExportId: $id, first: ${ALL}) { edges { node { ${BACKFILL} } } } }`,
   estimateBackfill: 'query ($id: ID!, $startAt: DateTimeISO, $endAt: DateTimeISO!, $fromFirstEvent: Boolean) { estimateBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt, fromFirstEvent: $fromFirstEvent) { runs rows bytes seconds secondsPerRun rowsPerSecond calibrationRuns } }',
-  createBackfill: `mutation ($id: ID!, $startAt: DateTimeISO, $endAt: DateTimeISO!, $fromFirstEvent: Boolean) { createBackfill(batchExportId: $id, startAt: $startAt, endAt: $endAt, fromFirstEvent: $fromFirstEvent) { ${BACKFILL} } }`,
+  createBackfill: `mutation ($id: ID!, $startAt: DateTimeISO, $endAt: DateTimeISO!, $fromFirstEvent: Boolean) { createBackfill(input: { batchExportId: $id, startAt: $startAt, endAt: $endAt, fromFirstEvent: $fromFirstEvent }) { ${BACKFILL} } }`,
   cancelBackfill: `mutation ($id: ID!) { cancelBackfill(id: $id) { ${BACKFILL} } }`,
   backfillProgress: `subscription ($id: ID!) { backfillProgress(backfillId: $id) { ${BACKFILL} } }`,
 };

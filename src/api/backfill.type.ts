@@ -1,10 +1,11 @@
 import { Field, Float, ID, ObjectType } from 'type-graphql';
 import { BackfillStatusEnum } from './enums';
+import { ConnectionType } from './pagination';
 import { SafeInt } from './scalars';
 
 @ObjectType({ description: 'Computed from the backfill\'s runs on every read (never stored).' })
 export class BackfillProgress {
-  @Field(() => SafeInt)
+  @Field(() => SafeInt, { description: 'Runs the backfill created.' })
   totalRuns!: number;
 
   @Field(() => SafeInt, { description: 'Runs in a final state: Completed, Failed, Cancelled or TimedOut.' })
@@ -13,7 +14,7 @@ export class BackfillProgress {
   @Field(() => SafeInt, { description: 'Runs that ended Failed or TimedOut.' })
   failedRuns!: number;
 
-  @Field(() => SafeInt)
+  @Field(() => SafeInt, { description: 'Rows its runs landed at the destination.' })
   recordsCompleted!: number;
 }
 
@@ -24,7 +25,7 @@ export class BackfillProgress {
     + '(calibrationRuns of them) when it has at least 3, else 2 s per run and 50,000 rows per second; it ignores queueing behind other runs.',
 })
 export class BackfillEstimate {
-  @Field(() => SafeInt)
+  @Field(() => SafeInt, { description: 'Runs the backfill creates (one per interval).' })
   runs!: number;
 
   @Field(() => SafeInt, { nullable: true, description: 'Source rows the range holds for the export (an estimate: before deduplication).' })
@@ -47,29 +48,32 @@ export class BackfillEstimate {
 }
 
 /** Resolved from `BackfillEntity` rows; `progress` is a field resolver. */
-@ObjectType()
+@ObjectType({ description: 'Runs of an export over a past range, one per interval, executed oldest first.' })
 export class Backfill {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The backfill id.' })
   id!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The export backfilled.' })
   batchExportId!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'Start of the range (aligned to an interval start).' })
   startAt!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'End of the range (aligned to an interval end).' })
   endAt!: Date;
 
-  @Field(() => BackfillStatusEnum)
+  @Field(() => BackfillStatusEnum, { description: 'Where the backfill is in its life.' })
   status!: BackfillStatusEnum;
 
   @Field(() => BackfillEstimate, { nullable: true, description: 'The estimate made when the backfill was created.' })
   estimate!: BackfillEstimate | null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the backfill was created.' })
   createdAt!: Date;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When its last run finished (or it was cancelled); null while it runs.' })
   finishedAt!: Date | null;
 }
+
+@ObjectType({ description: 'A page of backfills.' })
+export class BackfillConnection extends ConnectionType('Backfill', Backfill, { itemsDescription: 'backfills' }) {}

@@ -1,6 +1,6 @@
 import { ArrayMaxSize, IsOptional, Length, MaxLength, ValidateNested } from 'class-validator';
-import { Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
-import { IntervalEnum, ModelEnum, PropertyFilterTypeEnum } from './enums';
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { ExportLayoutEnum, FieldTypeEnum, FilterOperatorEnum, IncrementalModeEnum, IntervalEnum, ModelEnum, PropertyFilterTypeEnum, SchemaModeEnum } from './enums';
 import { JSON } from './scalars';
 
 export const NAME_MAX = 200;
@@ -9,18 +9,18 @@ export const FILTERS_MAX = 100;
 /** Highest `maxConcurrentRuns` an export may ask for (one backfill cannot use more workers than this). */
 export const MAX_CONCURRENT_RUNS_LIMIT = 32;
 
-@InputType()
+@InputType({ description: 'A condition on an event or person property; all filters of an export must hold.' })
 export class PropertyFilterInput {
   @Field({ description: 'Top-level property name, e.g. `$browser`.' })
   @Length(1, 1000)
   key!: string;
 
-  @Field({ description: 'One of: exact, is_not, icontains, not_icontains, regex (RE2), is_set, is_not_set, gt, lt.' })
-  operator!: string;
+  @Field(() => FilterOperatorEnum, { description: 'How the property is compared with value.' })
+  operator!: FilterOperatorEnum;
 
   @Field(() => JSON, {
     nullable: true,
-    description: 'exact/is_not: a string, number or boolean, or a list of them; icontains/not_icontains/regex: a string; gt/lt: a number; is_set/is_not_set: omitted.',
+    description: 'EXACT/IS_NOT: a string, number or boolean, or a list of them; ICONTAINS/NOT_ICONTAINS/REGEX: a string; GT/LT: a number; IS_SET/IS_NOT_SET: omitted.',
   })
   value?: unknown;
 
@@ -28,51 +28,8 @@ export class PropertyFilterInput {
   type?: PropertyFilterTypeEnum | null;
 }
 
-export enum FieldTypeEnum {
-  STRING = 'string',
-  NUMBER = 'number',
-  BOOLEAN = 'boolean',
-  TIMESTAMP = 'timestamp',
-  JSON = 'json',
-}
-registerEnumType(FieldTypeEnum, { name: 'FieldType', description: 'Type of a value extracted from a JSON column.' });
-
-export enum IncrementalModeEnum {
-  APPEND = 'append',
-  MERGE = 'merge',
-}
-registerEnumType(IncrementalModeEnum, {
-  name: 'IncrementalMode',
-  description: 'APPEND: immutable rows, each primary key landed once (like events). MERGE: a row replaces the stored one with its key when its version is higher (like persons).',
-});
-
-/** Values are src/source/posthog-layout.ts's ExportLayout, stored as is. */
-export enum ExportLayoutEnum {
-  OUTPORT = 'OUTPORT',
-  POSTHOG = 'POSTHOG',
-}
-registerEnumType(ExportLayoutEnum, {
-  name: 'ExportLayout',
-  description: 'Whose column layout an export writes.',
-  valuesConfig: {
-    OUTPORT: { description: 'Outport\'s model columns, or the export\'s fields.' },
-    POSTHOG: { description: 'For events: the columns PostHog\'s batch exports write to this kind of destination (Postgres, Redshift, BigQuery, Snowflake, S3, local files), filled as PostHog fills them, so an existing PostHog table keeps receiving rows. File keys follow PostHog\'s names inside the export\'s own folder. See the README, "Migrating from PostHog batch exports".' },
-  },
-});
-
-/** Values are the SDK's SchemaMode (src/sdk/schema-evolution.ts), stored as is. */
-export enum SchemaModeEnum {
-  EVOLVE = 'EVOLVE',
-  FROZEN = 'FROZEN',
-}
-registerEnumType(SchemaModeEnum, {
-  name: 'SchemaMode',
-  description: 'What a run does when the destination table\'s columns differ from what the export writes.',
-  valuesConfig: {
-    EVOLVE: { description: 'Add the columns the table lacks (nullable; stored rows hold NULL) and make NOT NULL columns the export no longer writes nullable. Never drops or retypes a column. File destinations always write the export\'s current columns.' },
-    FROZEN: { description: 'Change nothing: a run whose columns differ from the table\'s fails with a message saying how to proceed.' },
-  },
-});
+// Defined with the API's other enums; re-exported for the modules that import them from here.
+export { ExportLayoutEnum, FieldTypeEnum, IncrementalModeEnum, SchemaModeEnum } from './enums';
 
 @InputType({ description: 'One column of the export: a model column (`uuid`), renamed with alias, or a JSON path (`properties.$browser`) with an alias and a type.' })
 export class ExportFieldInput {
@@ -102,74 +59,87 @@ export class CustomQueryInput {
   @ArrayMaxSize(32)
   versionKey?: string[] | null;
 
-  @Field(() => IncrementalModeEnum, { defaultValue: IncrementalModeEnum.APPEND })
+  @Field(() => IncrementalModeEnum, { defaultValue: IncrementalModeEnum.APPEND, description: 'How rows land. Default: APPEND.' })
   mode!: IncrementalModeEnum;
 }
 
-@InputType()
-export class CreateBatchExportInput {
-  @Field()
-  @Length(1, NAME_MAX)
-  name!: string;
-
-  @Field(() => ID)
-  destinationId!: string;
-
-  @Field(() => ModelEnum, { defaultValue: ModelEnum.EVENTS })
-  model!: ModelEnum;
-
-  @Field(() => IntervalEnum)
-  interval!: IntervalEnum;
-
-  @Field({ defaultValue: 'UTC' })
-  timezone!: string;
-
-  @Field(() => Int, { nullable: true, description: 'DAY and WEEK only: hour of the local day (0-23). Default: 0.' })
+/** The fields create and update share, with the same rules; on update, omitted ones keep their values. */
+@InputType('BatchExportInputBase')
+abstract class BatchExportInputBase {
+  @Field(() => Int, { nullable: true, description: 'DAY and WEEK only: hour of the local day (0-23) at which intervals start. Default on create: 0.' })
   offsetHour?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'WEEK only: weekday, 0 = Sunday. Default: 0.' })
+  @Field(() => Int, { nullable: true, description: 'WEEK only: weekday at which intervals start, 0 = Sunday. Default on create: 0.' })
   offsetDay?: number | null;
 
-  @Field(() => [String], { nullable: true })
+  @Field(() => [String], { nullable: true, description: 'Only these events (empty or omitted on create: all events). Events model only; a list replaces the stored one.' })
   @IsOptional()
   @ArrayMaxSize(EVENT_LIST_MAX)
   @MaxLength(400, { each: true })
   includeEvents?: string[] | null;
 
-  @Field(() => [String], { nullable: true })
+  @Field(() => [String], { nullable: true, description: 'Never these events. Events model only; a list replaces the stored one.' })
   @IsOptional()
   @ArrayMaxSize(EVENT_LIST_MAX)
   @MaxLength(400, { each: true })
   excludeEvents?: string[] | null;
 
-  @Field(() => [PropertyFilterInput], { nullable: true })
+  @Field(() => [PropertyFilterInput], { nullable: true, description: `Property conditions that must all hold (at most ${FILTERS_MAX}). Events model only; a list replaces the stored one.` })
   @IsOptional()
   @ArrayMaxSize(FILTERS_MAX)
   @ValidateNested({ each: true })
   filters?: PropertyFilterInput[] | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'No interval ending before this is exported by the schedule. On update, null clears it.' })
   startAt?: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'No interval starting at or after this is exported; also caps backfills. On update, null clears it.' })
   endAt?: Date | null;
 
-  @Field({ defaultValue: false })
-  paused!: boolean;
-
-  @Field(() => Int, { nullable: true, description: 'Most runs of this export executing at once (1-32): runs of an events export, of a backfill or of the schedule catching up, execute up to this many at a time on any worker processes and machines. Persons and sessions exports always run one at a time in interval order. Default: 4.' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Most runs of this export executing at once (1-32): runs of an events export, of a backfill or of the schedule catching up, execute up to this many at a time on any worker processes and machines. Persons and sessions exports always run one at a time in interval order. Default: 4. On update, runs already executing finish; queued runs follow the new limit.',
+  })
   maxConcurrentRuns?: number | null;
 
-  @Field(() => [ExportFieldInput], { nullable: true, description: 'The columns to export (default: every column of the model). The model\'s key and version columns must stay selected.' })
+  @Field(() => [ExportFieldInput], {
+    nullable: true,
+    description: "The columns to export (omitted on create, or null on update: every column of the model); a list replaces the selection. The model's key and version columns must stay selected.",
+  })
   @IsOptional()
   @ArrayMaxSize(200)
   @ValidateNested({ each: true })
   fields?: ExportFieldInput[] | null;
 
-  @Field(() => CustomQueryInput, { nullable: true, description: 'Instead of a model: a custom query. model is then ignored (EVENTS for APPEND, PERSONS for MERGE); fields, event selections and filters do not apply.' })
+  @Field(() => CustomQueryInput, {
+    nullable: true,
+    description: 'Instead of a model: a custom query (on update, null turns it back into a model export). model is then ignored (EVENTS for APPEND, PERSONS for MERGE); fields, event selections and filters do not apply.',
+  })
   @IsOptional()
   @ValidateNested()
   customQuery?: CustomQueryInput | null;
+}
+
+@InputType({ description: 'A new batch export: what to read, where to write it, and on which schedule.' })
+export class CreateBatchExportInput extends BatchExportInputBase {
+  @Field({ description: `A name to tell exports apart (1-${NAME_MAX} characters).` })
+  @Length(1, NAME_MAX)
+  name!: string;
+
+  @Field(() => ID, { description: 'The destination runs write to.' })
+  destinationId!: string;
+
+  @Field(() => ModelEnum, { defaultValue: ModelEnum.EVENTS, description: 'The data model to read. Default: EVENTS.' })
+  model!: ModelEnum;
+
+  @Field(() => IntervalEnum, { description: 'How often the export runs; each run covers one interval.' })
+  interval!: IntervalEnum;
+
+  @Field({ defaultValue: 'UTC', description: 'IANA time zone aligning HOUR, DAY and WEEK intervals. Default: UTC.' })
+  timezone!: string;
+
+  @Field({ defaultValue: false, description: 'Create the export paused: nothing runs until it is unpaused. Default: false.' })
+  paused!: boolean;
 
   @Field(() => SchemaModeEnum, { defaultValue: SchemaModeEnum.EVOLVE, description: 'What runs do when the destination table\'s columns differ from the export\'s (a field added, a new Outport column, a custom query\'s new output column). Default: EVOLVE.' })
   schemaMode!: SchemaModeEnum;
@@ -179,72 +149,31 @@ export class CreateBatchExportInput {
 }
 
 /** Patch: omitted fields keep their value; includeEvents/excludeEvents/filters, when given, replace the lists. */
-@InputType()
-export class UpdateBatchExportInput {
-  @Field({ nullable: true })
+@InputType({ description: 'Changes to a batch export: omitted fields keep their values; lists, when given, replace. Applies from the next run.' })
+export class UpdateBatchExportInput extends BatchExportInputBase {
+  @Field(() => ID, { description: 'The export to change.' })
+  id!: string;
+
+  @Field({ nullable: true, description: `A new name (1-${NAME_MAX} characters).` })
   @IsOptional()
   @Length(1, NAME_MAX)
   name?: string;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Write to another destination of the team.' })
   destinationId?: string;
 
-  @Field(() => ModelEnum, { nullable: true })
+  @Field(() => ModelEnum, { nullable: true, description: 'Read another data model.' })
   model?: ModelEnum;
 
-  @Field(() => IntervalEnum, { nullable: true })
+  @Field(() => IntervalEnum, { nullable: true, description: 'A new interval; the schedule continues from the interval in progress.' })
   interval?: IntervalEnum;
 
-  @Field({ nullable: true })
+  @Field({ nullable: true, description: 'A new IANA time zone.' })
   timezone?: string;
 
-  @Field(() => Int, { nullable: true })
-  offsetHour?: number | null;
-
-  @Field(() => Int, { nullable: true })
-  offsetDay?: number | null;
-
-  @Field(() => [String], { nullable: true })
-  @IsOptional()
-  @ArrayMaxSize(EVENT_LIST_MAX)
-  @MaxLength(400, { each: true })
-  includeEvents?: string[];
-
-  @Field(() => [String], { nullable: true })
-  @IsOptional()
-  @ArrayMaxSize(EVENT_LIST_MAX)
-  @MaxLength(400, { each: true })
-  excludeEvents?: string[];
-
-  @Field(() => [PropertyFilterInput], { nullable: true })
-  @IsOptional()
-  @ArrayMaxSize(FILTERS_MAX)
-  @ValidateNested({ each: true })
-  filters?: PropertyFilterInput[];
-
-  @Field(() => Date, { nullable: true, description: 'Send null to clear.' })
-  startAt?: Date | null;
-
-  @Field(() => Date, { nullable: true, description: 'Send null to clear.' })
-  endAt?: Date | null;
-
-  @Field(() => Int, { nullable: true, description: 'See CreateBatchExportInput.maxConcurrentRuns. Runs already executing finish; queued runs follow the new limit.' })
-  maxConcurrentRuns?: number | null;
-
-  @Field(() => [ExportFieldInput], { nullable: true, description: 'Send null to export every column of the model again; a list replaces the selection. The model\'s key and version columns must stay selected.' })
-  @IsOptional()
-  @ArrayMaxSize(200)
-  @ValidateNested({ each: true })
-  fields?: ExportFieldInput[] | null;
-
-  @Field(() => CustomQueryInput, { nullable: true, description: 'Send null to turn a custom query export back into a model export. model is then ignored (EVENTS for APPEND, PERSONS for MERGE); fields, event selections and filters do not apply.' })
-  @IsOptional()
-  @ValidateNested()
-  customQuery?: CustomQueryInput | null;
-
-  @Field(() => SchemaModeEnum, { nullable: true, description: 'See CreateBatchExportInput.schemaMode. Applies from the next run.' })
+  @Field(() => SchemaModeEnum, { nullable: true, description: 'See CreateBatchExportInput.schemaMode.' })
   schemaMode?: SchemaModeEnum | null;
 
-  @Field(() => ExportLayoutEnum, { nullable: true, description: 'See CreateBatchExportInput.layout. Applies from the next run.' })
+  @Field(() => ExportLayoutEnum, { nullable: true, description: 'See CreateBatchExportInput.layout.' })
   layout?: ExportLayoutEnum | null;
 }

@@ -155,10 +155,11 @@ export class BatchExportService {
       .addOrderBy('e.id', 'DESC')
       .limit(limit + 1);
     if (paused !== undefined && paused !== null) q.andWhere('e.paused = :paused', { paused });
+    const counter = q.clone();
     if (cursor) q.andWhere('(e.created_at, e.id) < (:ts::timestamptz, :id::uuid)', { ts: cursor.sortValue, id: cursor.id });
     const { entities, raw } = await q.getRawAndEntities();
     const sortById = new Map(raw.map((r: Record<string, string>) => [r.e_id, r.sort_value]));
-    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), limit);
+    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), limit, after, () => counter.getCount());
   }
 
   get(teamId: number, id: string): Promise<BatchExportEntity> {
@@ -220,7 +221,7 @@ export class BatchExportService {
     return this.ds.transaction(async (m) => {
       const e = await loadExport(m, teamId, id, { lock: true });
       if (patch.name !== undefined && patch.name !== null) e.name = cleanName(patch.name, 'input.name');
-      const scheduleChanged = ['interval', 'timezone', 'offsetHour', 'offsetDay', 'startAt', 'endAt'].some((k) => (patch as Record<string, unknown>)[k] !== undefined);
+      const scheduleChanged = ['interval', 'timezone', 'offsetHour', 'offsetDay', 'startAt', 'endAt'].some((k) => (patch as unknown as Record<string, unknown>)[k] !== undefined);
       if (patch.interval != null) e.interval = patch.interval as BatchExportEntity['interval'];
       if (patch.timezone != null) e.timezone = patch.timezone;
       if (patch.startAt !== undefined) e.startAt = patch.startAt;

@@ -1,10 +1,12 @@
 import { inject, injectable } from 'tsyringe';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { DestinationEntity } from '../store/entities';
 import type { ApiContext } from './context';
-import { Destination, DestinationType, TestDestinationResult } from './destination.type';
+import { Destination, DestinationConnection, DestinationTypeConnection, TestDestinationResult } from './destination.type';
 import { DestinationService } from './destination.service';
-import { TestDestinationConfigInput } from './destination.input';
+import { CreateDestinationInput, TestDestinationConfigInput, UpdateDestinationInput } from './destination.input';
+import { underInput } from './errors';
+import { AFTER_DESCRIPTION, connectionFromList, FIRST_DESCRIPTION } from './pagination';
 import { JSONObject } from './scalars';
 
 @injectable()
@@ -12,22 +14,30 @@ import { JSONObject } from './scalars';
 export class DestinationResolver {
   constructor(@inject(DestinationService) private readonly destinationService: DestinationService) {}
 
-  @Query(() => [Destination])
-  destinations(@Ctx() ctx: ApiContext) {
-    return this.destinationService.list(ctx.teamId);
+  @Query(() => DestinationConnection, { description: "The team's destinations, oldest first." })
+  async destinations(
+    @Ctx() ctx: ApiContext,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+  ) {
+    const all = await this.destinationService.list(ctx.teamId);
+    return connectionFromList(all, { first, after }, (d) => ({ sortValue: d.createdAt.toISOString(), id: d.id }));
   }
 
-  @Query(() => Destination)
-  destination(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  @Query(() => Destination, { nullable: true, description: 'One destination; null (with a NOT_FOUND error) when the team has none with this id.' })
+  destination(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The destination id.' }) id: string) {
     return this.destinationService.get(ctx.teamId, id);
   }
 
-  @Query(() => [DestinationType], { description: 'Installed destination plugins.' })
-  destinationTypes() {
-    return this.destinationService.catalog();
+  @Query(() => DestinationTypeConnection, { description: 'Installed destination plugins, by id.' })
+  destinationTypes(
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+  ) {
+    return connectionFromList(this.destinationService.catalog(), { first, after }, (t) => ({ sortValue: t.id, id: t.id }));
   }
 
-  @FieldResolver(() => JSONObject)
+  @FieldResolver(() => JSONObject, { description: 'Settings with secret fields masked as "********".' })
   config(@Root() d: DestinationEntity) {
     return this.destinationService.maskedConfig(d);
   }
@@ -36,27 +46,23 @@ export class DestinationResolver {
   @Mutation(() => Destination, { description: 'config is validated by the plugin; secret fields are encrypted at rest and never returned.' })
   createDestination(
     @Ctx() ctx: ApiContext,
-    @Arg('name', () => String) name: string,
-    @Arg('type', () => String) type: string,
-    @Arg('config', () => JSONObject, { validate: false }) config: Record<string, unknown>,
+    @Arg('input', () => CreateDestinationInput, { validate: false, description: 'The new destination.' }) input: CreateDestinationInput,
   ) {
-    return this.destinationService.create(ctx.teamId, name, type, config);
+    return underInput(() => this.destinationService.create(ctx.teamId, input.name, input.type, input.config));
   }
 
   @Authorized('write')
   @Mutation(() => Destination, { description: 'config is deep-merged onto the stored one; omitted (or "********") secrets keep their values. type is immutable.' })
   updateDestination(
     @Ctx() ctx: ApiContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('name', () => String, { nullable: true }) name?: string,
-    @Arg('config', () => JSONObject, { nullable: true, validate: false }) config?: Record<string, unknown>,
+    @Arg('input', () => UpdateDestinationInput, { validate: false, description: 'The destination and its changes.' }) input: UpdateDestinationInput,
   ) {
-    return this.destinationService.update(ctx.teamId, id, name, config);
+    return underInput(() => this.destinationService.update(ctx.teamId, input.id, input.name, input.config));
   }
 
   @Authorized('write')
-  @Mutation(() => Destination, { description: 'Refused while a live export uses the destination.' })
-  deleteDestination(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  @Mutation(() => Destination, { description: 'Soft delete, refused while a live export uses the destination.' })
+  deleteDestination(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The destination to delete.' }) id: string) {
     return this.destinationService.delete(ctx.teamId, id);
   }
 
@@ -64,13 +70,16 @@ export class DestinationResolver {
   @Mutation(() => TestDestinationResult, {
     description: "Tests a configuration before it is saved: the plugin's connection check (15 s timeout) reported step by step; nothing is stored, and no data is written.",
   })
-  testDestinationConfig(@Ctx() ctx: ApiContext, @Arg('input', () => TestDestinationConfigInput, { validate: false }) input: TestDestinationConfigInput) {
+  testDestinationConfig(
+    @Ctx() ctx: ApiContext,
+    @Arg('input', () => TestDestinationConfigInput, { validate: false, description: 'The configuration to test.' }) input: TestDestinationConfigInput,
+  ) {
     return this.destinationService.testConfig(ctx.teamId, input.type, input.config, input.destinationId);
   }
 
   @Authorized('write')
   @Mutation(() => TestDestinationResult, { description: "Runs the plugin's connection check (15 s timeout) reported step by step, without writing data." })
-  testDestination(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  testDestination(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The saved destination to test.' }) id: string) {
     return this.destinationService.test(ctx.teamId, id);
   }
 }

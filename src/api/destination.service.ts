@@ -13,6 +13,7 @@ import { BatchExportEntity, DestinationEntity } from '../store/entities';
 import type { SecretBox } from '../store/secrets';
 import { CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX } from '../tokens';
 import { API_OPTIONS, type ApiOptions } from './context';
+import { fileFormatOf } from './enums';
 import { badInput } from './errors';
 import { loadDestination } from './lookup';
 import { PluginAccess } from './plugin-access';
@@ -100,8 +101,13 @@ export class DestinationService {
     }
   }
 
+  /** The plugin catalog as the API shows it: file formats in the API's one spelling (plugins spell them two ways). */
   catalog() {
-    return this.plugins.catalog();
+    return this.plugins.catalog().map((entry) => {
+      const declared = entry.capabilities.formats;
+      const formats = declared ? [...new Set(declared.map(fileFormatOf).filter((f) => f !== undefined))] : null;
+      return { ...entry, capabilities: { ...entry.capabilities, formats } };
+    });
   }
 
   plugin(type: string, field?: string): DestinationPlugin {

@@ -1,14 +1,15 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { ModelEnum } from './enums';
+import { ErrorKindEnum, FileFormatEnum, ModelEnum } from './enums';
+import { ConnectionType } from './pagination';
 import { JSONObject } from './scalars';
 
 /** A stored destination. `config` never holds secret values: they read as "********". */
-@ObjectType()
+@ObjectType({ description: 'A named, reusable configuration of one destination plugin (credentials and settings) that exports write to.' })
 export class Destination {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The destination id.' })
   id!: string;
 
-  @Field()
+  @Field({ description: 'The name given on create or update.' })
   name!: string;
 
   @Field({ description: 'The plugin id (see destinationTypes); immutable.' })
@@ -17,41 +18,44 @@ export class Destination {
   @Field(() => JSONObject, { description: 'Settings with secret fields masked as "********".' })
   config!: Record<string, unknown>;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the destination was created.' })
   createdAt!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the destination was last changed.' })
   updatedAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A page of destinations.' })
+export class DestinationConnection extends ConnectionType('Destination', Destination, { itemsDescription: 'destinations' }) {}
+
+@ObjectType({ description: 'What a destination plugin can do.' })
 export class DestinationCapabilities {
-  @Field(() => [String], { nullable: true })
-  formats!: string[] | null;
+  @Field(() => [FileFormatEnum], { nullable: true, description: 'File formats the destination can write; null: it does not write files.' })
+  formats!: FileFormatEnum[] | null;
 
   @Field({ description: 'True when mutable models are merged by key and version.' })
   merge!: boolean;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: "Runs the plugin suggests executing at once against one destination; null: no suggestion." })
   suggestedConcurrency!: number | null;
 }
 
 /** A destination plugin in the catalog. */
-@ObjectType()
+@ObjectType({ description: 'An installed destination plugin: what it needs (configSchema) and what it can do.' })
 export class DestinationType {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The plugin id, given as type when creating a destination.' })
   id!: string;
 
-  @Field()
+  @Field({ description: 'A human-readable name.' })
   displayName!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The plugin's own description." })
   description!: string | null;
 
-  @Field(() => [ModelEnum])
+  @Field(() => [ModelEnum], { description: 'The data models the plugin can export.' })
   models!: ModelEnum[];
 
-  @Field(() => DestinationCapabilities)
+  @Field(() => DestinationCapabilities, { description: 'What the plugin can do.' })
   capabilities!: DestinationCapabilities;
 
   @Field(() => [String], { description: 'Top-level config fields that are secrets (write-only).' })
@@ -60,6 +64,9 @@ export class DestinationType {
   @Field(() => JSONObject, { description: 'JSON Schema of the config; field descriptions are the documentation.' })
   configSchema!: Record<string, unknown>;
 }
+
+@ObjectType({ description: 'A page of installed destination plugins.' })
+export class DestinationTypeConnection extends ConnectionType('DestinationType', DestinationType, { itemsDescription: 'destination plugins' }) {}
 
 /** Values are the SDK's `ConnectionStep` names. */
 export enum ConnectionStepEnum {
@@ -71,23 +78,29 @@ export enum ConnectionStepEnum {
 registerEnumType(ConnectionStepEnum, {
   name: 'ConnectionStep',
   description: 'A phase of a connection test: reach the destination, sign in, check the access a run needs, write a probe that leaves nothing behind.',
+  valuesConfig: {
+    CONNECT: { description: 'Reach the destination over the network.' },
+    AUTHENTICATE: { description: 'Sign in with the credentials.' },
+    PERMISSIONS: { description: 'Check the credentials have the access a run needs.' },
+    WRITE_PROBE: { description: 'Write a probe and remove it, leaving nothing behind.' },
+  },
 });
 
-@ObjectType()
+@ObjectType({ description: 'One step of a connection test and its outcome.' })
 export class ConnectionTestStep {
-  @Field(() => ConnectionStepEnum)
+  @Field(() => ConnectionStepEnum, { description: 'Which phase this step is.' })
   name!: ConnectionStepEnum;
 
-  @Field()
+  @Field({ description: 'Whether the step passed.' })
   ok!: boolean;
 
   @Field({ description: 'What the step found; for the failing step, what to fix. Never contains a secret.' })
   message!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: "The outcome of a destination's connection test." })
 export class TestDestinationResult {
-  @Field()
+  @Field({ description: 'True when every step passed.' })
   ok!: boolean;
 
   @Field(() => [ConnectionTestStep], {
@@ -95,9 +108,9 @@ export class TestDestinationResult {
   })
   steps!: ConnectionTestStep[];
 
-  @Field(() => String, { nullable: true, description: 'retryable, permanent or config; null when ok.' })
-  errorKind!: string | null;
+  @Field(() => ErrorKindEnum, { nullable: true, description: 'How the failure was classified; null when ok.' })
+  errorKind!: ErrorKindEnum | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'What failed and what to fix; null when ok.' })
   message!: string | null;
 }

@@ -1,40 +1,15 @@
 /**
- * Per-request batching: a list of 100 exports asking each for its destination and latest runs would otherwise
- * cost 200 queries. graphql-js calls all sibling resolvers before awaiting any, so loads queued in the same turn
- * of the event loop are answered by one query each.
+ * Per-request batching with `dataloader`: a list of 100 exports asking each for its destination and latest runs
+ * would otherwise cost 200 queries. Loaders are created for each request (createLoaders in the context), so
+ * their cache never outlives it nor crosses teams.
  */
+import DataLoader from 'dataloader';
 import { In, type DataSource } from 'typeorm';
 import { DestinationEntity, RunAttemptEntity, RunEntity } from '../store/entities';
 import { notFound } from './errors';
 
-class Batcher<K, V> {
-  private queue: { key: K; resolve: (v: V) => void; reject: (e: unknown) => void }[] = [];
-
-  constructor(private readonly fetch: (keys: K[]) => Promise<(k: K) => V>) {}
-
-  load(key: K): Promise<V> {
-    return new Promise<V>((resolve, reject) => {
-      if (this.queue.push({ key, resolve, reject }) === 1) setImmediate(() => void this.flush());
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.queue;
-    this.queue = [];
-    try {
-      const answer = await this.fetch(batch.map((b) => b.key));
-      for (const b of batch) {
-        try {
-          b.resolve(answer(b.key));
-        } catch (err) {
-          b.reject(err);
-        }
-      }
-    } catch (err) {
-      for (const b of batch) b.reject(err);
-    }
-  }
-}
+/** Most runs latestRuns answers, whatever limit is asked. */
+const LATEST_RUNS_MAX = 100;
 
 export interface ApiLoaders {
   destination: (id: string) => Promise<DestinationEntity>;
@@ -43,49 +18,66 @@ export interface ApiLoaders {
   runAttempts: (runId: string) => Promise<RunAttemptEntity[]>;
 }
 
-export function createLoaders(ds: DataSource, teamId: number): ApiLoaders {
-  const destinations = new Batcher<string, DestinationEntity>(async (ids) => {
-    const found = await ds.getRepository(DestinationEntity).findBy({ teamId, id: In([...new Set(ids)]) });
+function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const list = out.get(k);
+    if (list) list.push(r);
+    else out.set(k, [r]);
+  }
+  return out;
+}
+
+/**
+ * `cache: false` for a subscription: its context lives as long as the subscription, and each event must read
+ * the current attempts and destination; loads are still batched within one event.
+ */
+export function createLoaders(ds: DataSource, teamId: number, options: { cache?: boolean } = {}): ApiLoaders {
+  const cache = options.cache ?? true;
+  const destinations = new DataLoader<string, DestinationEntity>(async (ids) => {
+    const found = await ds.getRepository(DestinationEntity).findBy({ teamId, id: In([...ids]) });
     const byId = new Map(found.filter((d) => !d.deletedAt).map((d) => [d.id, d]));
-    return (id) => {
-      const d = byId.get(id);
-      if (!d) throw notFound('Destination', id);
-      return d;
-    };
-  });
-  const runs = new Batcher<{ id: string; limit: number }, RunEntity[]>(async (keys) => {
-    const limit = Math.max(0, Math.min(100, ...keys.map((k) => k.limit)));
-    const rows: RunEntity[] = limit
-      ? await ds
-          .getRepository(RunEntity)
-          .createQueryBuilder('r')
-          .where(
-            `r.id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY batch_export_id ORDER BY interval_start DESC, created_at DESC) AS n
-               FROM runs WHERE team_id = :teamId AND batch_export_id = ANY(:ids)) ranked WHERE n <= :limit)`,
-            { teamId, ids: [...new Set(keys.map((k) => k.id))], limit },
-          )
-          .orderBy('r.interval_start', 'DESC')
-          .addOrderBy('r.created_at', 'DESC')
-          .getMany()
-      : [];
-    const byExport = new Map<string, RunEntity[]>();
-    for (const r of rows) byExport.set(r.batchExportId, [...(byExport.get(r.batchExportId) ?? []), r]);
-    return (k) => (byExport.get(k.id) ?? []).slice(0, Math.max(0, Math.min(k.limit, 100)));
-  });
-  const attempts = new Batcher<string, RunAttemptEntity[]>(async (runIds) => {
+    return ids.map((id) => byId.get(id) ?? notFound('Destination', id));
+  }, { cache });
+
+  // One query for every export's latest runs: the largest limit asked, each answer cut to its own limit.
+  const latestRuns = new DataLoader<{ id: string; limit: number }, RunEntity[], string>(
+    async (keys) => {
+      const limit = Math.max(0, Math.min(LATEST_RUNS_MAX, ...keys.map((k) => k.limit)));
+      const rows: RunEntity[] = limit
+        ? await ds
+            .getRepository(RunEntity)
+            .createQueryBuilder('r')
+            .where(
+              `r.id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY batch_export_id ORDER BY interval_start DESC, created_at DESC) AS n
+                 FROM runs WHERE team_id = :teamId AND batch_export_id = ANY(:ids)) ranked WHERE n <= :limit)`,
+              { teamId, ids: [...new Set(keys.map((k) => k.id))], limit },
+            )
+            .orderBy('r.interval_start', 'DESC')
+            .addOrderBy('r.created_at', 'DESC')
+            .getMany()
+        : [];
+      const byExport = groupBy(rows, (r) => r.batchExportId);
+      return keys.map((k) => (byExport.get(k.id) ?? []).slice(0, Math.max(0, Math.min(k.limit, LATEST_RUNS_MAX))));
+    },
+    { cache, cacheKeyFn: (k) => `${k.id}:${k.limit}` },
+  );
+
+  const attempts = new DataLoader<string, RunAttemptEntity[]>(async (runIds) => {
     const rows = await ds
       .getRepository(RunAttemptEntity)
       .createQueryBuilder('a')
-      .where('a.team_id = :teamId AND a.run_id = ANY(:ids)', { teamId, ids: [...new Set(runIds)] })
+      .where('a.team_id = :teamId AND a.run_id = ANY(:ids)', { teamId, ids: [...runIds] })
       .orderBy('a.started_at', 'ASC')
       .getMany();
-    const byRun = new Map<string, RunAttemptEntity[]>();
-    for (const a of rows) byRun.set(a.runId, [...(byRun.get(a.runId) ?? []), a]);
-    return (id) => byRun.get(id) ?? [];
-  });
+    const byRun = groupBy(rows, (a) => a.runId);
+    return runIds.map((id) => byRun.get(id) ?? []);
+  }, { cache });
+
   return {
-    runAttempts: (id) => attempts.load(id),
     destination: (id) => destinations.load(id),
-    latestRuns: (id, limit) => runs.load({ id, limit }),
+    latestRuns: (id, limit) => latestRuns.load({ id, limit }),
+    runAttempts: (id) => attempts.load(id),
   };
 }

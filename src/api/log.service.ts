@@ -60,6 +60,6 @@ export class LogService {
     }
     const { entities, raw } = await q.getRawAndEntities();
     const sortById = new Map(raw.map((r: Record<string, string>) => [String(r.l_id), r.sort_value]));
-    return toConnection(entities.map((e) => ({ node: e, id: String(e.id), sortValue: sortById.get(String(e.id))! })), limit);
+    return toConnection(entities.map((e) => ({ node: e, id: String(e.id), sortValue: sortById.get(String(e.id))! })), limit, f.after);
   }
 }

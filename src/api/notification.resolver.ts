@@ -1,56 +1,70 @@
 import { inject, injectable } from 'tsyringe';
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { ApiContext } from './context';
-import { NotificationChannelInput } from './notification.input';
+import { CreateNotificationChannelInput, UpdateNotificationChannelInput } from './notification.input';
 import { NotificationService } from './notification.service';
-import { CreatedNotificationChannel, NotificationChannel, NotificationDelivery } from './notification.type';
+import { CreatedNotificationChannel, NotificationChannel, NotificationChannelConnection, NotificationDelivery, NotificationDeliveryConnection } from './notification.type';
+import { AFTER_DESCRIPTION, connectionFromList, FIRST_DESCRIPTION } from './pagination';
 
 @injectable()
 @Resolver()
 export class NotificationResolver {
   constructor(@inject(NotificationService) private readonly notifications: NotificationService) {}
 
-  @Query(() => [NotificationChannel], { description: "The team's channels; with batchExportId, those that apply to that export (team defaults and its own)." })
-  notificationChannels(@Ctx() ctx: ApiContext, @Arg('batchExportId', () => ID, { nullable: true }) batchExportId?: string | null) {
-    return this.notifications.channels(ctx.teamId, batchExportId);
+  @Query(() => NotificationChannelConnection, { description: "The team's channels, oldest first; with batchExportId, those that apply to that export (team defaults and its own)." })
+  async notificationChannels(
+    @Ctx() ctx: ApiContext,
+    @Arg('batchExportId', () => ID, { nullable: true, description: 'Only the channels that apply to this export.' }) batchExportId?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+  ) {
+    const all = await this.notifications.channels(ctx.teamId, batchExportId);
+    return connectionFromList(all, { first, after }, (c) => ({ sortValue: c.createdAt.toISOString(), id: c.id }));
   }
 
-  @Query(() => [NotificationDelivery], { description: 'Recent messages, newest first (default 50, at most 200).' })
+  @Query(() => NotificationDeliveryConnection, { description: 'Messages sent or to send, newest first.' })
   notificationDeliveries(
     @Ctx() ctx: ApiContext,
-    @Arg('channelId', () => ID, { nullable: true }) channelId?: string | null,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('channelId', () => ID, { nullable: true, description: 'Only the messages of this channel.' }) channelId?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
   ) {
-    return this.notifications.deliveries(ctx.teamId, { channelId, first });
+    return this.notifications.deliveryPage(ctx.teamId, { channelId, first, after });
   }
 
   @Authorized('write')
   @Mutation(() => CreatedNotificationChannel, { description: 'A WEBHOOK channel gets a signing secret, returned only here.' })
-  async createNotificationChannel(@Ctx() ctx: ApiContext, @Arg('input', () => NotificationChannelInput) input: NotificationChannelInput) {
+  async createNotificationChannel(
+    @Ctx() ctx: ApiContext,
+    @Arg('input', () => CreateNotificationChannelInput, { description: 'The new channel.' }) input: CreateNotificationChannelInput,
+  ) {
     return this.notifications.create(ctx.teamId, input);
   }
 
   @Authorized('write')
   @Mutation(() => NotificationChannel, { description: 'Omitted fields keep their values; secrets are kept unless given.' })
-  updateNotificationChannel(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string, @Arg('input', () => NotificationChannelInput) input: NotificationChannelInput) {
-    return this.notifications.update(ctx.teamId, id, input);
+  updateNotificationChannel(
+    @Ctx() ctx: ApiContext,
+    @Arg('input', () => UpdateNotificationChannelInput, { description: 'The channel and its changes.' }) input: UpdateNotificationChannelInput,
+  ) {
+    return this.notifications.update(ctx.teamId, input.id, input);
   }
 
   @Authorized('write')
-  @Mutation(() => NotificationChannel)
-  deleteNotificationChannel(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  @Mutation(() => NotificationChannel, { description: 'Deletes the channel.' })
+  deleteNotificationChannel(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The channel to delete.' }) id: string) {
     return this.notifications.remove(ctx.teamId, id);
   }
 
   @Authorized('write')
   @Mutation(() => CreatedNotificationChannel, { description: 'WEBHOOK only: a new signing secret, returned only here; the old one stops working.' })
-  rotateNotificationChannelSecret(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  rotateNotificationChannelSecret(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The WEBHOOK channel.' }) id: string) {
     return this.notifications.rotateSecret(ctx.teamId, id);
   }
 
   @Authorized('write')
   @Mutation(() => NotificationDelivery, { description: 'Sends a test message now and reports the outcome (status, lastError).' })
-  sendTestNotification(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  sendTestNotification(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The channel to test.' }) id: string) {
     return this.notifications.sendTest(ctx.teamId, id);
   }
 }

@@ -15,7 +15,12 @@ import { CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX } from '../tokens';
 import { badInput, notFound } from './errors';
 import { isUuid, loadExport } from './lookup';
 import type { NotificationChannelInput } from './notification.input';
+import { decodeCursor, isoMicros, pageSize, toConnection, type Connection } from './pagination';
 import { NotificationEventEnum, type CreatedNotificationChannel, type NotificationChannel, type NotificationChannelKindEnum, type NotificationDelivery } from './notification.type';
+
+/** A channel id filter for SQL: a malformed id matches no channel (rather than every one). */
+const channelFilter = (channelId: string | null | undefined): string | null =>
+  channelId === undefined || channelId === null ? null : isUuid(channelId) ? channelId : '00000000-0000-0000-0000-000000000000';
 
 const DEFAULT_EVENTS = [NotificationEventEnum.RUN_FAILED, NotificationEventEnum.EXPORT_AUTO_PAUSED, NotificationEventEnum.EXPORT_RECOVERED];
 
@@ -110,14 +115,30 @@ export class NotificationService {
     return (await this.deliveries(teamId, { id: row.id }))[0];
   }
 
-  async deliveries(teamId: number, filter: { id?: string; channelId?: string | null; first?: number | null }): Promise<NotificationDelivery[]> {
+  /** A page of deliveries, newest first (keyset on created_at, id). */
+  async deliveryPage(teamId: number, args: { channelId?: string | null; first?: number | null; after?: string | null }): Promise<Connection<NotificationDelivery>> {
+    const limit = pageSize(args.first);
+    const cursor = decodeCursor(args.after);
+    const rows = await this.deliveries(teamId, { channelId: args.channelId, limit: limit + 1, after: cursor });
+    const channel = channelFilter(args.channelId);
+    const count = async () =>
+      Number((await this.ds.query(`SELECT count(*) AS n FROM notifications WHERE team_id = $1 AND ($2::uuid IS NULL OR channel_id = $2)`, [teamId, channel]))[0].n);
+    return toConnection(rows.map((d) => ({ node: d, id: d.id, sortValue: d.sortValue })), limit, args.after, count);
+  }
+
+  async deliveries(
+    teamId: number,
+    filter: { id?: string; channelId?: string | null; limit?: number; after?: { sortValue: string; id: string } },
+  ): Promise<(NotificationDelivery & { sortValue: string })[]> {
     const rows = await this.ds.query(
-      `SELECT n.*, c.slow_run_seconds, c.stale_intervals, c.rate_limit_seconds, summarized.suppressed_count AS summarized_count
+      `SELECT n.*, c.slow_run_seconds, c.stale_intervals, c.rate_limit_seconds, summarized.suppressed_count AS summarized_count,
+              ${isoMicros('n.created_at')} AS sort_value
        FROM notifications n JOIN notification_channels c ON c.id = n.channel_id
        LEFT JOIN notifications summarized ON summarized.dedupe_key = n.payload->>'summaryOf'
        WHERE n.team_id = $1 AND ($2::uuid IS NULL OR n.id = $2) AND ($3::uuid IS NULL OR n.channel_id = $3)
-       ORDER BY n.created_at DESC, n.id LIMIT $4`,
-      [teamId, filter.id ?? null, filter.channelId && isUuid(filter.channelId) ? filter.channelId : null, Math.min(Math.max(filter.first ?? 50, 1), 200)],
+         AND ($5::timestamptz IS NULL OR (n.created_at, n.id) < ($5::timestamptz, $6::uuid))
+       ORDER BY n.created_at DESC, n.id DESC LIMIT $4`,
+      [teamId, filter.id ?? null, channelFilter(filter.channelId), filter.limit ?? 1, filter.after?.sortValue ?? null, filter.after?.id ?? null],
     );
     return rows.map((r: Record<string, any>) => ({
       id: r.id,
@@ -131,6 +152,7 @@ export class NotificationService {
       suppressedCount: r.suppressed_count,
       createdAt: r.created_at,
       deliveredAt: r.delivered_at,
+      sortValue: r.sort_value,
     }));
   }
 

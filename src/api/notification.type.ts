@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ConnectionType } from './pagination';
 
 export enum NotificationChannelKindEnum {
   WEBHOOK = 'webhook',
@@ -7,7 +8,12 @@ export enum NotificationChannelKindEnum {
 }
 registerEnumType(NotificationChannelKindEnum, {
   name: 'NotificationChannelKind',
-  description: 'WEBHOOK: signed JSON POST (X-Outport-Signature). SLACK: a Slack incoming webhook (text + blocks). EMAIL: SMTP.',
+  description: 'Where a channel sends its messages.',
+  valuesConfig: {
+    WEBHOOK: { description: 'A signed JSON POST (X-Outport-Signature) to a URL.' },
+    SLACK: { description: 'A Slack incoming webhook (text + blocks).' },
+    EMAIL: { description: 'Mail over SMTP.' },
+  },
 });
 
 /** Values are the event kinds of src/notifications/events.ts. */
@@ -21,9 +27,15 @@ export enum NotificationEventEnum {
 }
 registerEnumType(NotificationEventEnum, {
   name: 'NotificationEvent',
-  description:
-    'RUN_FAILED: a run ended Failed or TimedOut. EXPORT_AUTO_PAUSED: failures paused the export. EXPORT_RECOVERED: the first success after failures. ' +
-    'RUN_SLOW: a run ran longer than slowRunSeconds. EXPORT_STALE: the last completed interval ended more than staleIntervals intervals ago. TEST: sendTestNotification.',
+  description: 'What a notification is about.',
+  valuesConfig: {
+    RUN_FAILED: { description: 'A run ended Failed or TimedOut.' },
+    EXPORT_AUTO_PAUSED: { description: 'Failures paused the export.' },
+    EXPORT_RECOVERED: { description: 'The first success after failures.' },
+    RUN_SLOW: { description: 'A run ran longer than slowRunSeconds.' },
+    EXPORT_STALE: { description: 'The last completed interval ended more than staleIntervals intervals ago.' },
+    TEST: { description: 'A test message sent by sendTestNotification.' },
+  },
 });
 
 export enum NotificationStatusEnum {
@@ -31,50 +43,58 @@ export enum NotificationStatusEnum {
   DELIVERED = 'Delivered',
   FAILED = 'Failed',
 }
-registerEnumType(NotificationStatusEnum, { name: 'NotificationStatus', description: 'PENDING: queued or retrying.' });
+registerEnumType(NotificationStatusEnum, {
+  name: 'NotificationStatus',
+  description: 'Whether a message reached its channel.',
+  valuesConfig: {
+    PENDING: { description: 'Queued or retrying.' },
+    DELIVERED: { description: 'The channel accepted it.' },
+    FAILED: { description: 'Every attempt failed; lastError says why.' },
+  },
+});
 
 @ObjectType({ description: 'SMTP settings; the password is never returned.' })
 export class EmailSettings {
-  @Field()
+  @Field({ description: 'The SMTP server host name.' })
   smtpHost!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'The SMTP port.' })
   smtpPort!: number;
 
   @Field({ description: 'true: TLS from the first byte (port 465). false: STARTTLS when the server offers it.' })
   smtpSecure!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The SMTP user name; null: no authentication.' })
   smtpUser!: string | null;
 
-  @Field()
+  @Field({ description: 'The sender address.' })
   from!: string;
 
-  @Field(() => [String])
+  @Field(() => [String], { description: 'Recipient addresses.' })
   to!: string[];
 }
 
 @ObjectType({ description: 'Where notifications go. Secrets (signing secret, Slack URL, SMTP password) are never returned.' })
 export class NotificationChannel {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The channel id.' })
   id!: string;
 
-  @Field()
+  @Field({ description: 'The name given on create or update.' })
   name!: string;
 
-  @Field(() => NotificationChannelKindEnum)
+  @Field(() => NotificationChannelKindEnum, { description: 'Where messages go.' })
   kind!: NotificationChannelKindEnum;
 
   @Field(() => ID, { nullable: true, description: 'Null: a team default, for every export. Otherwise only this export.' })
   batchExportId!: string | null;
 
-  @Field(() => [NotificationEventEnum])
+  @Field(() => [NotificationEventEnum], { description: 'Which events send a message.' })
   events!: NotificationEventEnum[];
 
   @Field(() => String, { nullable: true, description: 'WEBHOOK: the URL. SLACK: only its host (the URL is a secret).' })
   url!: string | null;
 
-  @Field(() => EmailSettings, { nullable: true })
+  @Field(() => EmailSettings, { nullable: true, description: 'EMAIL: the SMTP settings (without the password).' })
   email!: EmailSettings | null;
 
   @Field(() => Int, { nullable: true, description: 'RUN_SLOW: a run taking longer than this many seconds.' })
@@ -86,16 +106,16 @@ export class NotificationChannel {
   @Field(() => Int, { description: 'At most one message per export and event kind in this many seconds; the rest are summed up in one summary.' })
   rateLimitSeconds!: number;
 
-  @Field()
+  @Field({ description: 'false: the channel sends nothing.' })
   enabled!: boolean;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the channel was created.' })
   createdAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A channel and, once, its signing secret.' })
 export class CreatedNotificationChannel {
-  @Field(() => NotificationChannel)
+  @Field(() => NotificationChannel, { description: 'The channel.' })
   channel!: NotificationChannel;
 
   @Field(() => String, {
@@ -107,36 +127,42 @@ export class CreatedNotificationChannel {
 
 @ObjectType({ description: 'One message to one channel.' })
 export class NotificationDelivery {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The message id.' })
   id!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The channel it goes to.' })
   channelId!: string;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'The export it is about; null for TEST messages.' })
   batchExportId!: string | null;
 
-  @Field(() => NotificationEventEnum)
+  @Field(() => NotificationEventEnum, { description: 'What happened.' })
   event!: NotificationEventEnum;
 
-  @Field()
+  @Field({ description: 'The message text.' })
   text!: string;
 
-  @Field(() => NotificationStatusEnum)
+  @Field(() => NotificationStatusEnum, { description: 'Whether it was delivered.' })
   status!: NotificationStatusEnum;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Delivery attempts so far.' })
   attempts!: number;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Why the latest attempt failed; null when none did.' })
   lastError!: string | null;
 
   @Field(() => Int, { description: 'Events of the same kind the rate limit held back after this one (sent as one summary).' })
   suppressedCount!: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the event happened.' })
   createdAt!: Date;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the channel accepted it; null until then.' })
   deliveredAt!: Date | null;
 }
+
+@ObjectType({ description: 'A page of notification channels.' })
+export class NotificationChannelConnection extends ConnectionType('NotificationChannel', NotificationChannel, { itemsDescription: 'notification channels' }) {}
+
+@ObjectType({ description: 'A page of notification messages.' })
+export class NotificationDeliveryConnection extends ConnectionType('NotificationDelivery', NotificationDelivery, { itemsDescription: 'notification messages' }) {}

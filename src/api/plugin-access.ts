@@ -4,9 +4,9 @@
  */
 import type { DestinationPlugin } from '../sdk';
 import { PluginRegistry, type CatalogEntry } from '../plugins';
-import { apiError, badInput } from './errors';
+import { badInput, badInputs } from './errors';
 
-/** Unknown keys listed in one error, and how much of each key's name is shown (a key can be megabytes long). */
+/** Unknown keys reported one error each (the rest counted), and how much of each key's name is shown (a key can be megabytes long). */
 const UNKNOWN_KEYS_SHOWN = 20;
 const KEY_CHARS_SHOWN = 80;
 
@@ -39,17 +39,17 @@ export class PluginAccess {
     const unknown = unknownKeys(schema, opts.given ?? config, [field]);
     if (unknown.length) {
       const shown = unknown.slice(0, UNKNOWN_KEYS_SHOWN).map((k) => (k.length > KEY_CHARS_SHOWN ? `${k.slice(0, KEY_CHARS_SHOWN)}…` : k));
-      const more = unknown.length > shown.length ? ` and ${unknown.length - shown.length} more` : '';
-      throw apiError('BAD_USER_INPUT', `Unknown config key(s) ${shown.join(', ')}${more}: the ${type} destination does not define them (see destinationTypes.configSchema); remove them`, {
-        field: shown[0],
-        fields: shown,
-      });
+      const issues = shown.map((key) => ({
+        field: key,
+        message: `unknown config key: the ${type} destination does not define ${JSON.stringify(key.split('.').at(-1))} (see destinationTypes.configSchema); remove it`,
+      }));
+      if (unknown.length > shown.length) issues.push({ field, message: `${unknown.length - shown.length} more unknown config keys not listed` });
+      throw badInputs(issues);
     }
     const result = this.registry.validateConfig<Record<string, unknown>>(type, config);
     if (result.ok) return result.config;
-    const issues = result.issues.map((i) => `${[field, ...i.path].join('.')}: ${i.message}`);
-    const first = result.issues[0];
-    throw badInput(first ? [field, ...first.path].join('.') : field, issues.join('; '));
+    if (!result.issues.length) throw badInput(field, 'is not valid for this destination type');
+    throw badInputs(result.issues.map((i) => ({ field: [field, ...i.path].join('.'), message: i.message })));
   }
 
   /** `config` without the keys the plugin's schema does not define (rows stored before unknown keys were refused). */

@@ -16,7 +16,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import type { Logger } from '../logger';
-import { badInput } from './errors';
+import { badInput, expandFieldErrors } from './errors';
 import { checkQueryLimits, findNulCharacter, type QueryLimits } from './query-limits';
 
 const requestError = (message: string, status = 400, code = 'BAD_REQUEST') =>
@@ -66,6 +66,7 @@ export function requestGuardsPlugin(schema: GraphQLSchema, limits: QueryLimits):
           // A request that produced no data at all is the client's failure: say so in the status too. Partial
           // results keep 200, as GraphQL over HTTP expects.
           if (response.body.kind !== 'single') return;
+          if (response.body.singleResult.errors) response.body.singleResult.errors = expandFieldErrors(response.body.singleResult.errors);
           const { data, errors } = response.body.singleResult;
           if (!errors?.length || (response.http.status !== undefined && response.http.status !== 200)) return;
           const nothingResolved = data === null || data === undefined || Object.values(data).every((v) => v === null);

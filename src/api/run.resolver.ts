@@ -5,6 +5,8 @@ import type { ApiContext } from './context';
 import { RunOrderEnum, RunStatusEnum } from './enums';
 import { Run, RunAttempt, RunConnection } from './run.type';
 import { RunService } from './run.service';
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION } from './pagination';
+import { ErrorKindEnum, RunAttemptStatusEnum } from './enums';
 
 /**
  * The start of the run's current attempt, from its history; startedAt for runs that have none (finished before
@@ -25,19 +27,19 @@ export class RunResolver {
   @Query(() => RunConnection, { description: 'Runs of an export, newest first; interval filters select runs overlapping [intervalFrom, intervalTo).' })
   runs(
     @Ctx() ctx: ApiContext,
-    @Arg('batchExportId', () => ID) batchExportId: string,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
-    @Arg('status', () => [RunStatusEnum], { nullable: true }) status?: RunStatusEnum[],
-    @Arg('intervalFrom', () => Date, { nullable: true }) intervalFrom?: Date,
-    @Arg('intervalTo', () => Date, { nullable: true }) intervalTo?: Date,
-    @Arg('orderBy', () => RunOrderEnum, { defaultValue: RunOrderEnum.INTERVAL_START }) orderBy?: RunOrderEnum,
+    @Arg('batchExportId', () => ID, { description: 'The export whose runs to list.' }) batchExportId: string,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+    @Arg('status', () => [RunStatusEnum], { nullable: true, description: 'Only runs in one of these states; omitted: all.' }) status?: RunStatusEnum[],
+    @Arg('intervalFrom', () => Date, { nullable: true, description: 'Only runs whose interval ends after this.' }) intervalFrom?: Date,
+    @Arg('intervalTo', () => Date, { nullable: true, description: 'Only runs whose interval starts before this.' }) intervalTo?: Date,
+    @Arg('orderBy', () => RunOrderEnum, { defaultValue: RunOrderEnum.INTERVAL_START, description: 'The sort key. Default: INTERVAL_START.' }) orderBy?: RunOrderEnum,
   ) {
     return this.runService.list(ctx.teamId, { batchExportId, first, after, status: status as RunStatus[] | undefined, intervalFrom, intervalTo, orderBy });
   }
 
-  @Query(() => Run)
-  run(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  @Query(() => Run, { nullable: true, description: 'One run; null (with a NOT_FOUND error) when the team has none with this id.' })
+  run(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The run id.' }) id: string) {
     return this.runService.get(ctx.teamId, id);
   }
 
@@ -48,9 +50,9 @@ export class RunResolver {
       workerId: a.workerId,
       startedAt: a.startedAt,
       finishedAt: a.finishedAt,
-      status: a.status,
+      status: a.status as RunAttemptStatusEnum,
       error: a.error,
-      errorKind: a.errorKind,
+      errorKind: a.errorKind as ErrorKindEnum | null,
       recordsRead: a.recordsRead,
       recordsCompleted: a.recordsCompleted,
       bytesExported: a.bytesExported,
@@ -76,7 +78,7 @@ export class RunResolver {
 
   @Authorized('write')
   @Mutation(() => Run, { description: "Re-queues a finished run; it re-executes with the export's current configuration." })
-  retryRun(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  retryRun(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The finished run to re-queue.' }) id: string) {
     return this.runService.retry(ctx.teamId, id);
   }
 
@@ -88,16 +90,16 @@ export class RunResolver {
   })
   retryFailedRuns(
     @Ctx() ctx: ApiContext,
-    @Arg('batchExportId', () => ID) batchExportId: string,
-    @Arg('startAt', () => Date) startAt: Date,
-    @Arg('endAt', () => Date) endAt: Date,
+    @Arg('batchExportId', () => ID, { description: 'The export whose failed runs to retry.' }) batchExportId: string,
+    @Arg('startAt', () => Date, { description: 'Start of the range (runs whose interval ends after it).' }) startAt: Date,
+    @Arg('endAt', () => Date, { description: 'End of the range (runs whose interval starts before it).' }) endAt: Date,
   ) {
     return this.runService.retryFailed(ctx.teamId, batchExportId, startAt, endAt);
   }
 
   @Authorized('write')
   @Mutation(() => Run, { description: 'A queued run is cancelled at once; a running one gets cancelRequestedAt and the worker stops it.' })
-  cancelRun(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  cancelRun(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The queued or running run to cancel.' }) id: string) {
     return this.runService.cancel(ctx.teamId, id);
   }
 }

@@ -92,10 +92,11 @@ export class RunService {
     // Runs overlapping [intervalFrom, intervalTo).
     if (f.intervalFrom) q.andWhere('r.interval_end > :from', { from: f.intervalFrom });
     if (f.intervalTo) q.andWhere('r.interval_start < :to', { to: f.intervalTo });
+    const counter = q.clone();
     if (cursor) q.andWhere(`(${col}, r.id) < (:ts::timestamptz, :id::uuid)`, { ts: cursor.sortValue, id: cursor.id });
     const { entities, raw } = await q.getRawAndEntities();
     const sortById = new Map(raw.map((r: Record<string, string>) => [r.r_id, r.sort_value]));
-    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), limit);
+    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), limit, f.after, () => counter.getCount());
   }
 
   get(teamId: number, id: string): Promise<RunEntity> {

@@ -1,10 +1,10 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { RunStatusEnum, RunTriggerEnum } from './enums';
+import { ErrorKindEnum, RunAttemptStatusEnum, RunStatusEnum, RunTriggerEnum } from './enums';
 import { ConnectionType } from './pagination';
 import { SafeInt } from './scalars';
 
 /** Values of one column that a run changed by one documented lossy rule. */
-@ObjectType('Replacement')
+@ObjectType('Replacement', { description: 'Values of one column that a run changed by one documented rule.' })
 export class ReplacementType {
   @Field(() => String, { description: 'The model column whose values were changed.' })
   column!: string;
@@ -20,7 +20,7 @@ export class ReplacementType {
 }
 
 /** One attempt of a run: the worker that executed it, when, and how it ended. */
-@ObjectType()
+@ObjectType({ description: 'One attempt of a run: the worker that executed it, when, and how it ended.' })
 export class RunAttempt {
   @Field(() => Int, { description: "The run's attempt counter when this attempt started: 1 for the first; a user's retry counts from 1 again." })
   number!: number;
@@ -28,22 +28,20 @@ export class RunAttempt {
   @Field(() => String, { nullable: true, description: 'The worker process that executed the attempt.' })
   workerId!: string | null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the attempt started.' })
   startedAt!: Date;
 
   @Field(() => Date, { nullable: true, description: 'Null while the attempt runs.' })
   finishedAt!: Date | null;
 
-  @Field(() => String, {
-    description: 'Running, or the run status the attempt ended with (Completed, Failed, FailedRetryable, Cancelled, TimedOut), or Lost: its worker stopped heartbeating and another attempt took the run over.',
-  })
-  status!: string;
+  @Field(() => RunAttemptStatusEnum, { description: 'RUNNING, or how the attempt ended.' })
+  status!: RunAttemptStatusEnum;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Why the attempt failed; null unless it did.' })
   error!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'retryable, permanent or config: how the failure was classified.' })
-  errorKind!: string | null;
+  @Field(() => ErrorKindEnum, { nullable: true, description: 'How the failure was classified; null unless the attempt failed.' })
+  errorKind!: ErrorKindEnum | null;
 
   @Field(() => SafeInt, { description: 'Rows read from the source by this attempt.' })
   recordsRead!: number;
@@ -59,27 +57,27 @@ export class RunAttempt {
 }
 
 /** One export of one interval `[intervalStart, intervalEnd)`. Resolved from `RunEntity` rows. */
-@ObjectType()
+@ObjectType({ description: 'One export of one interval [intervalStart, intervalEnd) of a batch export, with its attempts.' })
 export class Run {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The run id.' })
   id!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The export the run belongs to.' })
   batchExportId!: string;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'The backfill that created the run; null for scheduled runs.' })
   backfillId!: string | null;
 
-  @Field(() => RunStatusEnum)
+  @Field(() => RunStatusEnum, { description: 'Where the run is in its life.' })
   status!: RunStatusEnum;
 
-  @Field(() => RunTriggerEnum)
+  @Field(() => RunTriggerEnum, { description: 'What created the run (or last re-queued it).' })
   trigger!: RunTriggerEnum;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'Start of the interval the run exports (inclusive).' })
   intervalStart!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'End of the interval the run exports (exclusive).' })
   intervalEnd!: Date;
 
   @Field(() => Int, { description: 'Attempts made so far, retries included (0 until a worker first picks the run up).' })
@@ -94,25 +92,25 @@ export class Run {
   @Field(() => SafeInt, { description: 'Rows the destination confirmed landed.' })
   recordsCompleted!: number;
 
-  @Field(() => SafeInt)
+  @Field(() => SafeInt, { description: 'Bytes written to the destination by the latest attempt.' })
   bytesExported!: number;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The latest failure; null when no attempt failed or after a retry.' })
   latestError!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'retryable, permanent or config: how the latest failure was classified.' })
-  errorKind!: string | null;
+  @Field(() => ErrorKindEnum, { nullable: true, description: 'How the latest failure was classified.' })
+  errorKind!: ErrorKindEnum | null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the run was created.' })
   createdAt!: Date;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: "When the first attempt started; null until a worker picks the run up." })
   startedAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the run reached a final state.' })
   finishedAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: "The running attempt's latest heartbeat." })
   heartbeatAt!: Date | null;
 
   @Field(() => Date, { nullable: true, description: 'Set when a cancel of a running run was requested; the worker stops it.' })
@@ -125,5 +123,5 @@ export class Run {
   // durationSeconds, attemptStartedAt, attempts: field resolvers in run.resolver.ts (from the attempt history).
 }
 
-@ObjectType()
-export class RunConnection extends ConnectionType('Run', Run) {}
+@ObjectType({ description: 'A page of runs.' })
+export class RunConnection extends ConnectionType('Run', Run, { itemsDescription: 'runs' }) {}

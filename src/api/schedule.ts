@@ -1,7 +1,7 @@
 /** Bridges stored exports and the pure interval math of src/scheduler/intervals.ts. */
 import type { BatchExportEntity } from '../store/entities';
 import { validateSchedule, type Schedule } from '../scheduler/intervals';
-import { badInput } from './errors';
+import { badInputs } from './errors';
 
 export function scheduleOf(e: Pick<BatchExportEntity, 'interval' | 'timezone' | 'offsetHour' | 'offsetDay' | 'startAt' | 'endAt'>): Schedule {
   return {
@@ -14,8 +14,8 @@ export function scheduleOf(e: Pick<BatchExportEntity, 'interval' | 'timezone' | 
   };
 }
 
-/** BAD_USER_INPUT naming the first bad field (under `prefix`, e.g. `input.timezone`), all issues in the message. */
+/** BAD_USER_INPUT for each bad field (under `prefix`, e.g. `input.timezone`). */
 export function assertValidSchedule(schedule: Schedule, prefix = 'input'): void {
   const issues = validateSchedule(schedule);
-  if (issues.length) throw badInput(`${prefix}.${issues[0].field}`, issues.map((i) => i.message).join('; '));
+  if (issues.length) throw badInputs(issues.map((i) => ({ field: `${prefix}.${i.field}`, message: i.message })));
 }

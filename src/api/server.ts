@@ -28,7 +28,7 @@ import { BatchExportService } from './batch-export.service';
 import { createLoaders } from './loaders';
 import { API_OPTIONS, CHANGE_FEED, type ApiContext, type ApiOptions } from './context';
 import { DestinationService, TEST_CONNECTION_TIMEOUT_MS } from './destination.service';
-import { formatApiError } from './errors';
+import { expandFieldErrors, formatApiError } from './errors';
 import { queryLimitsFrom } from './query-limits';
 import { graphqlPathOnly, jsonErrorHandler, prepareWsOperation, requestGuardsPlugin } from './request-guards';
 import { LogService } from './log.service';
@@ -126,10 +126,10 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
         }
         return prepareWsOperation(schema, limits, payload);
       },
-      context: (ctx) => ({ ...ctx.extra.auth!, container: scope, loaders: createLoaders(ds, ctx.extra.auth!.teamId) }) satisfies ApiContext,
+      context: (ctx) => ({ ...ctx.extra.auth!, container: scope, loaders: createLoaders(ds, ctx.extra.auth!.teamId, { cache: false }) }) satisfies ApiContext,
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatApiError(e.toJSON(), e, logError)) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatApiError(e.toJSON(), e, logError)),
+        result.errors ? { ...result, errors: expandFieldErrors(result.errors.map((e) => formatApiError(e.toJSON(), e, logError))) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => expandFieldErrors(errors.map((e) => formatApiError(e.toJSON(), e, logError))),
     },
     wsServer,
   );

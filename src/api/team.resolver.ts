@@ -2,8 +2,10 @@ import { inject, injectable } from 'tsyringe';
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { TokenScope } from '../store/entities';
 import type { ApiContext } from './context';
-import { TokenScopeEnum } from './enums';
-import { ApiToken, CreatedApiToken, Team } from './team.type';
+import { underInput } from './errors';
+import { AFTER_DESCRIPTION, connectionFromList, FIRST_DESCRIPTION } from './pagination';
+import { CreateApiTokenInput, UpdateTeamInput } from './team.input';
+import { ApiToken, ApiTokenConnection, CreatedApiToken, Team } from './team.type';
 import { TeamService } from './team.service';
 
 @injectable()
@@ -17,33 +19,30 @@ export class TeamResolver {
   }
 
   @Authorized('write')
-  @Mutation(() => Team, { description: 'Omitted arguments keep their values; webhookUrl: null or "" removes the webhook.' })
-  updateTeam(
-    @Ctx() ctx: ApiContext,
-    @Arg('webhookUrl', () => String, { nullable: true }) webhookUrl?: string | null,
-    @Arg('maxConcurrentBackfills', () => Int, { nullable: true }) maxConcurrentBackfills?: number | null,
-  ) {
-    return this.teamService.update(ctx.teamId, { webhookUrl, maxConcurrentBackfills });
+  @Mutation(() => Team, { description: 'Omitted fields keep their values; webhookUrl: null or "" removes the webhook.' })
+  updateTeam(@Ctx() ctx: ApiContext, @Arg('input', () => UpdateTeamInput, { description: 'The changes.' }) input: UpdateTeamInput) {
+    return underInput(() => this.teamService.update(ctx.teamId, { webhookUrl: input.webhookUrl, maxConcurrentBackfills: input.maxConcurrentBackfills }));
   }
 
-  @Query(() => [ApiToken], { description: 'Tokens of the team, revoked ones included.' })
-  apiTokens(@Ctx() ctx: ApiContext) {
-    return this.teamService.tokens(ctx.teamId);
+  @Query(() => ApiTokenConnection, { description: 'Tokens of the team, revoked ones included, oldest first.' })
+  async apiTokens(
+    @Ctx() ctx: ApiContext,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+  ) {
+    const all = await this.teamService.tokens(ctx.teamId);
+    return connectionFromList(all, { first, after }, (t) => ({ sortValue: t.createdAt.toISOString(), id: t.id }));
   }
 
   @Authorized('write')
   @Mutation(() => CreatedApiToken, { description: 'write implies read. The token is in this response only.' })
-  createApiToken(
-    @Ctx() ctx: ApiContext,
-    @Arg('name', () => String) name: string,
-    @Arg('scopes', () => [TokenScopeEnum]) scopes: TokenScopeEnum[],
-  ) {
-    return this.teamService.createToken(ctx.teamId, name, scopes as TokenScope[]);
+  createApiToken(@Ctx() ctx: ApiContext, @Arg('input', () => CreateApiTokenInput, { description: 'The new token.' }) input: CreateApiTokenInput) {
+    return underInput(() => this.teamService.createToken(ctx.teamId, input.name, input.scopes as TokenScope[]));
   }
 
   @Authorized('write')
-  @Mutation(() => ApiToken)
-  revokeApiToken(@Ctx() ctx: ApiContext, @Arg('id', () => ID) id: string) {
+  @Mutation(() => ApiToken, { description: 'Revokes a token at once, closing its open subscriptions; revoking again is harmless.' })
+  revokeApiToken(@Ctx() ctx: ApiContext, @Arg('id', () => ID, { description: 'The token to revoke.' }) id: string) {
     return this.teamService.revokeToken(ctx.teamId, id);
   }
 }

@@ -61,7 +61,7 @@ export class TeamService {
     const trimmed = name.trim();
     if (!trimmed) throw badInput('name', 'must not be empty');
     if (trimmed.length > 200) throw badInput('name', 'must be at most 200 characters');
-    if (!scopes.length) throw badInput('scopes', 'give at least one scope (read, write)');
+    if (!scopes.length) throw badInput('scopes', 'give at least one scope (READ, WRITE)');
     const unique = [...new Set<TokenScope>(scopes.includes('write') ? ['read', 'write'] : scopes)];
     const token = generateToken();
     const apiToken = await this.ds.getRepository(ApiTokenEntity).save(

@@ -46,7 +46,7 @@ describe('authentication', () => {
   });
 
   it('refuses mutations from a read-only token with FORBIDDEN and changes nothing', async () => {
-    const r = await h.gql(h.a.readToken, `mutation { updateTeam(maxConcurrentBackfills: 7) { maxConcurrentBackfills } }`);
+    const r = await h.gql(h.a.readToken, `mutation { updateTeam(input: { maxConcurrentBackfills: 7 }) { maxConcurrentBackfills } }`);
     expect(r.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect(r.errors?.[0].message).toMatch(/write/);
     const [team] = await h.ds.query(`SELECT max_concurrent_backfills FROM teams WHERE id = $1`, [h.a.id]);
@@ -54,8 +54,9 @@ describe('authentication', () => {
   });
 
   it('a read-only token may still query', async () => {
-    const r = await h.ok(h.a.readToken, '{ apiTokens { name scopes revokedAt } }');
-    expect(r.apiTokens).toHaveLength(3);
+    const r = await h.ok(h.a.readToken, '{ apiTokens { totalCount edges { node { name scopes revokedAt } } } }');
+    expect(r.apiTokens.edges).toHaveLength(3);
+    expect(r.apiTokens.totalCount).toBe(3);
   });
 
   it('refuses a WebSocket subscription without a valid token with UNAUTHENTICATED', async () => {
@@ -89,7 +90,7 @@ describe('authentication', () => {
 
 describe('API tokens', () => {
   it('creates a token shown once, stores only its hash, and the token works until revoked', async () => {
-    const created = await h.ok(h.a.token, `mutation { createApiToken(name: "ci", scopes: [READ]) { token apiToken { id name scopes displayPrefix } } }`);
+    const created = await h.ok(h.a.token, `mutation { createApiToken(input: { name: "ci", scopes: [READ] }) { token apiToken { id name scopes displayPrefix } } }`);
     const { token, apiToken } = created.createApiToken;
     expect(token).toMatch(/^op_/);
     expect(apiToken.scopes).toEqual(['READ']);
@@ -97,8 +98,8 @@ describe('API tokens', () => {
     const rows = await h.ds.query(`SELECT token_hash FROM api_tokens WHERE id = $1`, [apiToken.id]);
     expect(rows[0].token_hash).not.toContain(token);
     expect((await h.ok(token, TEAM)).team.id).toBe(String(h.a.id));
-    const listed = await h.ok(h.a.readToken, '{ apiTokens { id } }');
-    expect(listed.apiTokens.map((t: { id: string }) => t.id)).toContain(apiToken.id);
+    const listed = await h.ok(h.a.readToken, '{ apiTokens { edges { node { id } } } }');
+    expect(listed.apiTokens.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(apiToken.id);
 
     const revoked = await h.ok(h.a.token, `mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`, { id: apiToken.id });
     expect(revoked.revokeApiToken.revokedAt).toBeTruthy();
@@ -106,24 +107,24 @@ describe('API tokens', () => {
   });
 
   it('write implies read; an empty scope list or name is BAD_USER_INPUT', async () => {
-    const created = await h.ok(h.a.token, `mutation { createApiToken(name: "deploy", scopes: [WRITE]) { apiToken { scopes } } }`);
+    const created = await h.ok(h.a.token, `mutation { createApiToken(input: { name: "deploy", scopes: [WRITE] }) { apiToken { scopes } } }`);
     expect(created.createApiToken.apiToken.scopes).toEqual(['READ', 'WRITE']);
-    const empty = await h.gql(h.a.token, `mutation { createApiToken(name: "x", scopes: []) { token } }`);
-    expect(empty.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scopes' });
-    const noName = await h.gql(h.a.token, `mutation { createApiToken(name: "  ", scopes: [READ]) { token } }`);
-    expect(noName.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
+    const empty = await h.gql(h.a.token, `mutation { createApiToken(input: { name: "x", scopes: [] }) { token } }`);
+    expect(empty.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.scopes' });
+    const noName = await h.gql(h.a.token, `mutation { createApiToken(input: { name: "  ", scopes: [READ] }) { token } }`);
+    expect(noName.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.name' });
   });
 });
 
 describe('team', () => {
   it('updates webhookUrl and maxConcurrentBackfills, validating both', async () => {
-    const r = await h.ok(h.a.token, `mutation { updateTeam(webhookUrl: "https://hooks.example.com/x?y=1", maxConcurrentBackfills: 3) { webhookUrl maxConcurrentBackfills } }`);
+    const r = await h.ok(h.a.token, `mutation { updateTeam(input: { webhookUrl: "https://hooks.example.com/x?y=1", maxConcurrentBackfills: 3 }) { webhookUrl maxConcurrentBackfills } }`);
     expect(r.updateTeam).toEqual({ webhookUrl: 'https://hooks.example.com/x?y=1', maxConcurrentBackfills: 3 });
-    const bad = await h.gql(h.a.token, `mutation { updateTeam(webhookUrl: "ftp://x") { webhookUrl } }`);
-    expect(bad.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'webhookUrl' });
-    const zero = await h.gql(h.a.token, `mutation { updateTeam(maxConcurrentBackfills: 0) { webhookUrl } }`);
-    expect(zero.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'maxConcurrentBackfills' });
-    const cleared = await h.ok(h.a.token, `mutation { updateTeam(webhookUrl: null) { webhookUrl maxConcurrentBackfills } }`);
+    const bad = await h.gql(h.a.token, `mutation { updateTeam(input: { webhookUrl: "ftp://x" }) { webhookUrl } }`);
+    expect(bad.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.webhookUrl' });
+    const zero = await h.gql(h.a.token, `mutation { updateTeam(input: { maxConcurrentBackfills: 0 }) { webhookUrl } }`);
+    expect(zero.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.maxConcurrentBackfills' });
+    const cleared = await h.ok(h.a.token, `mutation { updateTeam(input: { webhookUrl: null }) { webhookUrl maxConcurrentBackfills } }`);
     expect(cleared.updateTeam).toEqual({ webhookUrl: null, maxConcurrentBackfills: 3 });
   });
 });

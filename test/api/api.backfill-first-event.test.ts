@@ -27,7 +27,7 @@ beforeAll(async () => {
   // Team B's data is older: it must not move team A's start.
   await insertEvents(ch.client, { database: ch.database }, generateEvents({ seed: 4, count: 10, teamId: h.b.id, start: new Date(end - 9 * DAY) }));
   await insertPersons(ch.client, { database: ch.database }, generatePersons({ seed: 5, teamId: h.a.id, persons: 20, start: new Date(firstPersonAt) }));
-  destinationId = (await h.ok(h.a.token, `mutation { createDestination(name: "f", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`)).createDestination.id;
+  destinationId = (await h.ok(h.a.token, `mutation { createDestination(input: { name: "f", type: "example-ndjson", config: { directory: "/tmp" } }) { id } }`)).createDestination.id;
 }, 180_000);
 afterAll(async () => {
   await h?.stop();
@@ -41,7 +41,7 @@ async function exportOf(token: string, input: Record<string, unknown>, destinati
 }
 
 const CREATE = `mutation($id: ID!, $e: DateTimeISO!, $s: DateTimeISO, $f: Boolean) {
-  createBackfill(batchExportId: $id, startAt: $s, endAt: $e, fromFirstEvent: $f) { id startAt endAt progress { totalRuns } }
+  createBackfill(input: { batchExportId: $id, startAt: $s, endAt: $e, fromFirstEvent: $f }) { id startAt endAt progress { totalRuns } }
 }`;
 const ESTIMATE = `query($id: ID!, $e: DateTimeISO!, $s: DateTimeISO, $f: Boolean) {
   estimateBackfill(batchExportId: $id, startAt: $s, endAt: $e, fromFirstEvent: $f) { runs rows }
@@ -82,12 +82,13 @@ describe('fromFirstEvent', () => {
   });
 
   it('refuses, naming fromFirstEvent, when the team has no data of the model', async () => {
-    const dest = (await h.ok(h.b.token, `mutation { createDestination(name: "f", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`)).createDestination.id;
+    const dest = (await h.ok(h.b.token, `mutation { createDestination(input: { name: "f", type: "example-ndjson", config: { directory: "/tmp" } }) { id } }`)).createDestination.id;
     const id = await exportOf(h.b.token, { interval: 'HOUR', model: 'PERSONS' }, dest);
-    for (const [token, q] of [[h.b.token, CREATE], [h.b.readToken, ESTIMATE]]) {
+    // createBackfill takes its arguments in input; estimateBackfill (a query) directly.
+    for (const [token, q, field] of [[h.b.token, CREATE, 'input.fromFirstEvent'], [h.b.readToken, ESTIMATE, 'fromFirstEvent']]) {
       const r = await h.gql(token, q, { id, e: new Date(end).toISOString(), f: true });
       expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-      expect(r.errors?.[0].extensions?.field).toBe('fromFirstEvent');
+      expect(r.errors?.[0].extensions?.field).toBe(field);
       expect(r.errors?.[0].message).toMatch(/no persons data/);
     }
   });
@@ -95,9 +96,9 @@ describe('fromFirstEvent', () => {
   it('refuses a start given together with fromFirstEvent, and no start without it', async () => {
     const id = await exportOf(h.a.token, { interval: 'HOUR' });
     const both = await h.gql(h.a.token, CREATE, { id, s: new Date(end - HOUR).toISOString(), e: new Date(end).toISOString(), f: true });
-    expect(both.errors?.[0].extensions?.field).toBe('fromFirstEvent');
+    expect(both.errors?.[0].extensions?.field).toBe('input.fromFirstEvent');
     const neither = await h.gql(h.a.token, CREATE, { id, e: new Date(end).toISOString() });
     expect(neither.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(neither.errors?.[0].extensions?.field).toBe('startAt');
+    expect(neither.errors?.[0].extensions?.field).toBe('input.startAt');
   });
 });

@@ -4,7 +4,7 @@ let h: ApiHarness;
 let destinationId: string;
 beforeAll(async () => {
   h = await startApiHarness();
-  const r = await h.ok(h.a.token, `mutation { createDestination(name: "files", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`);
+  const r = await h.ok(h.a.token, `mutation { createDestination(input: { name: "files", type: "example-ndjson", config: { directory: "/tmp" } }) { id } }`);
   destinationId = r.createDestination.id;
 }, 60_000);
 afterAll(async () => {
@@ -14,7 +14,7 @@ afterAll(async () => {
 const FIELDS = `id name destinationId destination { id type } model interval timezone offsetHour offsetDay includeEvents excludeEvents
   filters { key operator value type } startAt endAt paused pausedAt scheduledUntil createdAt updatedAt`;
 const CREATE = `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { ${FIELDS} } }`;
-const UPDATE = `mutation($id: ID!, $input: UpdateBatchExportInput!) { updateBatchExport(id: $id, input: $input) { ${FIELDS} } }`;
+const UPDATE = `mutation($input: UpdateBatchExportInput!) { updateBatchExport(input: $input) { ${FIELDS} } }`;
 
 const create = (input: Record<string, unknown>) => h.gql(h.a.token, CREATE, { input: { name: 'e', destinationId, interval: 'HOUR', ...input } });
 
@@ -24,12 +24,12 @@ describe('batch export lifecycle', () => {
     const created = (await create({
       name: 'Hourly events',
       includeEvents: ['$pageview', '$pageview', 'signup'],
-      filters: [{ key: '$browser', operator: 'exact', value: ['Chrome', 'Firefox'] }, { key: 'plan', operator: 'is_set', type: 'PERSON' }],
+      filters: [{ key: '$browser', operator: 'EXACT', value: ['Chrome', 'Firefox'] }, { key: 'plan', operator: 'IS_SET', type: 'PERSON' }],
     })).data!.createBatchExport;
     expect(created).toMatchObject({
       name: 'Hourly events', destinationId, destination: { id: destinationId, type: 'example-ndjson' }, model: 'EVENTS', interval: 'HOUR',
       timezone: 'UTC', offsetHour: 0, offsetDay: 0, includeEvents: ['$pageview', 'signup'], excludeEvents: [], paused: false, pausedAt: null,
-      filters: [{ key: '$browser', operator: 'exact', value: ['Chrome', 'Firefox'], type: 'EVENT' }, { key: 'plan', operator: 'is_set', value: null, type: 'PERSON' }],
+      filters: [{ key: '$browser', operator: 'EXACT', value: ['Chrome', 'Firefox'], type: 'EVENT' }, { key: 'plan', operator: 'IS_SET', value: null, type: 'PERSON' }],
     });
     // The first run is the hour in progress at creation.
     const hourStart = Math.floor(before / 3_600_000) * 3_600_000;
@@ -41,8 +41,7 @@ describe('batch export lifecycle', () => {
     expect(read.batchExport).toMatchObject({ ...created, latestRuns: [] });
 
     const updated = (await h.ok(h.a.token, UPDATE, {
-      id: created.id,
-      input: { name: 'Daily', interval: 'DAY', timezone: 'Europe/Paris', offsetHour: 3, excludeEvents: ['$feature_flag_called'], filters: [] },
+      input: { id: created.id, name: 'Daily', interval: 'DAY', timezone: 'Europe/Paris', offsetHour: 3, excludeEvents: ['$feature_flag_called'], filters: [] },
     })).updateBatchExport;
     expect(updated).toMatchObject({ name: 'Daily', interval: 'DAY', timezone: 'Europe/Paris', offsetHour: 3, excludeEvents: ['$feature_flag_called'], filters: [], includeEvents: ['$pageview', 'signup'] });
     // Coverage continues where the schedule stood; the scheduler bridges to the next Paris 03:00 boundary (issue 11.2).
@@ -76,12 +75,12 @@ describe('batch export lifecycle', () => {
     const skipped = (await h.ok(h.a.token, `mutation($id: ID!) { unpauseBatchExport(id: $id) { scheduledUntil } }`, { id: e.id })).unpauseBatchExport;
     const currentStart = Math.floor(Date.now() / 300_000) * 300_000;
     expect(new Date(skipped.scheduledUntil).getTime()).toBe(currentStart);
-    expect((await h.ok(h.a.token, `query($id: ID!) { backfills(batchExportId: $id) { id } }`, { id: e.id })).backfills).toEqual([]);
+    expect((await h.ok(h.a.token, `query($id: ID!) { backfills(batchExportId: $id) { edges { node { id } } } }`, { id: e.id })).backfills.edges).toEqual([]);
 
     await h.ok(h.a.token, `mutation($id: ID!) { pauseBatchExport(id: $id) { id } }`, { id: e.id });
     await h.ds.query(`UPDATE batch_exports SET paused_at = $2, scheduled_until = $2 WHERE id = $1`, [e.id, hourAgo]);
     await h.ok(h.a.token, `mutation($id: ID!) { unpauseBatchExport(id: $id, backfillPausedGap: true) { id } }`, { id: e.id });
-    const bf = (await h.ok(h.a.token, `query($id: ID!) { backfills(batchExportId: $id) { startAt endAt status progress { totalRuns } } }`, { id: e.id })).backfills;
+    const bf = (await h.ok(h.a.token, `query($id: ID!) { backfills(batchExportId: $id) { edges { node { startAt endAt status progress { totalRuns } } } } }`, { id: e.id })).backfills.edges.map((edge: { node: unknown }) => edge.node);
     expect(bf).toHaveLength(1);
     expect(new Date(bf[0].startAt).getTime()).toBe(hourAgo.getTime());
     const end = new Date(bf[0].endAt).getTime();
@@ -126,12 +125,12 @@ describe('batch export validation', () => {
     await expectBad({ name: '' }, 'input.name', /name/);
     await expectBad({ name: 'x'.repeat(201) }, 'input.name', /name/);
     await expectBad({ model: 'SESSIONS' }, 'input.model', /does not support the sessions model/);
-    await expectBad({ filters: [{ key: 'x', operator: 'similar' , value: 'a' }] }, 'input.filters.0.operator', /must be one of exact, .* \(got "similar"\)/);
-    await expectBad({ filters: [{ key: 'x', operator: 'gt', value: 'ten' }] }, 'input.filters.0.value', /finite number/);
-    await expectBad({ filters: [{ key: 'x', operator: 'regex', value: '' }] }, 'input.filters.0.value', /non-empty string/);
-    await expectBad({ filters: [{ key: 'x', operator: 'is_set', value: 'a' }] }, 'input.filters.0.value', /absent/);
-    await expectBad({ filters: [{ key: 'x', operator: 'exact', value: { nested: 1 } }] }, 'input.filters.0.value', /string, number or boolean/);
-    await expectBad({ filters: [{ key: 'x', operator: 'exact', value: 'a\u0000b' }] }, 'input.filters.0.value', /NUL/);
+    await expectBad({ filters: [{ key: 'x', operator: 'similar' , value: 'a' }] }, 'input.filters.0.operator', /"similar" does not exist in "FilterOperator" enum/);
+    await expectBad({ filters: [{ key: 'x', operator: 'GT', value: 'ten' }] }, 'input.filters.0.value', /finite number/);
+    await expectBad({ filters: [{ key: 'x', operator: 'REGEX', value: '' }] }, 'input.filters.0.value', /non-empty string/);
+    await expectBad({ filters: [{ key: 'x', operator: 'IS_SET', value: 'a' }] }, 'input.filters.0.value', /absent/);
+    await expectBad({ filters: [{ key: 'x', operator: 'EXACT', value: { nested: 1 } }] }, 'input.filters.0.value', /string, number or boolean/);
+    await expectBad({ filters: [{ key: 'x', operator: 'EXACT', value: 'a\u0000b' }] }, 'input.filters.0.value', /NUL/);
     await expectBad({ includeEvents: ['ok', ''] }, 'input.includeEvents.1', /empty/);
     const [{ n }] = await h.ds.query(`SELECT count(*)::int AS n FROM batch_exports WHERE team_id = $1 AND name = 'e'`, [h.a.id]);
     expect(n).toBe(0);
@@ -150,19 +149,19 @@ describe('batch export validation', () => {
 
   it('a failing update changes nothing', async () => {
     const e = (await create({ name: 'stable' })).data!.createBatchExport;
-    const r = await h.gql(h.a.token, UPDATE, { id: e.id, input: { name: 'changed', timezone: 'Nowhere/Land' } });
+    const r = await h.gql(h.a.token, UPDATE, { input: { id: e.id, name: 'changed', timezone: 'Nowhere/Land' } });
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.timezone' });
     const read = await h.ok(h.a.token, `query($id: ID!) { batchExport(id: $id) { name timezone } }`, { id: e.id });
     expect(read.batchExport).toEqual({ name: 'stable', timezone: 'UTC' });
   });
 
   it('refuses event selections and property filters on persons and sessions exports, on create and on update', async () => {
-    const files = (await h.ok(h.a.token, `mutation { createDestination(name: "all models", type: "local-files", config: { path: "models" }) { id } }`)).createDestination.id;
+    const files = (await h.ok(h.a.token, `mutation { createDestination(input: { name: "all models", type: "local-files", config: { path: "models" } }) { id } }`)).createDestination.id;
     const selections: [Record<string, unknown>, string][] = [
       [{ includeEvents: ['$pageview'] }, 'input.includeEvents'],
       [{ excludeEvents: ['$pageleave'] }, 'input.excludeEvents'],
-      [{ filters: [{ key: '$browser', operator: 'exact', value: 'Chrome' }] }, 'input.filters'],
-      [{ filters: [{ key: 'plan', operator: 'is_set', type: 'PERSON' }] }, 'input.filters'],
+      [{ filters: [{ key: '$browser', operator: 'EXACT', value: 'Chrome' }] }, 'input.filters'],
+      [{ filters: [{ key: 'plan', operator: 'IS_SET', type: 'PERSON' }] }, 'input.filters'],
     ];
     for (const model of ['PERSONS', 'SESSIONS']) {
       for (const [selection, field] of selections) {
@@ -173,17 +172,17 @@ describe('batch export validation', () => {
       // Empty lists are no selection.
       const plain = (await create({ destinationId: files, model, includeEvents: [], excludeEvents: [], filters: [] })).data!.createBatchExport;
       for (const [selection, field] of selections) {
-        const updated = await h.gql(h.a.token, UPDATE, { id: plain.id, input: selection });
+        const updated = await h.gql(h.a.token, UPDATE, { input: { id: plain.id, ...selection } });
         expect({ model, selection, error: updated.errors?.[0].extensions }).toMatchObject({ model, selection, error: { code: 'BAD_USER_INPUT', field } });
       }
       // An events export with a selection cannot become a persons or sessions export that would ignore it...
       for (const [selection, field] of selections) {
         const events = (await create({ destinationId: files, ...selection })).data!.createBatchExport;
-        const moved = await h.gql(h.a.token, UPDATE, { id: events.id, input: { model } });
+        const moved = await h.gql(h.a.token, UPDATE, { input: { id: events.id, model } });
         expect({ model, selection, error: moved.errors?.[0].extensions }).toMatchObject({ model, selection, error: { code: 'BAD_USER_INPUT', field } });
         expect((await h.ok(h.a.token, `query($id: ID!) { batchExport(id: $id) { model } }`, { id: events.id })).batchExport.model).toBe('EVENTS');
         // ...unless the same update clears it.
-        const cleared = (await h.ok(h.a.token, UPDATE, { id: events.id, input: { model, includeEvents: [], excludeEvents: [], filters: [] } })).updateBatchExport;
+        const cleared = (await h.ok(h.a.token, UPDATE, { input: { id: events.id, model, includeEvents: [], excludeEvents: [], filters: [] } })).updateBatchExport;
         expect(cleared).toMatchObject({ model, includeEvents: [], excludeEvents: [], filters: [] });
       }
     }
@@ -195,19 +194,19 @@ describe('batch export validation', () => {
   });
 
   it('reads a lone surrogate in a filter as U+FFFD, as the source reads documents', async () => {
-    const r = await create({ filters: [{ key: 'title\udc00', operator: 'exact', value: ['Buy now \ud83d', 'ok'] }, { key: 'x', operator: 'icontains', value: '\ude00' }] });
+    const r = await create({ filters: [{ key: 'title\udc00', operator: 'EXACT', value: ['Buy now \ud83d', 'ok'] }, { key: 'x', operator: 'ICONTAINS', value: '\ude00' }] });
     expect(r.errors).toBeUndefined();
     expect(r.data!.createBatchExport.filters).toEqual([
-      { key: 'title\ufffd', operator: 'exact', value: ['Buy now \ufffd', 'ok'], type: 'EVENT' },
-      { key: 'x', operator: 'icontains', value: '\ufffd', type: 'EVENT' },
+      { key: 'title\ufffd', operator: 'EXACT', value: ['Buy now \ufffd', 'ok'], type: 'EVENT' },
+      { key: 'x', operator: 'ICONTAINS', value: '\ufffd', type: 'EVENT' },
     ]);
   });
 
   it('round-trips hostile event names and filter values', async () => {
     const events = ["it's \"quoted\"", 'back\\slash', '🚀 launch', '\u202Eevil', '$set'];
-    const r = (await create({ includeEvents: events, filters: [{ key: "prop'; --", operator: 'icontains', value: '%_\\' }] })).data!.createBatchExport;
+    const r = (await create({ includeEvents: events, filters: [{ key: "prop'; --", operator: 'ICONTAINS', value: '%_\\' }] })).data!.createBatchExport;
     expect(r.includeEvents).toEqual(events);
-    expect(r.filters).toEqual([{ key: "prop'; --", operator: 'icontains', value: '%_\\', type: 'EVENT' }]);
+    expect(r.filters).toEqual([{ key: "prop'; --", operator: 'ICONTAINS', value: '%_\\', type: 'EVENT' }]);
     const nul = await create({ includeEvents: ['a\u0000b'] });
     expect(nul.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.includeEvents.0' });
   });

@@ -49,12 +49,12 @@ describe('testDestinationConfig', () => {
       });
     });
     const down = await test({ type: 'postgres', config: { ...pg, host: '127.0.0.1', port: closed } });
-    expect(down).toMatchObject({ ok: false, errorKind: 'retryable' });
+    expect(down).toMatchObject({ ok: false, errorKind: 'RETRYABLE' });
     expect(down.steps).toEqual([{ name: 'CONNECT', ok: false, message: expect.stringMatching(new RegExp(`127\\.0\\.0\\.1:${closed}`)) }]);
 
     const res = await h.gql(h.a.token, TEST_CONFIG, { input: { type: 'postgres', config: { ...pg, password: WRONG_PASSWORD } } });
     const wrong = res.data!.testDestinationConfig;
-    expect(wrong).toMatchObject({ ok: false, errorKind: 'config' });
+    expect(wrong).toMatchObject({ ok: false, errorKind: 'CONFIG' });
     expect(wrong.steps.map((s: { name: string; ok: boolean }) => [s.name, s.ok])).toEqual([['CONNECT', true], ['AUTHENTICATE', false]]);
     expect(wrong.steps[1].message).toMatch(/password/i);
     expect(JSON.stringify(res)).not.toContain(WRONG_PASSWORD);
@@ -76,7 +76,7 @@ describe('testDestinationConfig', () => {
     const good = await test({ type: 'vault-sink', config: { endpoint: 'https://sink.example.com/in', apiKey: 'good-key-123' } });
     expect(good).toMatchObject({ ok: true, steps: [{ name: 'CONNECT', ok: true }] });
     const bad = await test({ type: 'vault-sink', config: { endpoint: 'https://sink.example.com/in', apiKey: 'wrong-key-000' } });
-    expect(bad).toEqual({ ok: false, errorKind: 'config', message: 'apiKey was rejected by the endpoint', steps: [{ name: 'CONNECT', ok: false, message: 'apiKey was rejected by the endpoint' }] });
+    expect(bad).toEqual({ ok: false, errorKind: 'CONFIG', message: 'apiKey was rejected by the endpoint', steps: [{ name: 'CONNECT', ok: false, message: 'apiKey was rejected by the endpoint' }] });
   });
 
   it('refuses an invalid config as BAD_USER_INPUT naming the field, before connecting', async () => {
@@ -87,7 +87,7 @@ describe('testDestinationConfig', () => {
   });
 
   it('tests unsaved changes of a saved destination, keeping the stored secret when it is sent masked', async () => {
-    const { createDestination } = await h.ok(h.a.token, `mutation($c: JSONObject!) { createDestination(name: "pg", type: "postgres", config: $c) { id } }`, { c: pg });
+    const { createDestination } = await h.ok(h.a.token, `mutation($c: JSONObject!) { createDestination(input: { name: "pg", type: "postgres", config: $c }) { id } }`, { c: pg });
     const r = await test({ type: 'postgres', destinationId: createDestination.id, config: { password: '********', table_name: 'renamed' } });
     expect(r.ok).toBe(true);
     const saved = await h.ok(h.a.token, `mutation($id: ID!) { testDestination(id: $id) { ok steps { name ok } } }`, { id: createDestination.id });

@@ -10,8 +10,8 @@ afterAll(async () => {
 
 const SECRET = 'good-key-123';
 const CREATE = `mutation($name: String!, $type: String!, $config: JSONObject!) {
-  createDestination(name: $name, type: $type, config: $config) { id name type config createdAt updatedAt } }`;
-const UPDATE = `mutation($id: ID!, $name: String, $config: JSONObject) { updateDestination(id: $id, name: $name, config: $config) { id name config } }`;
+  createDestination(input: { name: $name, type: $type, config: $config }) { id name type config createdAt updatedAt } }`;
+const UPDATE = `mutation($id: ID!, $name: String, $config: JSONObject) { updateDestination(input: { id: $id, name: $name, config: $config }) { id name config } }`;
 
 async function createVault(config: Record<string, unknown> = {}) {
   const r = await h.ok(h.a.token, CREATE, {
@@ -24,7 +24,8 @@ async function createVault(config: Record<string, unknown> = {}) {
 
 describe('destination catalog', () => {
   it('lists installed plugins with models, capabilities, secret fields and a JSON Schema config', async () => {
-    const r = await h.ok(h.a.readToken, `{ destinationTypes { id displayName description models capabilities { merge formats } secretFields configSchema } }`);
+    const r = await h.ok(h.a.readToken, `{ destinationTypes(first: 500) { edges { node { id displayName description models capabilities { merge formats } secretFields configSchema } } } }`);
+    r.destinationTypes = r.destinationTypes.edges.map((e: { node: unknown }) => e.node);
     const vault = r.destinationTypes.find((t: { id: string }) => t.id === 'vault-sink');
     expect(vault).toMatchObject({ displayName: 'Vault sink (test)', models: ['EVENTS', 'PERSONS'], secretFields: ['apiKey'], capabilities: { merge: true, formats: null } });
     expect(vault.configSchema.properties.apiKey).toMatchObject({ type: 'string', writeOnly: true });
@@ -47,7 +48,7 @@ describe('secrets', () => {
     expect(Buffer.from(raw.encrypted_secrets.slice(3), 'base64').toString('latin1')).not.toContain(SECRET);
     expect(h.box.decrypt(raw.encrypted_secrets)).toEqual({ apiKey: SECRET });
 
-    const read = await h.ok(h.a.readToken, `query($id: ID!) { destination(id: $id) { config } destinations { id config } }`, { id: d.id });
+    const read = await h.ok(h.a.readToken, `query($id: ID!) { destination(id: $id) { config } destinations { edges { node { id config } } } }`, { id: d.id });
     expect(JSON.stringify(read)).not.toContain(SECRET);
     expect(read.destination.config.apiKey).toBe('********');
   });
@@ -73,14 +74,14 @@ describe('secrets', () => {
   it('testDestination reports a failed connection with its error kind', async () => {
     const d = await createVault({ apiKey: 'wrong-key-000' });
     const r = await h.ok(h.a.token, `mutation($id: ID!) { testDestination(id: $id) { ok errorKind message } }`, { id: d.id });
-    expect(r.testDestination).toEqual({ ok: false, errorKind: 'config', message: 'apiKey was rejected by the endpoint' });
+    expect(r.testDestination).toEqual({ ok: false, errorKind: 'CONFIG', message: 'apiKey was rejected by the endpoint' });
   });
 
   it('testDestination gives up on a plugin that never answers (timeout, retryable)', async () => {
     const d = await createVault({ endpoint: 'https://hang.example.com' });
     const started = Date.now();
     const r = await h.ok(h.a.token, `mutation($id: ID!) { testDestination(id: $id) { ok errorKind message } }`, { id: d.id });
-    expect(r.testDestination).toEqual({ ok: false, errorKind: 'retryable', message: expect.stringMatching(/timed out after 1 s/) });
+    expect(r.testDestination).toEqual({ ok: false, errorKind: 'RETRYABLE', message: expect.stringMatching(/timed out after 1 s/) });
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
@@ -88,28 +89,25 @@ describe('secrets', () => {
 describe('validation', () => {
   it('refuses an unknown type naming the field', async () => {
     const r = await h.gql(h.a.token, CREATE, { name: 'x', type: 'nope', config: {} });
-    expect(r.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'type' });
+    expect(r.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.type' });
     expect(r.errors?.[0].message).toMatch(/unknown destination type "nope".*vault-sink/);
   });
 
-  it('refuses a config failing the plugin schema, with each issue\'s path', async () => {
+  it('refuses a config failing the plugin schema, one error per issue with its path', async () => {
     const r = await h.gql(h.a.token, CREATE, { name: 'x', type: 'vault-sink', config: { endpoint: 'not a url', apiKey: 'short', options: { batchSize: 0 } } });
-    const e = r.errors?.[0];
-    expect(e?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(e?.extensions?.field).toBe('config.endpoint');
-    expect(e?.message).toContain('config.endpoint');
-    expect(e?.message).toContain('config.apiKey');
-    expect(e?.message).toContain('config.options.batchSize');
+    expect(r.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT']);
+    expect(r.errors?.map((e) => e.extensions?.field).sort()).toEqual(['input.config.apiKey', 'input.config.endpoint', 'input.config.options.batchSize']);
+    for (const e of r.errors!) expect(e.message.startsWith(`${e.extensions?.field}: `)).toBe(true);
     const count = await h.ds.query(`SELECT count(*)::int AS n FROM destinations WHERE name = 'x'`);
     expect(count[0].n).toBe(0);
   });
 
   it('refuses empty and too long names, and a bad merged config on update leaves the row untouched', async () => {
-    expect((await h.gql(h.a.token, CREATE, { name: '   ', type: 'vault-sink', config: {} })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
-    expect((await h.gql(h.a.token, CREATE, { name: 'n'.repeat(201), type: 'vault-sink', config: {} })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
+    expect((await h.gql(h.a.token, CREATE, { name: '   ', type: 'vault-sink', config: {} })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.name' });
+    expect((await h.gql(h.a.token, CREATE, { name: 'n'.repeat(201), type: 'vault-sink', config: {} })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.name' });
     const d = await createVault();
     const bad = await h.gql(h.a.token, UPDATE, { id: d.id, name: 'changed', config: { options: { batchSize: -1 } } });
-    expect(bad.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'config.options.batchSize' });
+    expect(bad.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.config.options.batchSize' });
     const [raw] = await h.ds.query(`SELECT name, config FROM destinations WHERE id = $1`, [d.id]);
     expect(raw).toEqual({ name: 'vault', config: { endpoint: 'https://sink.example.com/in', options: { batchSize: 50, tags: ['a'] } } });
   });
@@ -139,7 +137,7 @@ describe('delete', () => {
     await h.ok(h.a.token, `mutation($id: ID!) { deleteDestination(id: $id) { id } }`, { id: d.id });
     const gone = await h.gql(h.a.token, `query($id: ID!) { destination(id: $id) { id } }`, { id: d.id });
     expect(gone.errors?.[0].extensions?.code).toBe('NOT_FOUND');
-    const listed = await h.ok(h.a.token, `{ destinations { id } }`);
-    expect(listed.destinations.map((x: { id: string }) => x.id)).not.toContain(d.id);
+    const listed = await h.ok(h.a.token, `{ destinations { edges { node { id } } } }`);
+    expect(listed.destinations.edges.map((x: { node: { id: string } }) => x.node.id)).not.toContain(d.id);
   });
 });

@@ -16,7 +16,7 @@ beforeAll(async () => {
   // 600 events of team A inside the range, one every 30 s, inserted 30 s after their timestamp.
   await insertEvents(ch.client, { database: ch.database }, generateEvents({ seed: 7, count: 600, teamId: h.a.id, start: new Date(start + 60_000), stepMicros: 30_000_000 }));
   await insertEvents(ch.client, { database: ch.database }, generateEvents({ seed: 8, count: 50, teamId: h.b.id, start: new Date(start + 60_000) }));
-  const d = (await h.ok(h.a.token, `mutation { createDestination(name: "f", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`)).createDestination.id;
+  const d = (await h.ok(h.a.token, `mutation { createDestination(input: { name: "f", type: "example-ndjson", config: { directory: "/tmp" } }) { id } }`)).createDestination.id;
   exportId = (await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id } }`, {
     input: { name: 'e', destinationId: d, interval: 'HOUR' },
   })).createBatchExport.id;
@@ -38,12 +38,12 @@ describe('estimateBackfill with a source', () => {
   });
 
   it("applies the export's include/exclude events and property filters, as its runs do", async () => {
-    const d = (await h.ok(h.a.token, `mutation { createDestination(name: "g", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`)).createDestination.id;
+    const d = (await h.ok(h.a.token, `mutation { createDestination(input: { name: "g", type: "example-ndjson", config: { directory: "/tmp" } }) { id } }`)).createDestination.id;
     const selections = [
-      { includeEvents: ['$pageview', 'purchase', '$autocapture'], excludeEvents: ['purchase'], filters: [{ key: '$browser', operator: 'exact', value: 'Chrome' }] },
+      { includeEvents: ['$pageview', 'purchase', '$autocapture'], excludeEvents: ['purchase'], filters: [{ key: '$browser', operator: 'EXACT', value: 'Chrome' }] },
       { excludeEvents: ['$pageview'] },
-      { filters: [{ key: 'amount', operator: 'gt', value: 900 }, { key: 'email', operator: 'icontains', value: 'USER-', type: 'PERSON' }] },
-      { filters: [{ key: '$browser', operator: 'is_not', value: ['Chrome', 'Safari'] }] },
+      { filters: [{ key: 'amount', operator: 'GT', value: 900 }, { key: 'email', operator: 'ICONTAINS', value: 'USER-', type: 'PERSON' }] },
+      { filters: [{ key: '$browser', operator: 'IS_NOT', value: ['Chrome', 'Safari'] }] },
     ];
     for (const selection of selections) {
       const id = (await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id } }`, {
@@ -60,7 +60,8 @@ describe('estimateBackfill with a source', () => {
           interval: { start: new Date(t), end: new Date(t + HOUR) },
           includeEvents: stored.includeEvents,
           excludeEvents: stored.excludeEvents,
-          filters: stored.filters.map((f: { type: string }) => ({ ...f, type: f.type.toLowerCase() })),
+          // The API's enum names; the source takes the stored values.
+          filters: stored.filters.map((f: { type: string; operator: string }) => ({ ...f, type: f.type.toLowerCase(), operator: f.operator.toLowerCase() })),
         });
       }
       expect({ selection, rows: r.rows }).toEqual({ selection, rows: exported });
@@ -71,7 +72,7 @@ describe('estimateBackfill with a source', () => {
 
   it("calibrates the expected time on the export's own completed runs once it has 3", async () => {
     const id = (await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id } }`, {
-      input: { name: 'measured', destinationId: (await h.ok(h.a.token, `query { destinations { id } }`)).destinations[0].id, interval: 'HOUR' },
+      input: { name: 'measured', destinationId: (await h.ok(h.a.token, `query { destinations(first: 1) { edges { node { id } } } }`)).destinations.edges[0].node.id, interval: 'HOUR' },
     })).createBatchExport.id;
     const q = `query($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { estimateBackfill(batchExportId: $id, startAt: $s, endAt: $e) { runs rows seconds secondsPerRun rowsPerSecond calibrationRuns } }`;
     const vars = { id, s: new Date(start).toISOString(), e: new Date(end).toISOString() };
@@ -99,7 +100,7 @@ describe('estimateBackfill with a source', () => {
   });
 
   it('stores the estimate with the backfill it creates', async () => {
-    const b = (await h.ok(h.a.token, `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { createBackfill(batchExportId: $id, startAt: $s, endAt: $e) { estimate { runs rows } } }`,
+    const b = (await h.ok(h.a.token, `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { createBackfill(input: { batchExportId: $id, startAt: $s, endAt: $e }) { estimate { runs rows } } }`,
       { id: exportId, s: new Date(start).toISOString(), e: new Date(start + 2 * HOUR).toISOString() })).createBackfill;
     expect(b.estimate.runs).toBe(2);
     expect(b.estimate.rows).toBeGreaterThan(0);

@@ -11,7 +11,7 @@ beforeAll(async () => {
   const now = new Date(Date.now() - 3_600_000);
   await insertEvents(ch.client, { database: ch.database }, generateEvents({ seed: 61, count: 5, teamId: 1, start: now }));
   h = await startApiHarness({ source: ch.source });
-  const r = await h.ok(h.a.token, `mutation { createDestination(name: "files", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`);
+  const r = await h.ok(h.a.token, `mutation { createDestination(input: { name: "files", type: "example-ndjson", config: { directory: "/tmp" } }) { id } }`);
   destinationId = r.createDestination.id;
 }, 60_000);
 afterAll(async () => {
@@ -26,7 +26,7 @@ const CREATE = `mutation($input: CreateBatchExportInput!) { createBatchExport(in
 it('previews a field selection with its types and real rows', async () => {
   const r = await h.ok(h.a.token, PREVIEW, { model: 'EVENTS', fields: [{ source: 'team_id' }, { source: 'uuid', alias: 'id' }, { source: 'properties.$browser', alias: 'browser' }] });
   expect(r.previewExportSchema).toMatchObject({
-    columns: [{ name: 'team_id', type: 'int', nullable: false }, { name: 'id', type: 'string', nullable: false }, { name: 'browser', type: 'string', nullable: true }],
+    columns: [{ name: 'team_id', type: 'INT', nullable: false }, { name: 'id', type: 'STRING', nullable: false }, { name: 'browser', type: 'STRING', nullable: true }],
     key: ['team_id', 'id'],
     versionColumns: [],
   });
@@ -56,10 +56,10 @@ it('stores schemaMode (EVOLVE by default), shows it, and changes it on update', 
   const created = await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id schemaMode } }`, { input: { name: 'sm', destinationId, interval: 'HOUR' } });
   expect(created.createBatchExport.schemaMode).toBe('EVOLVE');
   const id = created.createBatchExport.id;
-  const updated = await h.ok(h.a.token, `mutation($id: ID!) { updateBatchExport(id: $id, input: { schemaMode: FROZEN }) { schemaMode } }`, { id });
+  const updated = await h.ok(h.a.token, `mutation($id: ID!) { updateBatchExport(input: { id: $id, schemaMode: FROZEN }) { schemaMode } }`, { id });
   expect(updated.updateBatchExport.schemaMode).toBe('FROZEN');
   const frozen = await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { schemaMode } }`, { input: { name: 'sm2', destinationId, interval: 'HOUR', schemaMode: 'FROZEN' } });
   expect(frozen.createBatchExport.schemaMode).toBe('FROZEN');
-  const bad = await h.gql(h.a.token, `mutation($id: ID!) { updateBatchExport(id: $id, input: { schemaMode: THAWED }) { schemaMode } }`, { id });
+  const bad = await h.gql(h.a.token, `mutation($id: ID!) { updateBatchExport(input: { id: $id, schemaMode: THAWED }) { schemaMode } }`, { id });
   expect(bad.errors?.[0].message).toMatch(/SchemaMode/);
 });

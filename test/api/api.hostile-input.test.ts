@@ -11,7 +11,7 @@ let destinationId: string;
 
 beforeAll(async () => {
   h = await startApiHarness();
-  destinationId = (await h.ok(h.a.token, `mutation { createDestination(name: "d", type: "vault-sink", config: { endpoint: "https://x.example.com", apiKey: "good-key-123" }) { id } }`)).createDestination.id;
+  destinationId = (await h.ok(h.a.token, `mutation { createDestination(input: { name: "d", type: "vault-sink", config: { endpoint: "https://x.example.com", apiKey: "good-key-123" } }) { id } }`)).createDestination.id;
 }, 60_000);
 afterAll(async () => {
   await h?.stop();
@@ -107,11 +107,11 @@ describe('malformed HTTP bodies', () => {
 
 describe('client mistakes inside valid requests', () => {
   it('a NUL character in a string argument is BAD_USER_INPUT', async () => {
-    const r = await raw(gqlBody(`mutation($n: String!) { createApiToken(name: $n, scopes: [READ]) { token } }`, { n: 'bad\u0000name' }));
+    const r = await raw(gqlBody(`mutation($n: String!) { createApiToken(input: { name: $n, scopes: [READ] }) { token } }`, { n: 'bad\u0000name' }));
     expectClientError(r, 'BAD_USER_INPUT', /name/);
-    const d = await raw(gqlBody(`mutation($n: String!) { createDestination(name: $n, type: "vault-sink", config: { endpoint: "https://x.example.com", apiKey: "good-key-123" }) { id } }`, { n: 'a\u0000b' }));
+    const d = await raw(gqlBody(`mutation($n: String!) { createDestination(input: { name: $n, type: "vault-sink", config: { endpoint: "https://x.example.com", apiKey: "good-key-123" } }) { id } }`, { n: 'a\u0000b' }));
     expectClientError(d, 'BAD_USER_INPUT');
-    const cfg = await raw(gqlBody(`mutation($c: JSONObject!) { createDestination(name: "n", type: "vault-sink", config: $c) { id } }`, { c: { endpoint: 'https://x.example.com', apiKey: 'good\u0000key-123' } }));
+    const cfg = await raw(gqlBody(`mutation($c: JSONObject!) { createDestination(input: { name: "n", type: "vault-sink", config: $c }) { id } }`, { c: { endpoint: 'https://x.example.com', apiKey: 'good\u0000key-123' } }));
     expectClientError(cfg, 'BAD_USER_INPUT');
     const search = await raw(gqlBody(`query($s: String) { logs(search: $s) { edges { cursor } } }`, { s: 'x\u0000' }));
     expectClientError(search, 'BAD_USER_INPUT');

@@ -10,7 +10,7 @@ afterAll(() => h?.stop());
 it('answers destination and latestRuns of every listed export correctly, in one query per field', async () => {
   const dests: string[] = [];
   for (const dir of ['/tmp/a', '/tmp/b']) {
-    const r = await h.ok(h.a.token, `mutation($c: JSONObject!) { createDestination(name: "files", type: "example-ndjson", config: $c) { id } }`, { c: { directory: dir } });
+    const r = await h.ok(h.a.token, `mutation($c: JSONObject!) { createDestination(input: { name: "files", type: "example-ndjson", config: $c }) { id } }`, { c: { directory: dir } });
     dests.push(r.createDestination.id);
   }
   const exports: { id: string; dest: string; runs: number }[] = [];

@@ -16,7 +16,7 @@ afterAll(async () => {
   if (h) fs.rmSync(h.localFilesRoot, { recursive: true, force: true });
 });
 
-const CREATE = `mutation($config: JSONObject!) { createDestination(name: "files", type: "local-files", config: $config) { id config } }`;
+const CREATE = `mutation($config: JSONObject!) { createDestination(input: { name: "files", type: "local-files", config: $config }) { id config } }`;
 const TEST = `mutation($id: ID!) { testDestination(id: $id) { ok errorKind message } }`;
 
 it("keeps each team's local-files destinations inside its own folder under OUTPORT_LOCAL_FILES_ROOT", async () => {
@@ -34,7 +34,7 @@ it("keeps each team's local-files destinations inside its own folder under OUTPO
   for (const outside of [teamA, h.localFilesRoot, 'link-to-a', 'link-to-a/sub']) {
     const { createDestination } = await h.ok(h.b.token, CREATE, { config: { path: outside } });
     const { testDestination } = await h.ok(h.b.token, TEST, { id: createDestination.id });
-    expect({ outside, ...testDestination }).toMatchObject({ outside, ok: false, errorKind: 'config', message: expect.stringMatching(/^path .*outside your team's folder/) });
+    expect({ outside, ...testDestination }).toMatchObject({ outside, ok: false, errorKind: 'CONFIG', message: expect.stringMatching(/^path .*outside your team's folder/) });
   }
 
   // The team's own folder works, relative or absolute.

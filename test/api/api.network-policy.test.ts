@@ -14,7 +14,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const CREATE = `mutation($type: String!, $config: JSONObject!) { createDestination(name: "d", type: $type, config: $config) { id } }`;
+const CREATE = `mutation($type: String!, $config: JSONObject!) { createDestination(input: { name: "d", type: $type, config: $config }) { id } }`;
 const REFUSED = [
   'http://127.0.0.1:9000', 'http://127.1.2.3', 'http://localhost:9000', 'http://[::1]:9000', 'http://[::ffff:127.0.0.1]/',
   'http://[::ffff:7f00:1]/', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3', 'http://172.16.0.1', 'http://192.168.1.1',
@@ -26,7 +26,7 @@ describe('deny:private', () => {
     it(`refuses a destination endpoint at ${endpoint}, naming the field and the setting`, async () => {
       const r = await h.gql(h.a.token, CREATE, { type: 'vault-sink', config: { endpoint, apiKey: 'good-key-123' } });
       expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-      expect(r.errors?.[0].extensions?.field).toBe('config.endpoint');
+      expect(r.errors?.[0].extensions?.field).toBe('input.config.endpoint');
       expect(r.errors?.[0].message).toContain('OUTPORT_DESTINATION_NETWORKS');
     });
   }
@@ -34,13 +34,13 @@ describe('deny:private', () => {
   it('refuses a Postgres host on the loopback network', async () => {
     const r = await h.gql(h.a.token, CREATE, { type: 'postgres', config: { host: 'localhost', user: 'u', password: 'p', database: 'd' } });
     expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(r.errors?.[0].extensions?.field).toBe('config.host');
+    expect(r.errors?.[0].extensions?.field).toBe('input.config.host');
   });
 
   it('refuses moving an existing destination into a denied network on update', async () => {
     const { id } = (await h.ok(h.a.token, CREATE, { type: 'vault-sink', config: { endpoint: 'https://93.184.216.34/in', apiKey: 'good-key-123' } })).createDestination;
-    const r = await h.gql(h.a.token, `mutation($id: ID!, $c: JSONObject) { updateDestination(id: $id, config: $c) { id } }`, { id, c: { endpoint: 'http://[::1]/' } });
-    expect(r.errors?.[0].extensions?.field).toBe('config.endpoint');
+    const r = await h.gql(h.a.token, `mutation($id: ID!, $c: JSONObject) { updateDestination(input: { id: $id, config: $c }) { id } }`, { id, c: { endpoint: 'http://[::1]/' } });
+    expect(r.errors?.[0].extensions?.field).toBe('input.config.endpoint');
   });
 
   it('allows public addresses and the allow-listed exception', async () => {
@@ -50,8 +50,8 @@ describe('deny:private', () => {
 
   it('refuses a webhook URL in a denied network', async () => {
     for (const url of ['http://127.0.0.1:8080/hook', 'http://localhost/hook', 'http://[::ffff:169.254.169.254]/']) {
-      const r = await h.gql(h.a.token, `mutation($u: String) { updateTeam(webhookUrl: $u) { webhookUrl } }`, { u: url });
-      expect(r.errors?.[0].extensions?.field).toBe('webhookUrl');
+      const r = await h.gql(h.a.token, `mutation($u: String) { updateTeam(input: { webhookUrl: $u }) { webhookUrl } }`, { u: url });
+      expect(r.errors?.[0].extensions?.field).toBe('input.webhookUrl');
       expect(r.errors?.[0].message).toContain('OUTPORT_DESTINATION_NETWORKS');
     }
     const [team] = await h.ds.query(`SELECT webhook_url FROM teams WHERE id = $1`, [h.a.id]);

@@ -12,7 +12,7 @@ const base = Math.floor(Date.now() / HOUR) * HOUR - 48 * HOUR;
 
 beforeAll(async () => {
   h = await startApiHarness();
-  destinationId = (await h.ok(h.a.token, `mutation { createDestination(name: "files", type: "example-ndjson", config: { directory: "/tmp" }) { id } }`)).createDestination.id;
+  destinationId = (await h.ok(h.a.token, `mutation { createDestination(input: { name: "files", type: "example-ndjson", config: { directory: "/tmp" } }) { id } }`)).createDestination.id;
 }, 60_000);
 afterAll(async () => {
   await h?.stop();

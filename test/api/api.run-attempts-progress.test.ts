@@ -29,7 +29,7 @@ describe('run attempts and live progress', () => {
 
   async function exportTo(config: Record<string, unknown>): Promise<string> {
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!) { createDestination(name: "pg", type: "postgres", config: $c) { id } }`,
+      `mutation($c: JSONObject!) { createDestination(input: { name: "pg", type: "postgres", config: $c }) { id } }`,
       { c: { ...h.destination, ssl_mode: 'disable', ...config } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -40,7 +40,7 @@ describe('run attempts and live progress', () => {
   }
   async function backfillOne(exportId: string, start: Date): Promise<string> {
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: exportId, s: start.toISOString(), t: new Date(start.getTime() + HOUR).toISOString() },
     );
     const [run] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1`, [createBackfill.id]);
@@ -69,12 +69,12 @@ describe('run attempts and live progress', () => {
     const failed = r.attempts.slice(0, -1);
     const last = r.attempts.at(-1)!;
     for (const a of failed) {
-      expect(a).toMatchObject({ status: 'FailedRetryable', errorKind: 'retryable', recordsCompleted: 0 });
+      expect(a).toMatchObject({ status: 'FAILED_RETRYABLE', errorKind: 'RETRYABLE', recordsCompleted: 0 });
       expect(a.error).toBeTruthy();
       expect(a.finishedAt).not.toBeNull();
       expect(a.workerId).toBeTruthy();
     }
-    expect(last).toMatchObject({ status: 'Completed', error: null, recordsRead: 50, recordsCompleted: 50 });
+    expect(last).toMatchObject({ status: 'COMPLETED', error: null, recordsRead: 50, recordsCompleted: 50 });
     expect(last.bytesExported).toBeGreaterThan(0);
     expect(last.finishedAt).not.toBeNull();
     // The run's own start is the first attempt's; its duration is the attempt that completed it.
@@ -94,7 +94,7 @@ describe('run attempts and live progress', () => {
       return v.status === 'COMPLETED' && v.attempt === 1 && v;
     });
     expect(replayed.attempts).toHaveLength(r.attempts.length + 1);
-    expect(replayed.attempts.at(-1)).toMatchObject({ number: 1, status: 'Completed', recordsCompleted: 50 });
+    expect(replayed.attempts.at(-1)).toMatchObject({ number: 1, status: 'COMPLETED', recordsCompleted: 50 });
     expect(replayed.attemptStartedAt).toBe(replayed.attempts.at(-1)!.startedAt);
   }, 90_000);
 

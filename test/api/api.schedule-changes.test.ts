@@ -14,7 +14,7 @@ let destinationId: string;
 beforeAll(async () => {
   h = await startAppHarness({ roles: 'api', overrides: { clock } });
   const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-    `mutation($c: JSONObject!) { createDestination(name: "d", type: "postgres", config: $c) { id } }`,
+    `mutation($c: JSONObject!) { createDestination(input: { name: "d", type: "postgres", config: $c }) { id } }`,
     { c: { ...h.destination, table_name: 'unused', ssl_mode: 'disable' } },
   );
   destinationId = createDestination.id;
@@ -41,7 +41,7 @@ async function createAt(iso: string, input: string): Promise<string> {
 
 async function updateAt(iso: string, id: string, input: Record<string, unknown>): Promise<void> {
   clock.t = new Date(iso);
-  await h.gql(`mutation($id: ID!, $i: UpdateBatchExportInput!) { updateBatchExport(id: $id, input: $i) { ${FIELDS} } }`, { id, i: input });
+  await h.gql(`mutation($i: UpdateBatchExportInput!) { updateBatchExport(input: $i) { ${FIELDS} } }`, { i: { id, ...input } });
 }
 
 async function pauseAt(iso: string, id: string): Promise<void> {

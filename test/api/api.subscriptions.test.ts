@@ -14,12 +14,12 @@ const A: Record<string, string> = {};
 const B: Record<string, string> = {};
 
 async function setUpTeam(token: string, into: Record<string, string>) {
-  into.destination = (await h.ok(token, `mutation { createDestination(name: "d", type: "vault-sink", config: { endpoint: "https://x.example.com", apiKey: "good-key-123" }) { id } }`)).createDestination.id;
+  into.destination = (await h.ok(token, `mutation { createDestination(input: { name: "d", type: "vault-sink", config: { endpoint: "https://x.example.com", apiKey: "good-key-123" } }) { id } }`)).createDestination.id;
   into.export = (await h.ok(token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id } }`, {
     input: { name: 'e', destinationId: into.destination, interval: 'HOUR' },
   })).createBatchExport.id;
   const end = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
-  into.backfill = (await h.ok(token, `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { createBackfill(batchExportId: $id, startAt: $s, endAt: $e) { id } }`, {
+  into.backfill = (await h.ok(token, `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { createBackfill(input: { batchExportId: $id, startAt: $s, endAt: $e }) { id } }`, {
     id: into.export, s: new Date(end - 3 * HOUR).toISOString(), e: new Date(end).toISOString(),
   })).createBackfill.id;
   const runs = await h.ds.query(`SELECT id FROM runs WHERE backfill_id = $1 ORDER BY interval_start`, [into.backfill]);

@@ -12,12 +12,12 @@ let runId: string;
 
 beforeAll(async () => {
   h = await startApiHarness();
-  const destinationId = (await h.ok(h.a.token, `mutation { createDestination(name: "d", type: "vault-sink", config: { endpoint: "https://x.example.com", apiKey: "good-key-123" }) { id } }`)).createDestination.id;
+  const destinationId = (await h.ok(h.a.token, `mutation { createDestination(input: { name: "d", type: "vault-sink", config: { endpoint: "https://x.example.com", apiKey: "good-key-123" } }) { id } }`)).createDestination.id;
   exportId = (await h.ok(h.a.token, `mutation($input: CreateBatchExportInput!) { createBatchExport(input: $input) { id } }`, {
     input: { name: 'e', destinationId, interval: 'HOUR' },
   })).createBatchExport.id;
   const end = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
-  await h.ok(h.a.token, `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { createBackfill(batchExportId: $id, startAt: $s, endAt: $e) { id } }`, {
+  await h.ok(h.a.token, `mutation($id: ID!, $s: DateTimeISO!, $e: DateTimeISO!) { createBackfill(input: { batchExportId: $id, startAt: $s, endAt: $e }) { id } }`, {
     id: exportId, s: new Date(end - 3_600_000).toISOString(), e: new Date(end).toISOString(),
   });
   [{ id: runId }] = await h.ds.query(`SELECT id FROM runs WHERE batch_export_id = $1 LIMIT 1`, [exportId]);
@@ -29,7 +29,7 @@ afterAll(async () => {
 const RUN_UPDATED = `subscription($id: ID) { runUpdated(batchExportId: $id) { id status } }`;
 
 async function newToken(): Promise<{ id: string; token: string }> {
-  const r = await h.ok(h.a.token, `mutation { createApiToken(name: "short-lived", scopes: [READ]) { token apiToken { id } } }`);
+  const r = await h.ok(h.a.token, `mutation { createApiToken(input: { name: "short-lived", scopes: [READ] }) { token apiToken { id } } }`);
   return { id: r.createApiToken.apiToken.id, token: r.createApiToken.token };
 }
 

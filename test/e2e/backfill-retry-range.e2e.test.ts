@@ -37,7 +37,7 @@ const api = <T = any>(query: string, variables: Record<string, unknown> = {}) =>
 
 it('"From the first event" disables the start, estimates from the first event and starts the backfill there', async () => {
   const { createDestination } = await api<{ createDestination: { id: string } }>(
-    'mutation ($c: JSONObject!) { createDestination(name: "Files", type: "local-files", config: $c) { id } }',
+    'mutation ($c: JSONObject!) { createDestination(input: { name: "Files", type: "local-files", config: $c }) { id } }',
     { c: { path: path.join(server.teamFiles, 'first-event'), file_format: 'JSONLines' } },
   );
   const { createBatchExport } = await api<{ createBatchExport: { id: string } }>(
@@ -55,8 +55,8 @@ it('"From the first event" disables the start, estimates from the first event an
   expect(await dialog.locator('[data-estimate="rows"]').textContent()).toBe(`≈ ${EVENTS_PER_HOUR.reduce((a, b) => a + b)}`);
   await dialog.getByRole('button', { name: 'Start backfill' }).click();
   await dialog.waitFor({ state: 'detached' });
-  const { backfills } = await api<{ backfills: { startAt: string; endAt: string }[] }>('query ($id: ID!) { backfills(batchExportId: $id) { startAt endAt } }', { id: createBatchExport.id });
-  expect(backfills).toEqual([{ startAt: `${EVENTS_DAY}T00:00:00.000Z`, endAt: `${EVENTS_DAY}T03:00:00.000Z` }]);
+  const { backfills } = await api<{ backfills: { edges: { node: { startAt: string; endAt: string } }[] } }>('query ($id: ID!) { backfills(batchExportId: $id) { edges { node { startAt endAt } } } }', { id: createBatchExport.id });
+  expect(backfills.edges.map((e) => e.node)).toEqual([{ startAt: `${EVENTS_DAY}T00:00:00.000Z`, endAt: `${EVENTS_DAY}T03:00:00.000Z` }]);
 });
 
 type RunRow = { intervalStart: string; status: string; trigger: string };

@@ -240,7 +240,7 @@ it('labels every control (label, aria-label or labelled-by) on the main pages', 
 const EXPORT_FIELDS = 'id name model interval timezone offsetHour offsetDay includeEvents excludeEvents filters { key operator type value } startAt endAt destinationId paused pausedReason';
 
 async function apiDestination(name: string, dir: string): Promise<string> {
-  const { createDestination } = await api('mutation ($c: JSONObject!, $n: String!) { createDestination(name: $n, type: "local-files", config: $c) { id } }', {
+  const { createDestination } = await api('mutation ($c: JSONObject!, $n: String!) { createDestination(input: { name: $n, type: "local-files", config: $c }) { id } }', {
     n: name, c: { path: dir, compression: 'none' },
   });
   return createDestination.id;
@@ -301,7 +301,7 @@ it('edits every setting of an export, persisted across a reload, with API errors
   await page.getByLabel('Except these events').fill('$feature_flag_called');
   await page.getByRole('button', { name: 'Add filter' }).click();
   await page.getByLabel('Filter 1 property').fill('n');
-  await page.getByLabel('Filter 1 operator').selectOption('gt');
+  await page.getByLabel('Filter 1 operator').selectOption('GT');
   await page.getByLabel('Filter 1 value').fill('not a number');
   await page.getByLabel('Start at (UTC)').fill('2024-01-01T00:00');
   await page.getByLabel('End at (UTC)').fill('2024-02-01T00:00');
@@ -335,7 +335,7 @@ it('edits every setting of an export, persisted across a reload, with API errors
   expect(batchExport).toMatchObject({
     name: 'After edit', interval: 'WEEK', timezone: 'Europe/Berlin', offsetHour: 3, offsetDay: 1, destinationId: otherId,
     includeEvents: ['$pageview', 'signed_up'], excludeEvents: ['$feature_flag_called'],
-    filters: [{ key: 'n', operator: 'gt', type: 'EVENT', value: 2 }],
+    filters: [{ key: 'n', operator: 'GT', type: 'EVENT', value: 2 }],
     startAt: '2024-01-01T00:00:00.000Z', endAt: '2024-02-01T00:00:00.000Z',
   });
 
@@ -355,13 +355,10 @@ it('offers exactly the filter operators the API accepts, and an export using eve
   await page.goto(`${server.origin}/exports/new`);
   await page.getByRole('button', { name: 'Add filter' }).click();
   const offered = await page.getByLabel('Filter 1 operator').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-  // The API names the operators it accepts when it refuses one: the two lists must be the same.
-  const refusal = await api('mutation ($i: CreateBatchExportInput!) { createBatchExport(input: $i) { id } }', {
-    i: { name: 'x', interval: 'HOUR', destinationId: (await api('{ destinations { id } }')).destinations[0].id, filters: [{ key: 'k', operator: 'no_such_operator' }] },
-  }).then(() => '', (e: Error) => e.message);
-  const accepted = /must be one of ([\w, ]+?) \(got/.exec(refusal)?.[1].split(', ');
-  expect(accepted).toBeDefined();
-  expect([...offered].sort()).toEqual([...accepted!].sort());
+  // The API's FilterOperator enum is the list it accepts: the two lists must be the same.
+  const accepted = (await api('{ __type(name: "FilterOperator") { enumValues { name } } }')).__type.enumValues.map((v: { name: string }) => v.name);
+  expect(accepted.length).toBeGreaterThan(0);
+  expect([...offered].sort()).toEqual([...accepted].sort());
 
   // One filter per offered operator, typed in the form as a user would, accepted by the API.
   await nameInput().fill('Every operator');
@@ -370,7 +367,7 @@ it('offers exactly the filter operators the API accepts, and an export using eve
     await page.getByLabel(`Filter ${i} property`).fill(`p${i}`);
     await page.getByLabel(`Filter ${i} operator`).selectOption(offered[i - 1]);
     const value = page.getByLabel(`Filter ${i} value`);
-    if (await value.isEnabled()) await value.fill(['gt', 'lt'].includes(offered[i - 1]) ? '10' : offered[i - 1] === 'exact' ? 'a, b' : 'Chrome');
+    if (await value.isEnabled()) await value.fill(['GT', 'LT'].includes(offered[i - 1]) ? '10' : offered[i - 1] === 'EXACT' ? 'a, b' : 'Chrome');
   }
   await page.getByRole('button', { name: 'Create export' }).click();
   await page.getByRole('heading', { level: 1, name: /Every operator/ }).waitFor();
@@ -385,9 +382,9 @@ it('pages through runs, filters them by state and interval, charts every outcome
   // 36 five-minute intervals, 23 of them holding events: those fail, empty ones complete without the destination.
   // After 10 failures the export pauses itself, cancelling what is left: completed, failed and cancelled runs.
   const id = await apiExport({ name: 'Paged runs', interval: 'EVERY_5_MINUTES', destinationId: broken, endAt: '2024-01-11T00:00:00Z' });
-  await api('mutation ($id: ID!) { createBackfill(batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T03:00:00Z") { id } }', { id });
+  await api('mutation ($id: ID!) { createBackfill(input: { batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T03:00:00Z" }) { id } }', { id });
   const twoFailing = await apiExport({ name: 'All failing', interval: 'HOUR', destinationId: broken, endAt: '2024-01-11T00:00:00Z' });
-  await api('mutation ($id: ID!) { createBackfill(batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T02:00:00Z") { id } }', { id: twoFailing });
+  await api('mutation ($id: ID!) { createBackfill(input: { batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T02:00:00Z" }) { id } }', { id: twoFailing });
 
   type R = { id: string; status: string; intervalStart: string };
   const all = await waitFor('the paged export to pause itself and its runs to settle', async () => {

@@ -61,7 +61,7 @@ beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   server = await startE2eServer();
   await seedRecentEvents();
-  const { createDestination } = await api('mutation ($c: JSONObject!) { createDestination(name: "Files", type: "local-files", config: $c) { id } }', {
+  const { createDestination } = await api('mutation ($c: JSONObject!) { createDestination(input: { name: "Files", type: "local-files", config: $c }) { id } }', {
     c: { path: path.join(server.teamFiles, 'schema'), compression: 'none' },
   });
   destinationId = createDestination.id;

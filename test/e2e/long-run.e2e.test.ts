@@ -47,7 +47,7 @@ it('shows a long run landing: rows growing live, a rate and an ETA, then Complet
   }
   const dest = await createTestDatabase('e2e_long', false);
   const u = new URL(dest.url);
-  const { createDestination } = await api(`mutation($c: JSONObject!) { createDestination(name: "warehouse", type: "postgres", config: $c) { id } }`, {
+  const { createDestination } = await api(`mutation($c: JSONObject!) { createDestination(input: { name: "warehouse", type: "postgres", config: $c }) { id } }`, {
     c: { host: u.hostname, port: Number(u.port), database: dest.name, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), ssl_mode: 'disable', table_name: 'long_run' },
   });
   const { createBatchExport } = await api(
@@ -56,7 +56,7 @@ it('shows a long run landing: rows growing live, a rate and an ETA, then Complet
   );
   await page.goto(`${server.origin}/exports/${createBatchExport.id}`);
   await page.getByRole('heading', { level: 1, name: /Long run/ }).waitFor();
-  await api(`mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`, {
+  await api(`mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`, {
     e: createBatchExport.id,
     s: start.toISOString(),
     t: new Date(start.getTime() + 3_600_000).toISOString(),

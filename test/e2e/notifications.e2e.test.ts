@@ -12,6 +12,9 @@ import { verifySignature } from '../../src/notifications/signing';
 import { assertChromiumInstalled, launchBrowser, type TestBrowser } from '../support/browser';
 import { startE2eServer, type E2eServer } from './e2e-server';
 
+/** The items of a connection's page. */
+const nodes = (c: { edges: { node: any }[] }) => c.edges.map((e) => e.node);
+
 const SHOTS = path.join(__dirname, 'screenshots');
 const shot = (p: Page, name: string) => p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
@@ -114,7 +117,7 @@ const unlabelledControls = () => page.evaluate(() => [...document.querySelectorA
   .map((el) => el.outerHTML.slice(0, 120)));
 
 it('creates webhook and email channels in the page, and a test notification reaches a real receiver (signature verified) and a real SMTP server', async () => {
-  const { createDestination } = await api('mutation ($c: JSONObject!) { createDestination(name: "Files", type: "local-files", config: $c) { id } }', {
+  const { createDestination } = await api('mutation ($c: JSONObject!) { createDestination(input: { name: "Files", type: "local-files", config: $c }) { id } }', {
     c: { path: path.join(server.teamFiles, 'notify'), compression: 'none' },
   });
   const { createBatchExport } = await api('mutation ($i: CreateBatchExportInput!) { createBatchExport(input: $i) { id } }', {
@@ -155,7 +158,7 @@ it('creates webhook and email channels in the page, and a test notification reac
   await fieldOf('Slow after (seconds)').locator('.field-error', { hasText: 'RUN_SLOW needs a threshold in seconds' }).waitFor();
   expect(await urlError.textContent()).toBe('');
   await shot(page, 'notifications-errors');
-  expect((await api('{ notificationChannels { id } }')).notificationChannels).toEqual([]);
+  expect((await api('{ notificationChannels { edges { node { id } } } }')).notificationChannels.edges).toEqual([]);
 
   // ---- created: the signing secret is shown once, with a copy button ----
   await control('Slow after (seconds)').fill('600');
@@ -169,7 +172,7 @@ it('creates webhook and email channels in the page, and a test notification reac
   await page.getByRole('button', { name: 'Copy signing secret' }).waitFor();
   await channelCard('Ops hook').getByText('Export Orders hourly').waitFor();
   await channelCard('Ops hook').getByText(/run slower than 10 minutes, data staler than 3 intervals/).waitFor();
-  const [stored] = (await api('{ notificationChannels { name batchExportId events slowRunSeconds staleIntervals url } }')).notificationChannels;
+  const [stored] = nodes((await api('{ notificationChannels { edges { node { name batchExportId events slowRunSeconds staleIntervals url } } } }')).notificationChannels);
   expect(stored).toEqual({
     name: 'Ops hook', batchExportId: exportId, url: `${receiverBase}/hook`, slowRunSeconds: 600, staleIntervals: 3,
     events: ['RUN_FAILED', 'EXPORT_AUTO_PAUSED', 'EXPORT_RECOVERED', 'RUN_SLOW', 'EXPORT_STALE'],
@@ -251,7 +254,7 @@ it('creates webhook and email channels in the page, and a test notification reac
   await waitFor('the second email', () => mails[1]);
   expect(mails[1].to).toEqual(['lead@example.com']);
   await channelCard('On-call mail').locator('.test-result.ok', { hasText: 'Delivered' }).waitFor();
-  const mailChannel = (await api('{ notificationChannels { name events } }')).notificationChannels.find((c: { name: string }) => c.name === 'On-call mail');
+  const mailChannel = nodes((await api('{ notificationChannels { edges { node { name events } } } }')).notificationChannels).find((c: { name: string }) => c.name === 'On-call mail');
   expect(mailChannel.events).toEqual(['RUN_FAILED', 'EXPORT_AUTO_PAUSED']);
 
   // ---- Slack: the URL is a secret (only its host is shown); an edit that leaves it empty keeps it ----
@@ -304,7 +307,7 @@ it('creates webhook and email channels in the page, and a test notification reac
   // ---- deleted ----
   await page.getByRole('button', { name: 'Delete Old hook' }).click();
   await channelCard('Old hook').waitFor({ state: 'detached' });
-  expect((await api('{ notificationChannels { name } }')).notificationChannels.map((c: { name: string }) => c.name).sort()).toEqual(['On-call mail', 'Ops hook', 'Team Slack alerts']);
+  expect(nodes((await api('{ notificationChannels { edges { node { name } } } }')).notificationChannels).map((c: { name: string }) => c.name).sort()).toEqual(['On-call mail', 'Ops hook', 'Team Slack alerts']);
 
   expect(browser.blockedRequests).toEqual([]);
   // Chromium logs each refused input (GraphQL BAD_USER_INPUT answers 400) as a console error: the four provoked above.

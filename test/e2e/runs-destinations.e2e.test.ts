@@ -86,7 +86,7 @@ it('tests a Postgres destination before saving: every step ✓ when right, AUTHE
   expect(bad[bad.length - 1][2]).toMatch(/password/i);
   expect(bad[bad.length - 1][2]).not.toContain('wrong-password');
   // Nothing was saved by the test.
-  expect((await api<{ destinations: unknown[] }>('query { destinations { id } }')).destinations).toHaveLength(0);
+  expect((await api<{ destinations: { edges: unknown[] } }>('query { destinations { edges { node { id } } } }')).destinations.edges).toHaveLength(0);
 
   await page.getByLabel('Password (secret)').fill(pg.password);
   await page.getByRole('button', { name: 'Test connection before saving' }).click();
@@ -110,8 +110,8 @@ it('tests a Postgres destination before saving: every step ✓ when right, AUTHE
   await page.getByLabel('User').fill('nobody_here');
   await page.getByRole('button', { name: 'Test connection of Warehouse' }).click();
   await page.locator('.test-step[data-step="AUTHENTICATE"][data-ok="false"]').waitFor();
-  const { destinations } = await api<{ destinations: { config: { user: string } }[] }>('query { destinations { config } }');
-  expect(destinations[0].config.user).toBe(pg.user);
+  const { destinations } = await api<{ destinations: { edges: { node: { config: { user: string } } }[] } }>('query { destinations { edges { node { config } } } }');
+  expect(destinations.edges[0].node.config.user).toBe(pg.user);
 
   // The list's test shows the steps too.
   await page.goto(`${server.origin}/destinations`);
@@ -138,15 +138,15 @@ async function createPostgresExport(name: string, destinationId: string, timezon
 
 it('a run that failed on a wrong password and was retried after the fix shows its attempt history, its duration the last attempt\'s', async () => {
   const { createDestination } = await api<{ createDestination: { id: string } }>(
-    'mutation ($config: JSONObject!) { createDestination(name: "Broken warehouse", type: "postgres", config: $config) { id } }',
+    'mutation ($config: JSONObject!) { createDestination(input: { name: "Broken warehouse", type: "postgres", config: $config }) { id } }',
     { config: { ...pg, password: 'wrong-password', ssl_mode: 'disable', table_name: 'retried_events' } },
   );
   const exportId = await createPostgresExport('Retried export', createDestination.id, 'UTC');
-  await api('mutation ($id: ID!) { createBackfill(batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T01:00:00Z") { id } }', { id: exportId });
+  await api('mutation ($id: ID!) { createBackfill(input: { batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T01:00:00Z" }) { id } }', { id: exportId });
   await page.goto(`${server.origin}/exports/${exportId}`);
   await page.locator('tr[data-run][data-status="FAILED"]').waitFor({ timeout: 60_000 });
 
-  await api('mutation ($id: ID!, $config: JSONObject!) { updateDestination(id: $id, config: $config) { id } }', { id: createDestination.id, config: { password: pg.password } });
+  await api('mutation ($id: ID!, $config: JSONObject!) { updateDestination(input: { id: $id, config: $config }) { id } }', { id: createDestination.id, config: { password: pg.password } });
   await page.getByRole('button', { name: /^Retry run/ }).click();
   const done = page.locator('tr[data-run][data-status="COMPLETED"]');
   await done.locator('td[data-label="Rows"]', { hasText: String(EVENTS_PER_HOUR[0]) }).waitFor({ timeout: 60_000 });
@@ -195,7 +195,7 @@ it('a run that failed on a wrong password and was retried after the fix shows it
 
 it('the backfill dialog takes dates in the export\'s time zone (Europe/Paris), shows the UTC range, labels the estimate and sends the right UTC range', async () => {
   const { createDestination } = await api<{ createDestination: { id: string } }>(
-    'mutation ($config: JSONObject!) { createDestination(name: "Paris warehouse", type: "postgres", config: $config) { id } }',
+    'mutation ($config: JSONObject!) { createDestination(input: { name: "Paris warehouse", type: "postgres", config: $config }) { id } }',
     { config: { ...pg, ssl_mode: 'disable', table_name: 'paris_events' } },
   );
   const exportId = await createPostgresExport('Paris export', createDestination.id, 'Europe/Paris');
@@ -225,8 +225,8 @@ it('the backfill dialog takes dates in the export\'s time zone (Europe/Paris), s
   await dialog.waitFor({ state: 'detached' });
   await page.getByText('Backfill started: 3 runs queued.').waitFor();
 
-  const { backfills } = await api<{ backfills: { startAt: string; endAt: string }[] }>('query ($id: ID!) { backfills(batchExportId: $id) { startAt endAt } }', { id: exportId });
-  expect(backfills).toEqual([{ startAt: '2024-01-10T00:00:00.000Z', endAt: '2024-01-10T03:00:00.000Z' }]);
+  const { backfills } = await api<{ backfills: { edges: { node: { startAt: string; endAt: string } }[] } }>('query ($id: ID!) { backfills(batchExportId: $id) { edges { node { startAt endAt } } } }', { id: exportId });
+  expect(backfills.edges.map((e) => e.node)).toEqual([{ startAt: '2024-01-10T00:00:00.000Z', endAt: '2024-01-10T03:00:00.000Z' }]);
   await page.waitForFunction(() => document.querySelectorAll('tr[data-run][data-status="COMPLETED"]').length === 3, null, { timeout: 60_000 });
 
   // With completed runs, the next estimate is calibrated on them and says on how many.
@@ -251,7 +251,7 @@ it('the backfill dialog takes dates in the export\'s time zone (Europe/Paris), s
 
 it('a run that changed while the page\'s live connection was still opening is shown once it opens (no reload)', async () => {
   const { createDestination } = await api<{ createDestination: { id: string } }>(
-    'mutation ($config: JSONObject!) { createDestination(name: "Late socket", type: "postgres", config: $config) { id } }',
+    'mutation ($config: JSONObject!) { createDestination(input: { name: "Late socket", type: "postgres", config: $config }) { id } }',
     { config: { ...pg, password: 'wrong-password', ssl_mode: 'disable', table_name: 'late_events' } },
   );
   const exportId = await createPostgresExport('Late socket export', createDestination.id, 'UTC');
@@ -267,7 +267,7 @@ it('a run that changed while the page\'s live connection was still opening is sh
   try {
     await late.goto(`${server.origin}/exports/${exportId}`);
     await late.getByText('No runs yet.', { exact: false }).waitFor();
-    await api('mutation ($id: ID!) { createBackfill(batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T01:00:00Z") { id } }', { id: exportId });
+    await api('mutation ($id: ID!) { createBackfill(input: { batchExportId: $id, startAt: "2024-01-10T00:00:00Z", endAt: "2024-01-10T01:00:00Z" }) { id } }', { id: exportId });
     for (let i = 0; ; i++) {
       const { runs } = await api<{ runs: { edges: { node: { status: string } }[] } }>('query ($id: ID!) { runs(batchExportId: $id) { edges { node { status } } } }', { id: exportId });
       if (runs.edges[0]?.node.status === 'FAILED') break;

@@ -22,7 +22,7 @@ describe('backfill: 48 hourly intervals into Postgres', () => {
     await insertEvents(h.ch, { database: h.chDatabase }, [...events, ...other]);
     sourceUuids = [...new Set(events.map((e) => e.uuid))].sort();
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($config: JSONObject!) { createDestination(name: "warehouse", type: "postgres", config: $config) { id } }`,
+      `mutation($config: JSONObject!) { createDestination(input: { name: "warehouse", type: "postgres", config: $config }) { id } }`,
       { config: { ...h.destination, schema: 'public', ssl_mode: 'disable' } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -45,7 +45,7 @@ describe('backfill: 48 hourly intervals into Postgres', () => {
     expect(estimateBackfill.rows).toBeGreaterThanOrEqual(4700); // ClickHouse estimates; the exact count comes per run
 
     const { createBackfill } = await h.gql<{ createBackfill: { id: string; progress: { totalRuns: number } } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id progress { totalRuns } } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id progress { totalRuns } } }`,
       { e: exportId, s: START.toISOString(), t: new Date(START.getTime() + 48 * HOUR).toISOString() },
     );
     expect(createBackfill.progress.totalRuns).toBe(48);
@@ -88,7 +88,7 @@ describe('backfill: 48 hourly intervals into Postgres', () => {
 
   it('an overlapping backfill and a retried run add no duplicates', async () => {
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: exportId, s: new Date(START.getTime() + 40 * HOUR).toISOString(), t: new Date(START.getTime() + 48 * HOUR).toISOString() },
     );
     await h.waitFor('overlapping backfill', async () => {

@@ -34,7 +34,7 @@ describe('file destinations on the byte path, through the worker', () => {
 
   async function exportTo(folder: string, config: Record<string, unknown>): Promise<{ destinationId: string; exportId: string }> {
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!) { createDestination(name: "files", type: "local-files", config: $c) { id } }`,
+      `mutation($c: JSONObject!) { createDestination(input: { name: "files", type: "local-files", config: $c }) { id } }`,
       { c: { path: folder, ...config } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -46,7 +46,7 @@ describe('file destinations on the byte path, through the worker', () => {
 
   async function runHour(exportId: string) {
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: exportId, s: start.toISOString(), t: new Date(start.getTime() + HOUR).toISOString() },
     );
     const [{ id: runId }] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1`, [createBackfill.id]);
@@ -71,7 +71,7 @@ describe('file destinations on the byte path, through the worker', () => {
   it('reconciles a sliced byte path against the whole query: a slice left out fails the run', async () => {
     for (const skip of [false, true]) {
       const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-        `mutation($c: JSONObject!) { createDestination(name: "slicing", type: "slicing", config: $c) { id } }`,
+        `mutation($c: JSONObject!) { createDestination(input: { name: "slicing", type: "slicing", config: $c }) { id } }`,
         { c: { skip_second_slice: skip } },
       );
       const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -117,7 +117,7 @@ describe('file destinations on the byte path, through the worker', () => {
     }
 
     // Replay with one file per run: the numbered parts of the first attempt are stale and go.
-    await h.gql(`mutation($id: ID!, $c: JSONObject!) { updateDestination(id: $id, config: $c) { id } }`, {
+    await h.gql(`mutation($id: ID!, $c: JSONObject!) { updateDestination(input: { id: $id, config: $c }) { id } }`, {
       id: bytes.destinationId,
       c: { path: 'bytes', file_format: 'JSONLines', compression: 'gzip', max_file_size_mb: 0 },
     });

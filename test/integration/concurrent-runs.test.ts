@@ -54,7 +54,7 @@ describe('concurrent runs of one export', () => {
 
   async function createExport(model: string, table: string, maxConcurrentRuns: number): Promise<string> {
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($n: String!, $c: JSONObject!) { createDestination(name: $n, type: "postgres", config: $c) { id } }`,
+      `mutation($n: String!, $c: JSONObject!) { createDestination(input: { name: $n, type: "postgres", config: $c }) { id } }`,
       { n: table, c: { ...h.destination, table_name: table, ssl_mode: 'disable' } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string; maxConcurrentRuns: number } }>(
@@ -67,7 +67,7 @@ describe('concurrent runs of one export', () => {
 
   async function backfill(exportId: string, start: Date, hours: number): Promise<string> {
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: exportId, s: start.toISOString(), t: new Date(start.getTime() + hours * HOUR).toISOString() },
     );
     return createBackfill.id;
@@ -114,7 +114,7 @@ describe('concurrent runs of one export', () => {
     const backfillId = await backfill(exportId, start, hours);
     await h.waitFor('runs in several lanes at once', async () => (await runsOf(exportId)).filter((r) => r.status === 'Running').length >= 2, 60_000);
     // Queued jobs keep the lanes of the old limit: the claim, not the queue, must enforce the new one.
-    await h.gql(`mutation($id: ID!) { updateBatchExport(id: $id, input: { maxConcurrentRuns: 1 }) { maxConcurrentRuns } }`, { id: exportId });
+    await h.gql(`mutation($id: ID!) { updateBatchExport(input: { id: $id, maxConcurrentRuns: 1 }) { maxConcurrentRuns } }`, { id: exportId });
     const runningAtChange = (await runsOf(exportId)).filter((r) => r.status === 'Running').map((r) => r.id);
     const drained = await h.waitFor('the attempts running at the change to finish', async () => {
       const runs = await runsOf(exportId);

@@ -44,7 +44,7 @@ describe('a worker killed mid-way through a concurrent backfill', () => {
       seed: 19, count: RUNS * ROWS_PER_RUN, teams: 1, start, stepMicros: (HOUR * 1000) / ROWS_PER_RUN, insertDelayMicros: 0,
     });
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!) { createDestination(name: "pg", type: "postgres", config: $c) { id } }`,
+      `mutation($c: JSONObject!) { createDestination(input: { name: "pg", type: "postgres", config: $c }) { id } }`,
       { c: { ...h.destination, table_name: 'lanes_survived', ssl_mode: 'disable' } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -52,7 +52,7 @@ describe('a worker killed mid-way through a concurrent backfill', () => {
       { d: createDestination.id },
     );
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: createBatchExport.id, s: start.toISOString(), t: new Date(start.getTime() + RUNS * HOUR).toISOString() },
     );
     const runs = async () =>

@@ -161,7 +161,7 @@ describe.each(Object.keys(targets))('%s', (name) => {
   async function createExport(table: string, input: string, variables: Record<string, unknown> = {}): Promise<{ id: string; config: Record<string, unknown> }> {
     const config = await target.config(table);
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($config: JSONObject!) { createDestination(name: "${table}", type: "${target.type}", config: $config) { id } }`,
+      `mutation($config: JSONObject!) { createDestination(input: { name: "${table}", type: "${target.type}", config: $config }) { id } }`,
       { config },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -173,7 +173,7 @@ describe.each(Object.keys(targets))('%s', (name) => {
 
   async function backfill(exportId: string, from: number, to: number): Promise<string> {
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: exportId, s: at(from), t: at(to) },
     );
     await h.waitFor(`backfill ${from}-${to}`, async () => {

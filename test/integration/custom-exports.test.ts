@@ -22,7 +22,7 @@ beforeAll(async () => {
   await insertEvents(h.ch, { database: h.chDatabase }, [...events, ...other]);
   destinationFor = async (table) => {
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($config: JSONObject!) { createDestination(name: "warehouse", type: "postgres", config: $config) { id } }`,
+      `mutation($config: JSONObject!) { createDestination(input: { name: "warehouse", type: "postgres", config: $config }) { id } }`,
       { config: { ...h.destination, schema: 'public', ssl_mode: 'disable', table_name: table } },
     );
     return createDestination.id;
@@ -41,7 +41,7 @@ async function createExport(table: string, input: string, variables: Record<stri
 
 async function backfill(exportId: string, from: number, to: number): Promise<string> {
   const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-    `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+    `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
     { e: exportId, s: at(from), t: at(to) },
   );
   await h.waitFor(`backfill ${from}-${to}`, async () => {

@@ -45,7 +45,7 @@ describe('failures and recovery', () => {
     const events = generateEvents({ seed: seedN++, teamId: h.teamId, count: rows, start, stepMicros: 10_000_000 });
     await insertEvents(h.ch, { database: h.chDatabase }, events);
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!, $t: String!) { createDestination(name: "d", type: $t, config: $c) { id } }`,
+      `mutation($c: JSONObject!, $t: String!) { createDestination(input: { name: "d", type: $t, config: $c }) { id } }`,
       { c: destConfig, t: type },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -56,7 +56,7 @@ describe('failures and recovery', () => {
   }
   const backfillOne = async (exportId: string, start: Date) => {
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: exportId, s: start.toISOString(), t: new Date(start.getTime() + HOUR).toISOString() },
     );
     const [run] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1`, [createBackfill.id]);
@@ -102,7 +102,7 @@ describe('failures and recovery', () => {
     expect(failed.error_kind).toBe('config');
     expect(failed.latest_error).toMatch(/password/i);
 
-    await h.gql(`mutation($id: ID!, $c: JSONObject!) { updateDestination(id: $id, config: $c) { id } }`, {
+    await h.gql(`mutation($id: ID!, $c: JSONObject!) { updateDestination(input: { id: $id, config: $c }) { id } }`, {
       id: destinationId,
       c: { password: h.destination.password },
     });
@@ -125,7 +125,7 @@ describe('failures and recovery', () => {
   }, 60_000);
 
   it('pauses an export that keeps failing and tells the webhook', async () => {
-    await h.gql(`mutation($u: String) { updateTeam(webhookUrl: $u) { webhookUrl } }`, { u: hookUrl });
+    await h.gql(`mutation($u: String) { updateTeam(input: { webhookUrl: $u }) { webhookUrl } }`, { u: hookUrl });
     const { exportId, start } = await exportWithData({ drop: 5 }, 'lossy', new Date('2026-06-04T00:00:00Z'));
     await finished(await backfillOne(exportId, start));
     await finished(await backfillOne(exportId, start)); // the same interval again: a second failure
@@ -148,7 +148,7 @@ describe('failures and recovery', () => {
     await insertBulkEvents(h.ch, { database: h.chDatabase }, { seed: 5, count: 150_000, teams: 1, start, stepMicros: 20_000 });
     expect(h.teamId).toBe(1); // the bulk generator writes team 1, the first team of the fresh store
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!) { createDestination(name: "big", type: "postgres", config: $c) { id } }`,
+      `mutation($c: JSONObject!) { createDestination(input: { name: "big", type: "postgres", config: $c }) { id } }`,
       { c: { ...h.destination, table_name: 'cancelled', ssl_mode: 'disable' } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(

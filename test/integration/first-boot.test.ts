@@ -87,8 +87,8 @@ describe('first boot on embedded defaults (the built server)', () => {
     const backfillDone = async () => {
       for (const deadline = Date.now() + 90_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
         const id = (await gql(`{ batchExports { edges { node { id } } } }`)).data?.batchExports.edges[0]?.node.id;
-        const r = id && (await gql(`{ backfills(batchExportId: "${id}") { status progress { totalRuns finishedRuns recordsCompleted } } }`));
-        const b = r?.data?.backfills[0];
+        const r = id && (await gql(`{ backfills(batchExportId: "${id}") { edges { node { status progress { totalRuns finishedRuns recordsCompleted } } } } }`));
+        const b = r?.data?.backfills.edges[0]?.node;
         if (b?.status === 'COMPLETED' || b?.status === 'FAILED') return b;
       }
       throw new Error('demo backfill did not finish');

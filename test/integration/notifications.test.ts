@@ -81,7 +81,7 @@ describe('notifications', () => {
   let seed = 7000;
   async function makeExport(name: string, password: string, start: Date, hours: number) {
     await insertEvents(h.ch, { database: h.chDatabase }, generateEvents({ seed: seed++, teamId: h.teamId, count: 5 * hours, start, stepMicros: 720_000_000 }));
-    const { createDestination } = await h.gql(`mutation($c: JSONObject!) { createDestination(name: "d", type: "postgres", config: $c) { id } }`, {
+    const { createDestination } = await h.gql(`mutation($c: JSONObject!) { createDestination(input: { name: "d", type: "postgres", config: $c }) { id } }`, {
       c: { ...h.destination, password, table_name: `t_${name}`, ssl_mode: 'disable' },
     });
     const { createBatchExport } = await h.gql(
@@ -91,7 +91,7 @@ describe('notifications', () => {
     return { exportId: createBatchExport.id as string, destinationId: createDestination.id as string };
   }
   async function backfill(exportId: string, start: Date, hours: number) {
-    const { createBackfill } = await h.gql(`mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`, {
+    const { createBackfill } = await h.gql(`mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`, {
       e: exportId,
       s: start.toISOString(),
       t: new Date(start.getTime() + hours * HOUR).toISOString(),
@@ -101,15 +101,15 @@ describe('notifications', () => {
   const CHANNEL_FIELDS = `id name kind batchExportId events url email { smtpHost smtpPort smtpSecure smtpUser from to } slowRunSeconds staleIntervals rateLimitSeconds enabled`;
   async function channel(input: Record<string, unknown>) {
     const { createNotificationChannel } = await h.gql(
-      `mutation($i: NotificationChannelInput!) { createNotificationChannel(input: $i) { signingSecret channel { ${CHANNEL_FIELDS} } } }`,
+      `mutation($i: CreateNotificationChannelInput!) { createNotificationChannel(input: $i) { signingSecret channel { ${CHANNEL_FIELDS} } } }`,
       { i: input },
     );
     return createNotificationChannel as { signingSecret: string | null; channel: { id: string } & Record<string, unknown> };
   }
   const at = (path: string) => received.filter((r) => r.path === path);
   const deliveries = async (channelId: string) =>
-    (await h.gql(`query($c: ID) { notificationDeliveries(channelId: $c) { id event status attempts lastError suppressedCount text } }`, { c: channelId }))
-      .notificationDeliveries as { id: string; event: string; status: string; attempts: number; lastError: string | null; suppressedCount: number; text: string }[];
+    (await h.gql(`query($c: ID) { notificationDeliveries(channelId: $c) { edges { node { id event status attempts lastError suppressedCount text } } } }`, { c: channelId }))
+      .notificationDeliveries.edges.map((e: { node: unknown }) => e.node) as { id: string; event: string; status: string; attempts: number; lastError: string | null; suppressedCount: number; text: string }[];
 
   it('signs webhooks with the secret shown once, and retries after the receiver fails twice', async () => {
     const start = new Date('2026-08-01T00:00:00Z');
@@ -171,9 +171,8 @@ describe('notifications', () => {
     expect(mails[0]).toMatchObject({ from: 'outport@example.com', to: ['oncall@example.com'] });
     expect(mails[0].data).toMatch(/Subject: \[Outport\] Test notification/);
 
-    const { updateNotificationChannel } = await h.gql(`mutation($id: ID!, $i: NotificationChannelInput!) { updateNotificationChannel(id: $id, input: $i) { email { smtpUser } } }`, {
-      id: email.channel.id,
-      i: { email: { smtpHost: '127.0.0.1', smtpPort, smtpUser: 'outport', smtpPassword: 'wrong', from: 'outport@example.com', to: ['oncall@example.com'] } },
+    const { updateNotificationChannel } = await h.gql(`mutation($i: UpdateNotificationChannelInput!) { updateNotificationChannel(input: $i) { email { smtpUser } } }`, {
+      i: { id: email.channel.id, email: { smtpHost: '127.0.0.1', smtpPort, smtpUser: 'outport', smtpPassword: 'wrong', from: 'outport@example.com', to: ['oncall@example.com'] } },
     });
     expect(updateNotificationChannel.email.smtpUser).toBe('outport');
     const { sendTestNotification: refused } = await h.gql(`mutation($id: ID!) { sendTestNotification(id: $id) { status lastError } }`, { id: email.channel.id });
@@ -181,7 +180,7 @@ describe('notifications', () => {
     expect(refused.lastError).toMatch(/user name or password/);
 
     const hook = await channel({ name: 'secret check', kind: 'WEBHOOK', url: `${base}/x` });
-    const everything = JSON.stringify(await h.gql(`query { notificationChannels { ${CHANNEL_FIELDS} } notificationDeliveries(first: 200) { text lastError } }`));
+    const everything = JSON.stringify(await h.gql(`query { notificationChannels { edges { node { ${CHANNEL_FIELDS} } } } notificationDeliveries(first: 200) { edges { node { text lastError } } } }`));
     for (const secret of [hook.signingSecret!, 'slack-token-xyz', 'smtp-pass-123']) expect(everything).not.toContain(secret);
     const stored = JSON.stringify(await h.app.dataSource.query(`SELECT * FROM notification_channels`));
     for (const secret of [hook.signingSecret!, 'slack-token-xyz', 'smtp-pass-123']) expect(stored).not.toContain(secret);
@@ -194,7 +193,7 @@ describe('notifications', () => {
     const backfillId = await backfill(exportId, start, 1);
     const [run] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1`, [backfillId]);
     await h.waitFor('the failure notice', async () => at('/recovery').some((r) => r.body.event === 'run_failed'));
-    await h.gql(`mutation($id: ID!, $c: JSONObject!) { updateDestination(id: $id, config: $c) { id } }`, { id: destinationId, c: { password: h.destination.password } });
+    await h.gql(`mutation($id: ID!, $c: JSONObject!) { updateDestination(input: { id: $id, config: $c }) { id } }`, { id: destinationId, c: { password: h.destination.password } });
     await h.gql(`mutation($r: ID!) { retryRun(id: $r) { id } }`, { r: run.id });
     const recovered = await h.waitFor('the recovery notice', async () => at('/recovery').find((r) => r.body.event === 'export_recovered'));
     expect(recovered.body).toMatchObject({ batchExportId: exportId, runId: run.id, text: expect.stringMatching(/recovered/) });

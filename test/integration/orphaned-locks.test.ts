@@ -52,7 +52,7 @@ describe('a worker killed while it holds a job outside the Running window', () =
       await insertEvents(h.ch, { database: h.chDatabase }, events);
     }
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!) { createDestination(name: "pg", type: "postgres", config: $c) { id } }`,
+      `mutation($c: JSONObject!) { createDestination(input: { name: "pg", type: "postgres", config: $c }) { id } }`,
       { c: { ...h.destination, table_name: name, ssl_mode: 'disable' } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -62,7 +62,7 @@ describe('a worker killed while it holds a job outside the Running window', () =
       { d: createDestination.id },
     );
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: createBatchExport.id, s: start.toISOString(), t: new Date(start.getTime() + 3 * HOUR).toISOString() },
     );
     const runs: { id: string }[] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1 ORDER BY interval_start`, [createBackfill.id]);

@@ -29,7 +29,7 @@ describe('a paused export', () => {
     });
     await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
     const hookUrl = `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/hook`;
-    await h.gql(`mutation($u: String) { updateTeam(webhookUrl: $u) { webhookUrl } }`, { u: hookUrl });
+    await h.gql(`mutation($u: String) { updateTeam(input: { webhookUrl: $u }) { webhookUrl } }`, { u: hookUrl });
   }, 120_000);
   afterAll(async () => {
     await h?.stop();
@@ -42,7 +42,7 @@ describe('a paused export', () => {
   async function backfilledExport(destConfig: Record<string, unknown>, start: Date, hours: number) {
     await insertEvents(h.ch, { database: h.chDatabase }, generateEvents({ seed: seed++, teamId: h.teamId, count: 10 * hours, start, stepMicros: 360_000_000 }));
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!) { createDestination(name: "d", type: "postgres", config: $c) { id } }`,
+      `mutation($c: JSONObject!) { createDestination(input: { name: "d", type: "postgres", config: $c }) { id } }`,
       { c: destConfig },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -51,7 +51,7 @@ describe('a paused export', () => {
     );
     const exportId = createBatchExport.id;
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: exportId, s: start.toISOString(), t: new Date(start.getTime() + hours * HOUR).toISOString() },
     );
     return { exportId, backfillId: createBackfill.id };

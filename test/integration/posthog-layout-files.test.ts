@@ -27,7 +27,7 @@ afterAll(async () => {
 
 async function runInterval(exportId: string): Promise<void> {
   const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-    `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+    `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
     { e: exportId, s: START.toISOString(), t: END.toISOString() },
   );
   await h.waitFor('the run', async () => {
@@ -42,7 +42,7 @@ const walk = (dir: string): string[] =>
 
 it('writes PostHog\'s S3 events columns under PostHog\'s key names, once per interval across a second run', async () => {
   const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-    `mutation($c: JSONObject!) { createDestination(name: "files", type: "local-files", config: $c) { id } }`,
+    `mutation($c: JSONObject!) { createDestination(input: { name: "files", type: "local-files", config: $c }) { id } }`,
     { c: { path: 'bucket', prefix: 'posthog-events/{year}/{month}/{day}', compression: 'none' } },
   );
   const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(

@@ -28,7 +28,7 @@ afterAll(() => h?.stop());
 
 async function gqlExport(table: string, extra: string): Promise<string> {
   const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-    `mutation($config: JSONObject!) { createDestination(name: "posthog table", type: "postgres", config: $config) { id } }`,
+    `mutation($config: JSONObject!) { createDestination(input: { name: "posthog table", type: "postgres", config: $config }) { id } }`,
     { config: { ...h.destination, schema: 'public', ssl_mode: 'disable', table_name: table } },
   );
   const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -40,7 +40,7 @@ async function gqlExport(table: string, extra: string): Promise<string> {
 
 async function backfill(exportId: string, from: number, to: number): Promise<string> {
   const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-    `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+    `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
     { e: exportId, s: at(from), t: at(to) },
   );
   await h.waitFor(`backfill ${from}-${to}`, async () => {
@@ -99,7 +99,7 @@ it('layout POSTHOG refuses fields and custom queries, on create and update, nami
   const query = `SELECT toString(uuid) AS id FROM ${h.chDatabase}.events WHERE inserted_at >= {data_interval_start} AND inserted_at < {data_interval_end}`;
   await expect(gqlExport('refused2', `layout: POSTHOG, customQuery: { query: ${JSON.stringify(query)}, primaryKey: ["id"], mode: APPEND }`)).rejects.toThrow(/input\.layout.*custom query/s);
   const id = await gqlExport('switched', 'fields: [{ source: "uuid" }, { source: "team_id" }]');
-  const update = (input: string) => h.gql<{ updateBatchExport: { layout: string; fields: unknown } }>(`mutation($id: ID!) { updateBatchExport(id: $id, input: { ${input} }) { layout fields { source } } }`, { id });
+  const update = (input: string) => h.gql<{ updateBatchExport: { layout: string; fields: unknown } }>(`mutation($id: ID!) { updateBatchExport(input: { id: $id, ${input} }) { layout fields { source } } }`, { id });
   await expect(update('layout: POSTHOG')).rejects.toThrow(/input\.layout.*leave fields out/s);
   expect((await update('layout: POSTHOG, fields: null')).updateBatchExport).toEqual({ layout: 'POSTHOG', fields: null });
   await expect(update('fields: [{ source: "uuid" }, { source: "team_id" }]')).rejects.toThrow(/input\.layout/);
@@ -113,7 +113,7 @@ it('a value too long for PostHog\'s VARCHAR(200) fails the run naming the column
   await insertEvents(h.ch, { database: h.chDatabase }, long);
   await h.destinationQuery(POSTHOG_EVENTS_DDL('posthog_long'));
   const id = await gqlExport('posthog_long', 'layout: POSTHOG');
-  await h.gql(`mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`, { e: id, s: at(10), t: at(11) });
+  await h.gql(`mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`, { e: id, s: at(10), t: at(11) });
   const run = await h.waitFor('the failed run', async () => {
     const [r] = await h.app.dataSource.query(`SELECT status, latest_error FROM runs WHERE batch_export_id = $1`, [id]);
     return r && !['Starting', 'Running', 'Scheduled', 'Queued'].includes(r.status) ? r : undefined;

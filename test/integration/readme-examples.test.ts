@@ -29,8 +29,8 @@ describe('README examples', () => {
     const to = new Date('2026-08-01T03:00:00Z');
     await insertEvents(h.ch, { database: h.chDatabase }, generateEvents({ seed: 3, teamId: h.teamId, count: 90, start: from, stepMicros: 100_000_000 }));
 
-    const catalog = await h.gql<{ destinationTypes: { id: string }[] }>(op('Catalog'));
-    expect(catalog.destinationTypes.map((d) => d.id)).toEqual(expect.arrayContaining(['postgres', 's3', 'local-files', 'bigquery', 'snowflake', 'redshift']));
+    const catalog = await h.gql<{ destinationTypes: { edges: { node: { id: string } }[] } }>(op('Catalog'));
+    expect(catalog.destinationTypes.edges.map((e) => e.node.id)).toEqual(expect.arrayContaining(['postgres', 's3', 'local-files', 'bigquery', 'snowflake', 'redshift']));
 
     const dest = await h.gql<{ createDestination: { id: string; config: Record<string, unknown> } }>(op('CreateDestination'), {
       config: { ...h.destination, ssl_mode: 'disable' },

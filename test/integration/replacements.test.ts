@@ -43,7 +43,7 @@ describe('replacements reach the run', () => {
 
   async function runOnce(type: string, config: Record<string, unknown>, start: Date) {
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!, $t: String!) { createDestination(name: "hostile", type: $t, config: $c) { id } }`,
+      `mutation($c: JSONObject!, $t: String!) { createDestination(input: { name: "hostile", type: $t, config: $c }) { id } }`,
       { c: config, t: type },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -51,7 +51,7 @@ describe('replacements reach the run', () => {
       { d: createDestination.id },
     );
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: createBatchExport.id, s: start.toISOString(), t: new Date(start.getTime() + HOUR).toISOString() },
     );
     const [{ id: runId }] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1`, [createBackfill.id]);

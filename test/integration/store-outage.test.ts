@@ -52,7 +52,7 @@ describe('a metadata store outage while runs are in flight', () => {
 
   async function exportWithBackfill(table: string, start: Date) {
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!) { createDestination(name: "pg", type: "postgres", config: $c) { id } }`,
+      `mutation($c: JSONObject!) { createDestination(input: { name: "pg", type: "postgres", config: $c }) { id } }`,
       { c: { ...h.destination, table_name: table, ssl_mode: 'disable' } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -60,7 +60,7 @@ describe('a metadata store outage while runs are in flight', () => {
       { d: createDestination.id },
     );
     await h.gql(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: createBatchExport.id, s: start.toISOString(), t: new Date(start.getTime() + RUNS_PER_EXPORT * HOUR).toISOString() },
     );
     return createBatchExport.id;

@@ -32,7 +32,7 @@ describe('a superseded attempt', () => {
     await insertEvents(h.ch, { database: h.chDatabase }, generateEvents({ seed: 9, teamId: h.teamId, count: 20, start, stepMicros: 120_000_000 }));
     const marker = path.join(dir, 'marker');
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!) { createDestination(name: "d", type: "stalling", config: $c) { id } }`,
+      `mutation($c: JSONObject!) { createDestination(input: { name: "d", type: "stalling", config: $c }) { id } }`,
       { c: { marker_file: marker } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -40,7 +40,7 @@ describe('a superseded attempt', () => {
       { d: createDestination.id },
     );
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: createBatchExport.id, s: start.toISOString(), t: new Date(start.getTime() + HOUR).toISOString() },
     );
     const [{ id: runId }] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1`, [createBackfill.id]);

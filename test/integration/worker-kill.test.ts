@@ -40,7 +40,7 @@ describe('a worker killed mid-run', () => {
     const start = new Date('2026-07-01T00:00:00Z');
     await insertBulkEvents(h.ch, { database: h.chDatabase }, { seed: 9, count: ROWS, teams: 1, start, stepMicros: 25_000 });
     const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
-      `mutation($c: JSONObject!) { createDestination(name: "pg", type: "postgres", config: $c) { id } }`,
+      `mutation($c: JSONObject!) { createDestination(input: { name: "pg", type: "postgres", config: $c }) { id } }`,
       { c: { ...h.destination, table_name: 'survived', ssl_mode: 'disable' } },
     );
     const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
@@ -48,7 +48,7 @@ describe('a worker killed mid-run', () => {
       { d: createDestination.id },
     );
     const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(batchExportId: $e, startAt: $s, endAt: $t) { id } }`,
+      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
       { e: createBatchExport.id, s: start.toISOString(), t: new Date(start.getTime() + HOUR).toISOString() },
     );
     const [{ id: runId }] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1`, [createBackfill.id]);

@@ -25,7 +25,7 @@ function columnsTable(p: SchemaPreview): HTMLElement {
   return h('table', { class: 'schema-columns', 'aria-label': 'Columns written' },
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Column'), h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Nullable'), h('th', { scope: 'col' }, 'Role'))),
     h('tbody', null, p.columns.map((c) => h('tr', { 'data-column': c.name },
-      h('td', null, h('code', null, c.name)), h('td', { 'data-type': c.type }, c.type), h('td', null, c.nullable ? 'yes' : 'no'), h('td', null, role(c.name))))));
+      h('td', null, h('code', null, c.name)), h('td', { 'data-type': c.type.toLowerCase() }, c.type.toLowerCase()), h('td', null, c.nullable ? 'yes' : 'no'), h('td', null, role(c.name))))));
 }
 
 function rowsTable(p: SchemaPreview): HTMLElement {

@@ -56,28 +56,20 @@ export function field(labelText: string, control: HTMLElement, help?: string | N
 }
 
 export interface FieldIssue {
-  /** Path as the API names it (`config.host`, `input.filters.0.operator`). */
+  /** Path as the API names it (`input.config.host`, `input.filters.0.operator`). */
   field: string | undefined;
   message: string;
 }
 
 /**
- * The issues of an API error, one per field. BAD_USER_INPUT carries `extensions.field` (and `fields` for several
- * unknown keys); a plugin's config validation reports every issue in one message
- * (`config.host: config.host: Invalid input; config.port: Too big`), which is split here by field path.
+ * The issues of an API error, one per field: the API answers BAD_USER_INPUT with one error per bad field, each
+ * naming it in `extensions.field` and starting its message with that path (dropped here: the form shows the
+ * message under the field).
  */
 export function fieldIssues(e: unknown): FieldIssue[] {
   if (!(e instanceof ApiError)) return [{ field: undefined, message: messageOf(e) }];
-  const field = e.field;
-  if (!field) return [{ field: undefined, message: e.message }];
-  if (e.fields && e.fields.length > 1) return e.fields.map((f) => ({ field: f, message: e.message }));
-  const text = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
-  const root = field.split('.')[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const parts = text.split(new RegExp(`;\\s+(?=${root}(?:\\.[\\w$-]+)*:\\s)`));
-  return parts.map((part) => {
-    const m = new RegExp(`^(${root}(?:\\.[\\w$-]+)*):\\s([\\s\\S]*)$`).exec(part);
-    return { field: m ? m[1] : field, message: m ? m[2] : part };
-  });
+  const issues = e.issues.length ? e.issues : [{ message: e.message, field: e.field }];
+  return issues.map(({ field, message }) => ({ field, message: field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message }));
 }
 
 /**

@@ -2,14 +2,14 @@
 import { gql } from '../api';
 import { h, replace } from '../dom';
 import { formatDate, utcText } from '../format';
-import { Q, type ConnectionTestResult, type Destination, type DestinationType } from '../queries';
+import { nodes, Q, type ConnectionTestResult, type Destination, type DestinationType } from '../queries';
 import { navigate } from '../router';
 import { schemaForm, type SchemaForm } from '../components/schema-form';
 import { actionButton, field, fieldIssues, formErrors, loading, notice, pageHeader } from '../components/ui';
 
 let typesCache: Promise<DestinationType[]> | undefined;
 export function destinationTypes(): Promise<DestinationType[]> {
-  typesCache ??= gql<{ destinationTypes: DestinationType[] }>(Q.destinationTypes).then((r) => r.destinationTypes).catch((e) => {
+  typesCache ??= gql<{ destinationTypes: { edges: { node: DestinationType }[] } }>(Q.destinationTypes).then((r) => nodes(r.destinationTypes)).catch((e) => {
     typesCache = undefined;
     throw e;
   });
@@ -24,7 +24,7 @@ const STEP_LABELS: Record<string, string> = {
 function showTestResult(out: HTMLElement, r: ConnectionTestResult): void {
   out.className = `test-result ${r.ok ? 'ok' : 'bad'}`;
   replace(out,
-    h('span', { class: 'test-summary' }, r.ok ? 'Connection OK' : `Failed${r.errorKind ? ` (${r.errorKind})` : ''}: ${r.message ?? 'no details'}`),
+    h('span', { class: 'test-summary' }, r.ok ? 'Connection OK' : `Failed${r.errorKind ? ` (${r.errorKind.toLowerCase()})` : ''}: ${r.message ?? 'no details'}`),
     r.steps.length ? h('ol', { class: 'test-steps', 'aria-label': 'Connection test steps' }, r.steps.map((s) => h('li', {
       class: `test-step ${s.ok ? 'ok' : 'bad'}`, 'data-step': s.name, 'data-ok': String(s.ok),
     },
@@ -58,7 +58,7 @@ export async function destinationsPage(outlet: HTMLElement): Promise<void> {
   const body = h('div', null, loading());
   outlet.append(body);
   try {
-    const [{ destinations }, types] = await Promise.all([gql<{ destinations: Destination[] }>(Q.destinations), destinationTypes()]);
+    const [destinations, types] = await Promise.all([gql<{ destinations: { edges: { node: Destination }[] } }>(Q.destinations).then((r) => nodes(r.destinations)), destinationTypes()]);
     const typeName = (id: string) => types.find((t) => t.id === id)?.displayName ?? id;
     if (!destinations.length) {
       replace(body, h('p', { class: 'empty' }, 'No destinations yet. ', h('a', { href: '/destinations/new' }, 'Create one'), ' to start exporting.'));
@@ -164,7 +164,10 @@ export async function destinationFormPage(outlet: HTMLElement, params: { id?: st
         }
       } catch (err) {
         form.errors.clear();
-        const unplaced = fieldIssues(err).filter((i) => !(i.field?.startsWith('config') ? form.errors.show(i.field, i.message) : nameErrors.show(i.field, i.message)));
+        const unplaced = fieldIssues(err).filter((i) => {
+          const path = i.field?.replace(/^input\./, '');
+          return !(path?.startsWith('config') ? form.errors.show(path, i.message) : nameErrors.show(path, i.message));
+        });
         msg.error(unplaced.length ? unplaced.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('\n') : 'Some fields need attention: see the messages under them.');
         el.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
       } finally {

@@ -10,7 +10,7 @@ import {
   currentAttemptStart, formatBytes, formatCount, formatDate, formatDuration, formatInterval, INTERVAL_LABELS, localInputToIso, plural, runProgress,
   statusLabel, utcText,
 } from '../format';
-import { exportHealth, FINAL_RUN_STATES, Q, type Backfill, type BatchExport, type Connection, type Run, type RunAttempt } from '../queries';
+import { exportHealth, FINAL_RUN_STATES, nodes, Q, type Backfill, type BatchExport, type Connection, type Run, type RunAttempt } from '../queries';
 import { navigate } from '../router';
 import { openBackfillDialog } from '../components/backfill-dialog';
 import { logsPanel } from '../components/logs-panel';
@@ -58,8 +58,10 @@ function backfillBar(b: Backfill): HTMLElement {
     h('span', { class: 'seg seg-bad', style: `width:${pct(failed)}` }));
 }
 
-const ATTEMPT_STATUS: Record<string, string> = {
-  Running: 'running', Completed: 'completed', Failed: 'failed', FailedRetryable: 'failed_retryable', Cancelled: 'cancelled', TimedOut: 'timed_out', Lost: 'lost',
+/** RunAttemptStatus values: the badge's class and its label. */
+const ATTEMPT_STATUS: Record<string, [string, string]> = {
+  RUNNING: ['running', 'Running'], COMPLETED: ['completed', 'Completed'], FAILED: ['failed', 'Failed'], FAILED_RETRYABLE: ['failed_retryable', 'Failed, retried'],
+  CANCELLED: ['cancelled', 'Cancelled'], TIMED_OUT: ['timed_out', 'Timed out'], LOST: ['lost', 'Lost'],
 };
 
 /** Every attempt of a run, oldest first: who ran it, when, for how long, how it ended and what it moved. */
@@ -70,10 +72,10 @@ function attemptsTable(r: Run, interval: string, zone: string): HTMLElement {
     h('td', { 'data-label': 'Started' }, timeIn(a.startedAt, zone)),
     h('td', { 'data-label': 'Ended' }, a.finishedAt ? timeIn(a.finishedAt, zone) : 'still running'),
     h('td', { 'data-label': 'Duration' }, formatDuration(a.durationSeconds)),
-    h('td', { 'data-label': 'Outcome' }, statusBadge(ATTEMPT_STATUS[a.status] ?? a.status.toLowerCase(), a.status === 'FailedRetryable' ? 'Failed, retried' : a.status === 'TimedOut' ? 'Timed out' : a.status)),
+    h('td', { 'data-label': 'Outcome' }, statusBadge(...(ATTEMPT_STATUS[a.status] ?? [a.status.toLowerCase(), a.status]))),
     h('td', { 'data-label': 'Rows' }, `${formatCount(a.recordsRead)} read · ${formatCount(a.recordsCompleted)} landed`),
     h('td', { 'data-label': 'Bytes' }, formatBytes(a.bytesExported)),
-    h('td', { 'data-label': 'Error', class: 'error-cell' }, a.error ? h('span', { class: 'error-text' }, a.errorKind ? `${a.errorKind}: ` : '', a.error) : '—'));
+    h('td', { 'data-label': 'Error', class: 'error-cell' }, a.error ? h('span', { class: 'error-text' }, a.errorKind ? `${a.errorKind.toLowerCase()}: ` : '', a.error) : '—'));
   return h('div', { class: 'attempts' },
     h('table', { class: 'attempts-table', 'aria-label': `Attempts of run ${interval}` },
       h('thead', null, h('tr', null, ['Attempt', 'Worker', 'Started', 'Ended', 'Duration', 'Outcome', 'Rows', 'Bytes', 'Error'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -138,7 +140,7 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
     pageInfo = conn.pageInfo;
   }
   async function loadBackfills(): Promise<void> {
-    const { backfills: list } = await gql<{ backfills: Backfill[] }>(Q.backfills, { id: params.id });
+    const list = nodes((await gql<{ backfills: { edges: { node: Backfill }[] } }>(Q.backfills, { id: params.id })).backfills);
     backfills.clear();
     for (const b of list) backfills.set(b.id, b);
   }
@@ -272,7 +274,7 @@ export async function exportDetailPage(outlet: HTMLElement, params: { id: string
       h('td', { 'data-label': 'Details', class: 'details' },
         running ? progressBar(r.recordsRead, r.recordsTotalCount, `Rows read for ${interval}`) : null,
         running ? h('span', { class: 'muted small rate', 'data-rate': '' }, progressText(r)) : null,
-        r.latestError && r.status !== 'COMPLETED' ? h('span', { class: 'error-text' }, r.errorKind ? `${r.errorKind}: ` : '', r.latestError) : null,
+        r.latestError && r.status !== 'COMPLETED' ? h('span', { class: 'error-text' }, r.errorKind ? `${r.errorKind.toLowerCase()}: ` : '', r.latestError) : null,
         r.attempt > 1 ? h('span', { class: 'muted' }, `attempt ${r.attempt}`) : null,
         r.cancelRequestedAt && !FINAL_RUN_STATES.has(r.status) ? h('span', { class: 'muted' }, 'cancelling…') : null),
       h('td', { 'data-label': 'Actions', class: 'run-actions' },

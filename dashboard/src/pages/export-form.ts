@@ -6,7 +6,7 @@
 import { gql } from '../api';
 import { h, replace, uid } from '../dom';
 import { INTERVAL_LABELS, isoToLocalInput, localInputToIso } from '../format';
-import { FIELD_TYPES, FILTER_OPERATORS, Q, type BatchExport, type Destination, type ExportField, type Filter, type SchemaPreview } from '../queries';
+import { FIELD_TYPES, FILTER_OPERATORS, nodes, Q, type BatchExport, type Destination, type ExportField, type Filter, type SchemaPreview } from '../queries';
 import { navigate } from '../router';
 import { schemaPreview } from '../components/schema-preview';
 import { field, formErrors, loading, notice, pageHeader } from '../components/ui';
@@ -37,7 +37,7 @@ function filterRow(n: number, errors: Errors, initial: Filter | undefined, onRem
     h('option', { value: 'EVENT', selected: initial?.type !== 'PERSON' }, 'event property'),
     h('option', { value: 'PERSON', selected: initial?.type === 'PERSON' }, 'person property'));
   const op = h('select', { id: uid('filter-operator'), name: 'filter-operator', 'aria-label': `Filter ${n} operator` },
-    FILTER_OPERATORS.map((o) => h('option', { value: o.value, selected: o.value === initial?.operator }, `${o.label} (${o.value})`)));
+    FILTER_OPERATORS.map((o) => h('option', { value: o.value, selected: o.value === initial?.operator }, `${o.label} (${o.value.toLowerCase()})`)));
   const value = h('input', { id: uid('filter-value'), name: 'filter-value', 'aria-label': `Filter ${n} value`, value: valueText(initial?.value) });
   const sync = () => {
     const needs = needsOf(op.value);
@@ -251,7 +251,7 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
   let existing: BatchExport | undefined;
   try {
     [destinations, existing] = await Promise.all([
-      gql<{ destinations: Destination[] }>(Q.destinations).then((r) => r.destinations),
+      gql<{ destinations: { edges: { node: Destination }[] } }>(Q.destinations).then((r) => nodes(r.destinations)),
       editing ? gql<{ batchExport: BatchExport }>(Q.batchExport, { id: params.id }).then((r) => r.batchExport) : Promise.resolve(undefined),
     ]);
   } catch (e) {
@@ -387,7 +387,7 @@ export async function exportFormPage(outlet: HTMLElement, params: { id?: string 
       submit.disabled = true;
       try {
         if (existing) {
-          await gql<{ updateBatchExport: BatchExport }>(Q.updateBatchExport, { id: existing.id, input });
+          await gql<{ updateBatchExport: BatchExport }>(Q.updateBatchExport, { input: { id: existing.id, ...input } });
           navigate(`/exports/${existing.id}?saved=1`);
         } else {
           const { createBatchExport } = await gql<{ createBatchExport: BatchExport }>(Q.createBatchExport, { input });

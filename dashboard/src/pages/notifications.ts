@@ -7,7 +7,7 @@
 import { gql } from '../api';
 import { h, replace, uid } from '../dom';
 import { formatDate, plural, utcText } from '../format';
-import { Q, type BatchExport } from '../queries';
+import { nodes, Q, type BatchExport } from '../queries';
 import { actionButton, field, formErrors, loading, notice, statusBadge } from '../components/ui';
 
 type ChannelKind = 'WEBHOOK' | 'SLACK' | 'EMAIL';
@@ -55,10 +55,10 @@ const CHANNEL = `id name kind batchExportId events url email { smtpHost smtpPort
   slowRunSeconds staleIntervals rateLimitSeconds enabled createdAt`;
 const DELIVERY = 'id channelId batchExportId event status attempts lastError suppressedCount text createdAt deliveredAt';
 const NQ = {
-  channels: `query ($exportId: ID) { notificationChannels(batchExportId: $exportId) { ${CHANNEL} } }`,
-  deliveries: `query ($channelId: ID, $first: Int) { notificationDeliveries(channelId: $channelId, first: $first) { ${DELIVERY} } }`,
-  create: `mutation ($input: NotificationChannelInput!) { createNotificationChannel(input: $input) { signingSecret channel { ${CHANNEL} } } }`,
-  update: `mutation ($id: ID!, $input: NotificationChannelInput!) { updateNotificationChannel(id: $id, input: $input) { ${CHANNEL} } }`,
+  channels: `query ($exportId: ID) { notificationChannels(batchExportId: $exportId, first: 500) { edges { node { ${CHANNEL} } } } }`,
+  deliveries: `query ($channelId: ID, $first: Int) { notificationDeliveries(channelId: $channelId, first: $first) { edges { node { ${DELIVERY} } } } }`,
+  create: `mutation ($input: CreateNotificationChannelInput!) { createNotificationChannel(input: $input) { signingSecret channel { ${CHANNEL} } } }`,
+  update: `mutation ($input: UpdateNotificationChannelInput!) { updateNotificationChannel(input: $input) { ${CHANNEL} } }`,
   remove: 'mutation ($id: ID!) { deleteNotificationChannel(id: $id) { id } }',
   rotate: `mutation ($id: ID!) { rotateNotificationChannelSecret(id: $id) { signingSecret channel { ${CHANNEL} } } }`,
   test: `mutation ($id: ID!) { sendTestNotification(id: $id) { ${DELIVERY} } }`,
@@ -120,7 +120,7 @@ export async function notificationsPage(outlet: HTMLElement): Promise<void> {
   let exports: BatchExport[];
   try {
     [channels, exports] = await Promise.all([
-      gql<{ notificationChannels: Channel[] }>(NQ.channels, { exportId }).then((r) => r.notificationChannels),
+      gql<{ notificationChannels: { edges: { node: Channel }[] } }>(NQ.channels, { exportId }).then((r) => nodes(r.notificationChannels)),
       gql<{ batchExports: { edges: { node: BatchExport }[] } }>(Q.batchExports).then((r) => r.batchExports.edges.map((e) => e.node)),
     ]);
   } catch (e) {
@@ -445,7 +445,7 @@ function channelForm(opts: ChannelFormOptions): HTMLFormElement {
       save.disabled = true;
       try {
         if (existing) {
-          const { updateNotificationChannel } = await gql<{ updateNotificationChannel: Channel }>(NQ.update, { id: existing.id, input });
+          const { updateNotificationChannel } = await gql<{ updateNotificationChannel: Channel }>(NQ.update, { input: { id: existing.id, ...input } });
           opts.onSaved(updateNotificationChannel, null);
         } else {
           const { createNotificationChannel: r } = await gql<{ createNotificationChannel: { signingSecret: string | null; channel: Channel } }>(NQ.create, { input });
@@ -495,7 +495,7 @@ function deliveriesSection(channels: () => Channel[], exportId: string | undefin
     syncChoices();
     status.textContent = 'Loading…';
     try {
-      const { notificationDeliveries } = await gql<{ notificationDeliveries: Delivery[] }>(NQ.deliveries, { channelId: which.value || null, first: 50 });
+      const notificationDeliveries = nodes((await gql<{ notificationDeliveries: { edges: { node: Delivery }[] } }>(NQ.deliveries, { channelId: which.value || null, first: 50 })).notificationDeliveries);
       if (mine !== generation) return;
       const shown = new Map(channels().map((c) => [c.id, c]));
       // On an export's page: its own messages and tests of the channels listed, not other exports' messages.

@@ -5,7 +5,7 @@
 import { gql } from '../api';
 import { h, replace } from '../dom';
 import { formatDate, utcText } from '../format';
-import { Q, type ApiToken, type Team } from '../queries';
+import { nodes, Q, type ApiToken, type Team } from '../queries';
 import { actionButton, field, formErrors, loading, notice, pageHeader } from '../components/ui';
 
 const when = (iso: string | null) => (iso ? h('time', { datetime: iso, title: utcText(iso) }, formatDate(iso)) : 'never');
@@ -20,7 +20,7 @@ export async function settingsPage(outlet: HTMLElement): Promise<void> {
   try {
     [team, tokens] = await Promise.all([
       gql<{ team: Team }>(Q.teamSettings).then((r) => r.team),
-      gql<{ apiTokens: ApiToken[] }>(Q.apiTokens).then((r) => r.apiTokens),
+      gql<{ apiTokens: { edges: { node: ApiToken }[] } }>(Q.apiTokens).then((r) => nodes(r.apiTokens)),
     ]);
   } catch (e) {
     replace(body);
@@ -30,7 +30,7 @@ export async function settingsPage(outlet: HTMLElement): Promise<void> {
 
   // ---- team ----
   const teamMsg = notice();
-  const teamErrors = formErrors('');
+  const teamErrors = formErrors('input');
   const webhook = h('input', { name: 'webhookUrl', type: 'url', autocomplete: 'off', spellcheck: 'false', placeholder: 'https://hooks.slack.com/services/…', value: team.webhookUrl ?? '' });
   const maxBackfills = h('input', { name: 'maxConcurrentBackfills', type: 'number', min: 1, step: 1, inputmode: 'numeric', value: String(team.maxConcurrentBackfills) });
   const webhookField = field('Webhook URL', webhook, 'Failures and auto-pauses are POSTed here as JSON with a Slack-compatible text. Empty: no webhook.');
@@ -71,7 +71,7 @@ export async function settingsPage(outlet: HTMLElement): Promise<void> {
 
   // ---- tokens ----
   const tokensMsg = notice();
-  const tokenErrors = formErrors('');
+  const tokenErrors = formErrors('input');
   const list = h('div', { class: 'table-wrap' });
   const tokenName = h('input', { name: 'tokenName', autocomplete: 'off', maxlength: 200, placeholder: 'e.g. CI pipeline' });
   const writeScope = h('input', { name: 'write', type: 'checkbox', checked: true });

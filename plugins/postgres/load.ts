@@ -1,6 +1,6 @@
 /**
- * The idempotent load of one run into its table, whatever produces the COPY text: today the row encoder
- * (`copy.ts`), later a byte stream that ClickHouse writes. A `CopyInput` writes COPY text into the stream it is
+ * The idempotent load of one run into its table, whatever produces the COPY text: the row encoder (`copy.ts`) or
+ * the COPY text ClickHouse writes on the byte path (`encoded.ts`). A `CopyInput` writes COPY text into the stream it is
  * given and ends it; several inputs are several COPY streams of disjoint slices of the run (for example by a hash
  * of the key), each on its own session, all into one stage and committed as one transaction.
  *

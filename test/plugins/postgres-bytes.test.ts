@@ -6,7 +6,7 @@
  * against the row path's Sanitizer, and what lands in Postgres against the row path's landing.
  */
 import { MODEL_SCHEMAS, type Column, type Replacement, type Row } from '../../src/sdk';
-import { eventRows, lossyEventRows, sessionRow } from '../../src/sdk/conformance';
+import { eventRows, lossyEventRows, personRow, sessionRow } from '../../src/sdk/conformance';
 import { hourInterval, runContext, stream, toBatches } from '../../src/sdk/conformance/run';
 import postgres from '../../plugins/postgres';
 import { encodeRow } from '../../plugins/postgres/copy';
@@ -71,8 +71,12 @@ function hostileSessions(): Row[] {
   return floats.map((duration, key) => ({ ...sessionRow(interval, { key, version: 1, tag: 't' }), duration_seconds: duration, entry_url: TEXTS[key % TEXTS.length] }));
 }
 
+function hostilePersons(): Row[] {
+  return JSON_TEXTS.map((text, key) => ({ ...personRow(interval, { key, personVersion: 1, tag: 'p' }), properties: key % 7 === 3 ? null : text }));
+}
+
 /** The byte path's COPY text for `rows` (the plugin's re-encoding of flagged rows included) and its replacements. */
-async function bytePath(rows: Row[], model: 'events' | 'sessions'): Promise<{ text: string; flaggedCounts: Replacement[]; sqlCounts: Replacement[] }> {
+async function bytePath(rows: Row[], model: 'events' | 'persons' | 'sessions'): Promise<{ text: string; flaggedCounts: Replacement[]; sqlCounts: Replacement[] }> {
   const schema = MODEL_SCHEMAS[model];
   const encoded = await encodeRowsWithClickHouse(rows, schema, PGCOPY);
   try {
@@ -87,7 +91,7 @@ async function bytePath(rows: Row[], model: 'events' | 'sessions'): Promise<{ te
   }
 }
 
-function rowPath(rows: Row[], model: 'events' | 'sessions'): { lines: string[]; counts: Replacement[] } {
+function rowPath(rows: Row[], model: 'events' | 'persons' | 'sessions'): { lines: string[]; counts: Replacement[] } {
   const sanitizer = new Sanitizer();
   const lines = rows.map((r) => encodeRow(r, MODEL_SCHEMAS[model].columns, sanitizer));
   return { lines, counts: sanitizer.replacements.list() };
@@ -112,6 +116,7 @@ const totals = (list: Replacement[]) => {
 
 describe.each([
   ['events', hostileEvents],
+  ['persons', hostilePersons],
   ['sessions', hostileSessions],
 ] as const)('pgcopy on hostile %s', (model, rowsOf) => {
   const rows = rowsOf();
@@ -170,7 +175,7 @@ describe.each([
       expect(byteResult.rowsLanded).toBe(rows.length);
       expect(rowResult.rowsLanded).toBe(rows.length);
       expect(totals(byteResult.replacements)).toEqual(totals(rowResult.replacements ?? []));
-      const key = (r: Row) => String(r.uuid ?? r.session_id);
+      const key = (r: Row) => String(r.uuid ?? r.session_id ?? r.distinct_id);
       const sorted = (list: Row[]) => [...list].sort((a, b) => (key(a) < key(b) ? -1 : 1));
       const a = sorted(await readTable(dest.db.url, viaRows.schema, model, model));
       const b = sorted(await readTable(dest.db.url, viaBytes.schema, model, model));

@@ -126,9 +126,12 @@ export class ValuesStatements {
   /** The start of a line whose end has not arrived yet. */
   private partial: Buffer[] = [];
 
-  constructor(table: string, columns: readonly Column[], maxBytes = MAX_STATEMENT_BYTES) {
+  private readonly maxRows: number;
+
+  constructor(table: string, columns: readonly Column[], limits: { maxBytes?: number; maxRows?: number } = {}) {
     this.head = Buffer.from(`INSERT INTO ${table} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES `, 'utf8');
-    this.maxBytes = maxBytes;
+    this.maxBytes = limits.maxBytes ?? MAX_STATEMENT_BYTES;
+    this.maxRows = limits.maxRows ?? Infinity;
     this.bytes = this.head.length;
   }
 
@@ -144,7 +147,7 @@ export class ValuesStatements {
       this.partial = [];
       from = nl + 1;
       // The last tuple's `,` is not sent: a line costs its length, separator included.
-      if (this.rows > 0 && this.bytes + line.length - 1 > this.maxBytes) full.push(this.flush()!);
+      if (this.rows > 0 && (this.bytes + line.length - 1 > this.maxBytes || this.rows >= this.maxRows)) full.push(this.flush()!);
       if (this.head.length + line.length - 1 > this.maxBytes) {
         throw new Error(`one row needs ${this.head.length + line.length - 1} bytes, over the ${this.maxBytes}-byte statement limit`);
       }

@@ -39,6 +39,11 @@ function hostileRows(model: Model): Row[] {
   // A cut that falls inside a 4-byte character, and one inside a 2-byte one.
   rows[3] = { ...rows[3], [text]: 'x'.repeat(65_533) + '𝄞tail' };
   rows[4] = { ...rows[4], [text]: 'y'.repeat(65_534) + 'étail' };
+  // The three spellings of a SQL literal: dollar-quoted, and the CHR() fallback (line feed, tag, tag prefix at the end).
+  rows[5] = { ...rows[5], [text]: "back \\ slash $ 'q' ends in $" };
+  rows[6] = { ...rows[6], [text]: 'back \\ slash\nand line \\n feed' };
+  rows[7] = { ...rows[7], [text]: 'tag $_$ inside \\', ...(json ? { [json]: '{"k": "\\" , "t": "$_"}' } : {}) };
+  rows[8] = { ...rows[8], [text]: 'ends in the tag prefix \\ $_' };
   return rows;
 }
 
@@ -152,7 +157,7 @@ describe('Redshift insert mode, byte path', () => {
     const lines = Array.from({ length: 300 }, (_, i) => `('${i}', '${'é'.repeat(i % 97)}${i % 13 === 0 ? 'abc é € 𝄞 '.repeat(90) : ''}')`);
     const stream = Buffer.from(lines.map((l) => l + '\n').join(''), 'utf8');
     for (const chunkSize of [1, 7, 1000, stream.length]) {
-      const statements = new ValuesStatements('"s"."t"', schema.columns, 4_000);
+      const statements = new ValuesStatements('"s"."t"', schema.columns, { maxBytes: 4_000 });
       const out = [];
       for (let i = 0; i < stream.length; i += chunkSize) out.push(...statements.add(Buffer.from(stream.subarray(i, i + chunkSize))));
       out.push(statements.flush()!);

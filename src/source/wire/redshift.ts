@@ -2,10 +2,11 @@
  * The Redshift wire formats (see `WireFormat` in src/sdk/destination.ts): ClickHouse writes what the Redshift plugin's
  * row path sends, under the plugin's value rules (plugins/redshift/values.ts, README "Values Redshift cannot store"),
  * so the worker moves bytes without parsing a row.
- * - `redshift-values` (insert mode): one SQL row literal `(v1, v2, ...)` per line, for `INSERT ... VALUES`. Strings
- *   are `'...'` with `'` doubled; a backslash is spelled `'||CHR(92)||'` and a line feed `'||CHR(10)||'`, so the
- *   literal reads the same whether the server treats backslash as an escape (Redshift) or not (Postgres, the test
- *   stand-in), and a row never spans two lines. json columns are wrapped in `JSON_PARSE(...)` for SUPER.
+ * - `redshift-values` (insert mode): one SQL row literal `(v1, v2, ...)` per line, for `INSERT ... VALUES`. A string
+ *   must read the same whether the server treats backslash as an escape (Redshift) or not (Postgres, the test
+ *   stand-in), and a row must never span two lines: `'...'` with `'` doubled when it has no backslash, else
+ *   dollar-quoted (`$_$...$_$`), else (a line feed or the tag inside) `'...'` with backslash and line feed spelled
+ *   `'||CHR(92)||'` and `'||CHR(10)||'`. json columns are wrapped in `JSON_PARSE(...)` for SUPER.
  * - `redshift-jsonl` (copy mode): the lines `jsonLine` (plugins/redshift/s3-staging.ts) writes for COPY's
  *   `FORMAT JSON 'auto'`, byte for byte: JSON strings spelled as JSON.stringify spells them (toJSONString escapes
  *   U+2028/U+2029 and writes upper-case hex, so values holding those characters take an exact, slower spelling).
@@ -85,11 +86,22 @@ function storedValue(c: Column): string {
   }
 }
 
-/** A SQL string literal of `expr` free of backslashes and line feeds (see the header). */
+/** The dollar-quote tag of text with backslashes: `$_$...$_$` is read as written by Redshift and Postgres alike. */
+const TAG = '$_$';
+
+/**
+ * A SQL string literal of `expr` that reads the same whether the server treats backslash as an escape or not, on
+ * one line (see the header): `'...'` when there is no backslash; dollar-quoted when there is one and the tag can
+ * close nowhere but at the end (no line feed, no tag inside, no tag prefix at the end); otherwise `'...'` with each
+ * backslash and line feed spelled as a CHR() call (an expression: slower for the server to take than a constant).
+ */
 function sqlLiteral(expr: string): string {
   const quoted = `replaceAll(${expr}, '''', '''''')`;
-  const noBackslash = `replaceAll(${quoted}, '\\\\', '''||CHR(92)||''')`;
-  return `concat('''', replaceAll(${noBackslash}, char(10), '''||CHR(10)||'''), '''')`;
+  const lineFeeds = (e: string) => `replaceAll(${e}, char(10), '''||CHR(10)||''')`;
+  const plain = `concat('''', ${lineFeeds(quoted)}, '''')`;
+  const spelled = `concat('''', ${lineFeeds(`replaceAll(${quoted}, '\\\\', '''||CHR(92)||''')`)}, '''')`;
+  const dollarSafe = `position(${expr}, char(10)) = 0 AND position(${expr}, '${TAG}') = 0 AND NOT endsWith(${expr}, '${TAG.slice(0, 2)}')`;
+  return `multiIf(position(${expr}, '\\\\') = 0, ${plain}, ${dollarSafe}, concat('${TAG}', ${expr}, '${TAG}'), ${spelled})`;
 }
 
 function valuesLiteral(c: Column, format: RedshiftWireFormat): string {

@@ -1,7 +1,7 @@
 /**
  * The API's error vocabulary. Every error a client sees carries `extensions.code`; input errors also carry
- * `extensions.field` (the argument or input path, e.g. `input.timezone` or `config.bucket`). Anything else is an
- * internal error: logged with its stack, answered as INTERNAL_SERVER_ERROR without details.
+ * `extensions.field` (the argument or input path, e.g. `input.timezone` or `input.config.bucket`), one error per bad
+ * field. Anything else is an internal error: logged with its stack, answered as INTERNAL_SERVER_ERROR without details.
  */
 import { findSourceError } from '../sdk/classify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';

@@ -2,11 +2,9 @@
  * Property-filter validation at the API boundary, with the source's own rules (src/source/filters.ts), so a
  * filter the worker could not run is refused when the export is saved rather than failing every run later.
  */
-import { PROPERTY_FILTER_OPERATORS, validatePropertyFilters } from '../source/filters';
+import { validatePropertyFilters } from '../source/filters';
 import type { StoredPropertyFilter } from '../store/entities';
 import { badInput } from './errors';
-
-export { PROPERTY_FILTER_OPERATORS };
 
 /** Postgres jsonb cannot hold U+0000, so filters (stored as jsonb) may not contain it. */
 function hasNul(value: unknown): boolean {

@@ -1,6 +1,8 @@
 /**
- * Relay-style cursor connections with keyset pagination (newest first). A cursor is opaque to clients: base64url
- * of `[sortValue, id]`, where timestamps keep Postgres' microseconds (a JS Date would round them and skip rows).
+ * Relay cursor connections, the shape of every list the API answers: keyset pagination in SQL for the long lists
+ * (exports, runs, logs, notification messages; toConnection), and connectionFromList for short lists read whole.
+ * A cursor is opaque to clients: base64url of `[sortValue, id]`, where SQL timestamps keep Postgres' microseconds
+ * (a JS Date would round them and skip rows).
  */
 import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
 import { badInput } from './errors';

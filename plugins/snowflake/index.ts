@@ -1,16 +1,17 @@
 /**
  * Snowflake destination. A run becomes gzip JSON Lines part files in a temp directory, each PUT to the table stage
- * of a per-run staging table (the driver's PUT copies a local file) and deleted; one COPY loads them, then one
- * statement merges into the destination table (events: insert absent keys; persons/sessions: merge by key with the
- * version condition). Stage files and the staging table are removed whatever happens, so a retried run replaces
+ * of a per-run staging table (the driver's PUT copies a local file) and deleted, COPYed into the staging table, then
+ * one statement merges into the destination table (events: insert absent keys; persons/sessions: merge by key with
+ * the version condition). Stage files and the staging table are removed whatever happens, so a retried run replaces
  * nothing and adds nothing twice.
  *
- * Two ways to make the part files, the same bytes' values either way:
- * - byte path (`writeEncoded`, wire format `snowflake-jsonl`): ClickHouse writes and gzips the lines
- *   (src/source/wire/snowflake.ts), Node streams them to the part file. A run larger than one part is read in key
- *   slices sized from the run's exact per-slice counts, one part each.
+ * Two ways to make the part files, the same values either way:
+ * - byte path (`writeEncoded`, wire format `snowflake-jsonl`, the default for whole models): ClickHouse writes and
+ *   gzips the lines (src/source/wire/snowflake.ts), Node streams them to the part file. A run larger than one part
+ *   is read in equal key-hash slices, one part each; each part is COPYed as soon as it is PUT, while ClickHouse
+ *   writes the next. The value rules run in SQL; the host counts their replacements.
  * - row path (`write`: custom queries, field selections, OUTPORT_DATA_PATH=rows): Node encodes the rows
- *   (parts.ts) under the value rules of values.ts.
+ *   (parts.ts) under the value rules of values.ts; one COPY loads every part at the end.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

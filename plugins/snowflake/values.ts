@@ -5,6 +5,8 @@
  *   which cannot encode it).
  * - `invalid_json_as_string`: a json value that is not JSON is stored as a JSON string holding its text
  *   (PARSE_JSON would fail the whole run on it, on every attempt).
+ * The byte path applies the same rules in SQL (src/source/wire/snowflake.ts), where the host counts them; a lone
+ * surrogate cannot reach it (the source's text is valid UTF-8).
  */
 import { ReplacementCounter, type ModelSchema, type Row, type Value } from '../../src/sdk';
 

@@ -41,6 +41,12 @@ export interface FakeSnowflakeOptions {
   users?: FakeUser[];
   databases?: Record<string, string[]>;
   warehouses?: string[];
+  /**
+   * A statement still running after this long is answered "in progress" (code 333333, with its result URL, which the
+   * driver polls), as Snowflake answers long statements, so no request outlasts the driver's own timeout (the
+   * plugin sets 60 s; a timed-out request is sent again). Default: 30,000.
+   */
+  inProgressAfterMs?: number;
 }
 
 export interface FakeSnowflake {
@@ -110,6 +116,11 @@ export async function startFakeSnowflake(opts: FakeSnowflakeOptions): Promise<Fa
   const rules: InjectionRule[] = [];
   const results = new Map<string, unknown>();
   const statements: string[] = [];
+  /** Statements by the driver's requestId: a request sent again (same id) joins the one already running, as on Snowflake. */
+  type Outcome = { data: object } | { error: unknown };
+  const byRequestId = new Map<string, { queryId: string; outcome: Promise<Outcome> }>();
+  const byQueryId = new Map<string, Promise<Outcome>>();
+  const inProgressAfterMs = opts.inProgressAfterMs ?? 30_000;
 
   const takeInjection = (what: 'login' | string): Injection | undefined => {
     const i = rules.findIndex((r) => (r.when === 'login' ? what === 'login' : what !== 'login' && r.when.test(what)));
@@ -151,9 +162,8 @@ export async function startFakeSnowflake(opts: FakeSnowflakeOptions): Promise<Fa
     };
   };
 
-  const runQuery = async (session: Session, sql: string): Promise<object> => {
+  const runQuery = async (session: Session, sql: string, queryId: string): Promise<object> => {
     await session.ready;
-    const queryId = randomUUID();
     const r: StatementResult = await engine.execute(session.state, sql);
     if (r.upload) {
       return {
@@ -215,13 +225,33 @@ export async function startFakeSnowflake(opts: FakeSnowflakeOptions): Promise<Fa
             await session.state.pg.end().catch(() => undefined);
             return ok(null);
           }
+          // The outcome of a statement, or "in progress" with the URL to poll when it takes longer than inProgressAfterMs.
+          const answer = async (queryId: string, outcome: Promise<Outcome>) => {
+            let timer: NodeJS.Timeout | undefined;
+            const waited = await Promise.race([outcome, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), inProgressAfterMs)))]);
+            clearTimeout(timer);
+            if (!waited) {
+              return send(200, { success: true, code: '333333', message: 'Query execution is in progress', data: { queryId, getResultUrl: `/queries/${queryId}/result` } });
+            }
+            if ('data' in waited) return ok(waited.data);
+            throw waited.error;
+          };
           if (url.pathname === '/queries/v1/query-request') {
+            const requestId = url.searchParams.get('requestId') ?? randomUUID();
+            const running = byRequestId.get(requestId);
+            if (running) return await answer(running.queryId, running.outcome);
             const sql = String(body?.sqlText ?? '');
             statements.push(sql);
             if (applyInjection(takeInjection(sql))) return;
-            return ok(await runQuery(session, sql));
+            const queryId = randomUUID();
+            const outcome = runQuery(session, sql, queryId).then((data): Outcome => ({ data }), (error): Outcome => ({ error }));
+            byRequestId.set(requestId, { queryId, outcome });
+            byQueryId.set(queryId, outcome);
+            for (const m of [byRequestId, byQueryId] as Map<string, unknown>[]) if (m.size > 100) m.delete(m.keys().next().value!);
+            return await answer(queryId, outcome);
           }
           const resultMatch = url.pathname.match(/^\/queries\/([^/]+)\/result$/);
+          if (resultMatch && byQueryId.has(resultMatch[1])) return await answer(resultMatch[1], byQueryId.get(resultMatch[1])!);
           if (resultMatch && results.has(resultMatch[1])) return ok(results.get(resultMatch[1]));
           send(404, { message: `fake Snowflake: no route ${req.method} ${url.pathname}` });
         } catch (err) {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { BigQuery } from '@google-cloud/bigquery';
 import type { Dataset, Table } from '@google-cloud/bigquery';
 import { DestinationError } from '../../src/sdk';
@@ -136,9 +137,23 @@ export class BigQueryClient {
 
   /** One load job appending newline-delimited JSON to an existing table; resolves when the job is done. */
   async load(table: Table, chunks: Buffer[], signal: AbortSignal): Promise<void> {
-    const job = this.openLoad(table, signal);
-    for (const chunk of chunks) await job.write(chunk);
-    await job.finish();
+    const sink = table.createWriteStream({
+      sourceFormat: 'NEWLINE_DELIMITED_JSON',
+      writeDisposition: 'WRITE_APPEND',
+      createDisposition: 'CREATE_NEVER',
+    });
+    const onAbort = () => sink.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const done = new Promise<void>((resolve, reject) => {
+        sink.on('complete', () => resolve());
+        sink.on('error', reject);
+        Readable.from(chunks).on('error', reject).pipe(sink);
+      });
+      await withDeadline(done, DEADLINES_MS.load, 'load job', signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /**

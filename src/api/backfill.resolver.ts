@@ -1,12 +1,12 @@
 import { inject, injectable } from 'tsyringe';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { BackfillEntity } from '../store/entities';
 import { CreateBackfillInput, FROM_FIRST_EVENT } from './backfill.input';
 import { Backfill, BackfillConnection, BackfillEstimate, BackfillProgress } from './backfill.type';
 import { BackfillService } from './backfill.service';
 import type { ApiContext } from './context';
 import { underInput } from './errors';
-import { AFTER_DESCRIPTION, connectionFromList, FIRST_DESCRIPTION } from './pagination';
+import { connectionFromList, PageArgs } from './pagination';
 
 @injectable()
 @Resolver(() => Backfill)
@@ -16,12 +16,11 @@ export class BackfillResolver {
   @Query(() => BackfillConnection, { description: 'Backfills of an export, newest first.' })
   async backfills(
     @Ctx() ctx: ApiContext,
+    @Args(() => PageArgs) page: PageArgs,
     @Arg('batchExportId', () => ID, { description: 'The export whose backfills to list.' }) batchExportId: string,
-    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
-    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
     const all = await this.backfillService.list(ctx.teamId, batchExportId);
-    return connectionFromList(all, { first, after }, (b) => ({ sortValue: b.createdAt.toISOString(), id: b.id }), { newestFirst: true });
+    return connectionFromList(all, page, (b) => ({ sortValue: b.createdAt.toISOString(), id: b.id }), { newestFirst: true });
   }
 
   @Query(() => Backfill, { nullable: true, description: 'One backfill; null (with a NOT_FOUND error) when the team has none with this id.' })

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { BatchExportEntity } from '../store/entities';
 import { BatchExportConnection, BatchExport, ExportSchemaPreview } from './batch-export.type';
 import { CreateBatchExportInput, CustomQueryInput, ExportFieldInput, ExportLayoutEnum, UpdateBatchExportInput } from './batch-export.input';
@@ -7,7 +7,7 @@ import { ModelEnum } from './enums';
 import { BatchExportService } from './batch-export.service';
 import type { ApiContext } from './context';
 import { Destination } from './destination.type';
-import { AFTER_DESCRIPTION, FIRST_DESCRIPTION } from './pagination';
+import { PageArgs } from './pagination';
 import { Run } from './run.type';
 
 @injectable()
@@ -20,11 +20,10 @@ export class BatchExportResolver {
   @Query(() => BatchExportConnection, { description: "The team's live exports, newest first." })
   batchExports(
     @Ctx() ctx: ApiContext,
-    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
-    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+    @Args(() => PageArgs) page: PageArgs,
     @Arg('paused', () => Boolean, { nullable: true, description: 'true: only paused exports; false: only active ones; omitted: both.' }) paused?: boolean,
   ) {
-    return this.exportService.list(ctx.teamId, first, after, paused);
+    return this.exportService.list(ctx.teamId, page, paused);
   }
 
   @Query(() => BatchExport, { nullable: true, description: 'One export; null (with a NOT_FOUND error) when the team has none with this id.' })

@@ -22,7 +22,7 @@ import { DestinationService } from './destination.service';
 import { apiError, badInput } from './errors';
 import { validateFilters } from './filters';
 import { loadDestination, loadExport } from './lookup';
-import { decodeCursor, isoMicros, pageSize, toConnection, type Connection } from './pagination';
+import { isoMicros, keysetPage, toConnection, type Connection, type PageArgs } from './pagination';
 import { assertValidSchedule, scheduleOf } from './schedule';
 import { cancelActiveRuns } from './run.service';
 
@@ -143,23 +143,22 @@ export class BatchExportService {
     return { ...schema, rows };
   }
 
-  async list(teamId: number, first?: number | null, after?: string | null, paused?: boolean | null): Promise<Connection<BatchExportEntity>> {
-    const limit = pageSize(first);
-    const cursor = decodeCursor(after);
+  async list(teamId: number, args: PageArgs, paused?: boolean | null): Promise<Connection<BatchExportEntity>> {
+    const page = keysetPage(args);
     const q = this.ds
       .getRepository(BatchExportEntity)
       .createQueryBuilder('e')
       .addSelect(isoMicros('e.created_at'), 'sort_value')
       .where('e.team_id = :teamId AND e.deleted_at IS NULL', { teamId })
-      .orderBy('e.created_at', 'DESC')
-      .addOrderBy('e.id', 'DESC')
-      .limit(limit + 1);
+      .orderBy('e.created_at', page.order)
+      .addOrderBy('e.id', page.order)
+      .limit(page.limit + 1);
     if (paused !== undefined && paused !== null) q.andWhere('e.paused = :paused', { paused });
     const counter = q.clone();
-    if (cursor) q.andWhere('(e.created_at, e.id) < (:ts::timestamptz, :id::uuid)', { ts: cursor.sortValue, id: cursor.id });
+    if (page.cursor) q.andWhere(`(e.created_at, e.id) ${page.after} (:ts::timestamptz, :id::uuid)`, { ts: page.cursor.sortValue, id: page.cursor.id });
     const { entities, raw } = await q.getRawAndEntities();
     const sortById = new Map(raw.map((r: Record<string, string>) => [r.e_id, r.sort_value]));
-    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), limit, after, () => counter.getCount());
+    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), page, () => counter.getCount());
   }
 
   get(teamId: number, id: string): Promise<BatchExportEntity> {

@@ -1,12 +1,12 @@
 import { inject, injectable } from 'tsyringe';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { DestinationEntity } from '../store/entities';
 import type { ApiContext } from './context';
 import { Destination, DestinationConnection, DestinationTypeConnection, TestDestinationResult } from './destination.type';
 import { DestinationService } from './destination.service';
 import { CreateDestinationInput, TestDestinationConfigInput, UpdateDestinationInput } from './destination.input';
 import { underInput } from './errors';
-import { AFTER_DESCRIPTION, connectionFromList, FIRST_DESCRIPTION } from './pagination';
+import { connectionFromList, PageArgs } from './pagination';
 import { JSONObject } from './scalars';
 
 @injectable()
@@ -17,11 +17,10 @@ export class DestinationResolver {
   @Query(() => DestinationConnection, { description: "The team's destinations, oldest first." })
   async destinations(
     @Ctx() ctx: ApiContext,
-    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
-    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+    @Args(() => PageArgs) page: PageArgs,
   ) {
     const all = await this.destinationService.list(ctx.teamId);
-    return connectionFromList(all, { first, after }, (d) => ({ sortValue: d.createdAt.toISOString(), id: d.id }));
+    return connectionFromList(all, page, (d) => ({ sortValue: d.createdAt.toISOString(), id: d.id }));
   }
 
   @Query(() => Destination, { nullable: true, description: 'One destination; null (with a NOT_FOUND error) when the team has none with this id.' })
@@ -31,10 +30,9 @@ export class DestinationResolver {
 
   @Query(() => DestinationTypeConnection, { description: 'Installed destination plugins, by id.' })
   destinationTypes(
-    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
-    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+    @Args(() => PageArgs) page: PageArgs,
   ) {
-    return connectionFromList(this.destinationService.catalog(), { first, after }, (t) => ({ sortValue: t.id, id: t.id }));
+    return connectionFromList(this.destinationService.catalog(), page, (t) => ({ sortValue: t.id, id: t.id }));
   }
 
   @FieldResolver(() => JSONObject, { description: 'Settings with secret fields masked as "********".' })

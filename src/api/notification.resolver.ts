@@ -1,10 +1,10 @@
 import { inject, injectable } from 'tsyringe';
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { ApiContext } from './context';
 import { CreateNotificationChannelInput, UpdateNotificationChannelInput } from './notification.input';
 import { NotificationService } from './notification.service';
 import { CreatedNotificationChannel, NotificationChannel, NotificationChannelConnection, NotificationDelivery, NotificationDeliveryConnection } from './notification.type';
-import { AFTER_DESCRIPTION, connectionFromList, FIRST_DESCRIPTION } from './pagination';
+import { connectionFromList, PageArgs } from './pagination';
 
 @injectable()
 @Resolver()
@@ -14,22 +14,20 @@ export class NotificationResolver {
   @Query(() => NotificationChannelConnection, { description: "The team's channels, oldest first; with batchExportId, those that apply to that export (team defaults and its own)." })
   async notificationChannels(
     @Ctx() ctx: ApiContext,
+    @Args(() => PageArgs) page: PageArgs,
     @Arg('batchExportId', () => ID, { nullable: true, description: 'Only the channels that apply to this export.' }) batchExportId?: string | null,
-    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
-    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
   ) {
     const all = await this.notifications.channels(ctx.teamId, batchExportId);
-    return connectionFromList(all, { first, after }, (c) => ({ sortValue: c.createdAt.toISOString(), id: c.id }));
+    return connectionFromList(all, page, (c) => ({ sortValue: c.createdAt.toISOString(), id: c.id }));
   }
 
   @Query(() => NotificationDeliveryConnection, { description: 'Messages sent or to send, newest first.' })
   notificationDeliveries(
     @Ctx() ctx: ApiContext,
+    @Args(() => PageArgs) page: PageArgs,
     @Arg('channelId', () => ID, { nullable: true, description: 'Only the messages of this channel.' }) channelId?: string | null,
-    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
-    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
   ) {
-    return this.notifications.deliveryPage(ctx.teamId, { channelId, first, after });
+    return this.notifications.deliveryPage(ctx.teamId, { channelId, ...page });
   }
 
   @Authorized('write')

@@ -15,7 +15,7 @@ import { CONFIG, DATA_SOURCE, LOGGER, SECRET_BOX } from '../tokens';
 import { badInput, notFound } from './errors';
 import { isUuid, loadExport } from './lookup';
 import type { NotificationChannelInput } from './notification.input';
-import { decodeCursor, isoMicros, pageSize, toConnection, type Connection } from './pagination';
+import { isoMicros, keysetPage, toConnection, type Connection, type PageArgs } from './pagination';
 import { NotificationEventEnum, type CreatedNotificationChannel, type NotificationChannel, type NotificationChannelKindEnum, type NotificationDelivery } from './notification.type';
 
 /** A channel id filter for SQL: a malformed id matches no channel (rather than every one). */
@@ -116,19 +116,18 @@ export class NotificationService {
   }
 
   /** A page of deliveries, newest first (keyset on created_at, id). */
-  async deliveryPage(teamId: number, args: { channelId?: string | null; first?: number | null; after?: string | null }): Promise<Connection<NotificationDelivery>> {
-    const limit = pageSize(args.first);
-    const cursor = decodeCursor(args.after);
-    const rows = await this.deliveries(teamId, { channelId: args.channelId, limit: limit + 1, after: cursor });
+  async deliveryPage(teamId: number, args: PageArgs & { channelId?: string | null }): Promise<Connection<NotificationDelivery>> {
+    const page = keysetPage(args);
+    const rows = await this.deliveries(teamId, { channelId: args.channelId, limit: page.limit + 1, from: page.cursor, backward: page.backward });
     const channel = channelFilter(args.channelId);
     const count = async () =>
       Number((await this.ds.query(`SELECT count(*) AS n FROM notifications WHERE team_id = $1 AND ($2::uuid IS NULL OR channel_id = $2)`, [teamId, channel]))[0].n);
-    return toConnection(rows.map((d) => ({ node: d, id: d.id, sortValue: d.sortValue })), limit, args.after, count);
+    return toConnection(rows.map((d) => ({ node: d, id: d.id, sortValue: d.sortValue })), page, count);
   }
 
   async deliveries(
     teamId: number,
-    filter: { id?: string; channelId?: string | null; limit?: number; after?: { sortValue: string; id: string } },
+    filter: { id?: string; channelId?: string | null; limit?: number; from?: { sortValue: string; id: string }; backward?: boolean },
   ): Promise<(NotificationDelivery & { sortValue: string })[]> {
     const rows = await this.ds.query(
       `SELECT n.*, c.slow_run_seconds, c.stale_intervals, c.rate_limit_seconds, summarized.suppressed_count AS summarized_count,
@@ -136,9 +135,9 @@ export class NotificationService {
        FROM notifications n JOIN notification_channels c ON c.id = n.channel_id
        LEFT JOIN notifications summarized ON summarized.dedupe_key = n.payload->>'summaryOf'
        WHERE n.team_id = $1 AND ($2::uuid IS NULL OR n.id = $2) AND ($3::uuid IS NULL OR n.channel_id = $3)
-         AND ($5::timestamptz IS NULL OR (n.created_at, n.id) < ($5::timestamptz, $6::uuid))
-       ORDER BY n.created_at DESC, n.id DESC LIMIT $4`,
-      [teamId, filter.id ?? null, channelFilter(filter.channelId), filter.limit ?? 1, filter.after?.sortValue ?? null, filter.after?.id ?? null],
+         AND ($5::timestamptz IS NULL OR (n.created_at, n.id) ${filter.backward ? '>' : '<'} ($5::timestamptz, $6::uuid))
+       ORDER BY n.created_at ${filter.backward ? 'ASC' : 'DESC'}, n.id ${filter.backward ? 'ASC' : 'DESC'} LIMIT $4`,
+      [teamId, filter.id ?? null, channelFilter(filter.channelId), filter.limit ?? 1, filter.from?.sortValue ?? null, filter.from?.id ?? null],
     );
     return rows.map((r: Record<string, any>) => ({
       id: r.id,

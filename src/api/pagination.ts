@@ -4,7 +4,7 @@
  * A cursor is opaque to clients: base64url of `[sortValue, id]`, where SQL timestamps keep Postgres' microseconds
  * (a JS Date would round them and skip rows).
  */
-import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
+import { ArgsType, type ClassType, Field, Int, ObjectType } from 'type-graphql';
 import { badInput } from './errors';
 
 export const DEFAULT_PAGE = 50;
@@ -78,14 +78,53 @@ export function ConnectionType<T extends object>(name: string, node: ClassType<T
   return CountedConnectionClass;
 }
 
-/** Arguments every connection takes. */
-export interface PageArgs {
+export const FIRST_DESCRIPTION = `Page forward: at most this many items from the start or after \`after\` (default ${DEFAULT_PAGE}, at most ${MAX_PAGE}).`;
+export const AFTER_DESCRIPTION = "The items after this cursor (a page's pageInfo.endCursor).";
+export const LAST_DESCRIPTION = `Page backward: at most this many items from the end or before \`before\` (at most ${MAX_PAGE}); not with first/after.`;
+export const BEFORE_DESCRIPTION = "The items before this cursor (a page's pageInfo.startCursor).";
+
+/** The arguments every connection takes: forward with first/after, or backward with last/before. */
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { nullable: true, description: FIRST_DESCRIPTION })
   first?: number | null;
+
+  @Field(() => String, { nullable: true, description: AFTER_DESCRIPTION })
   after?: string | null;
+
+  @Field(() => Int, { nullable: true, description: LAST_DESCRIPTION })
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: BEFORE_DESCRIPTION })
+  before?: string | null;
 }
 
-export const FIRST_DESCRIPTION = `Page size: at most this many items (default ${DEFAULT_PAGE}, at most ${MAX_PAGE}).`;
-export const AFTER_DESCRIPTION = "The items after this cursor (a previous page's pageInfo.endCursor); omitted: from the start.";
+/** One page asked for: its size, the cursor it starts from, and whether it reads backward (from the list's end). */
+export interface PageRequest {
+  limit: number;
+  cursor?: { sortValue: string; id: string };
+  backward: boolean;
+}
+
+type CursorDecoder = (cursor: string | undefined | null, field: string) => { sortValue: string; id: string } | undefined;
+
+/** Validates the page arguments; BAD_USER_INPUT on a mix of directions, a bad size or a forged cursor. */
+export function pageRequest(args: PageArgs, decode: CursorDecoder): PageRequest {
+  const backward = (args.last ?? null) !== null || (args.before ?? null) !== null;
+  if (backward && ((args.first ?? null) !== null || (args.after ?? null) !== null)) {
+    throw badInput('last', 'page forward (first, after) or backward (last, before), not both at once');
+  }
+  return backward
+    ? { limit: pageSize(args.last, 'last'), cursor: decode(args.before, 'before'), backward }
+    : { limit: pageSize(args.first, 'first'), cursor: decode(args.after, 'after'), backward };
+}
+
+/** A keyset page of a list kept newest first in SQL: decodes `[timestamp, id]` cursors (uuid or bigint ids). */
+export function keysetPage(args: PageArgs, idKind: keyof typeof ID_PATTERNS = 'uuid'): PageRequest & { order: 'ASC' | 'DESC'; after: '<' | '>' } {
+  const page = pageRequest(args, (cursor, field) => decodeCursor(cursor, idKind, field));
+  // Backward pages read the list from its far end (oldest first), then are turned around by toConnection.
+  return { ...page, order: page.backward ? 'ASC' : 'DESC', after: page.backward ? '>' : '<' };
+}
 
 export function encodeCursor(sortValue: string, id: string): string {
   return Buffer.from(JSON.stringify([sortValue, id]), 'utf8').toString('base64url');
@@ -128,32 +167,37 @@ function pageInfo<T>(edges: Edge<T>[], hasNextPage: boolean, hasPreviousPage: bo
 }
 
 /**
- * Builds a connection from `limit + 1` rows fetched after the cursor `after` (keyset pagination in SQL);
- * `count` answers totalCount, only when selected.
+ * Builds a connection from up to `limit + 1` rows fetched from the page's cursor in the page's direction (keyset
+ * pagination in SQL, or a list read whole); `count` answers totalCount, only when selected.
  */
-export function toConnection<T>(rows: { node: T; sortValue: string; id: string }[], limit: number, after?: string | null, count?: () => Promise<number>): Connection<T> {
-  const edges = rows.slice(0, limit).map((r) => ({ node: r.node, cursor: encodeCursor(r.sortValue, r.id) }));
-  return lazyCount({ edges, pageInfo: pageInfo(edges, rows.length > limit, after !== undefined && after !== null) }, count);
+export function toConnection<T>(rows: { node: T; sortValue: string; id: string }[], page: PageRequest, count?: () => Promise<number>): Connection<T> {
+  const taken = rows.slice(0, page.limit);
+  const inListOrder = page.backward ? taken.reverse() : taken;
+  const edges = inListOrder.map((r) => ({ node: r.node, cursor: encodeCursor(r.sortValue, r.id) }));
+  const more = rows.length > page.limit;
+  const fromCursor = page.cursor !== undefined;
+  return lazyCount({ edges, pageInfo: pageInfo(edges, page.backward ? fromCursor : more, page.backward ? more : fromCursor) }, count);
 }
 
 /**
  * A connection over a short list read whole (a team's destinations, tokens, channels, backfills, the plugin
- * catalog): items ordered by `key` then id (descending with `newestFirst`), paged after a cursor of that same key,
+ * catalog): items ordered by `key` then id (descending with `newestFirst`), paged from a cursor of that same key,
  * so a page boundary holds when items are added or removed in between.
  */
 export function connectionFromList<T>(items: T[], args: PageArgs, key: (item: T) => { sortValue: string; id: string }, opts: { newestFirst?: boolean } = {}): Connection<T> {
-  const limit = pageSize(args.first);
-  const cursor = decodeListCursor(args.after);
+  const page = pageRequest(args, decodeListCursor);
   const keyed = items.map((node) => ({ node, ...key(node) }));
   const sign = opts.newestFirst ? -1 : 1;
   const compare = (a: { sortValue: string; id: string }, b: { sortValue: string; id: string }) =>
     sign * (a.sortValue < b.sortValue ? -1 : a.sortValue > b.sortValue ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   keyed.sort(compare);
-  const rest = cursor ? keyed.filter((k) => compare(k, cursor) > 0) : keyed;
-  return lazyCount(toConnection(rest.slice(0, limit + 1), limit, args.after), async () => items.length);
+  const { cursor } = page;
+  // Rows in the page's reading direction, as SQL would return them: after the cursor, or before it from the end.
+  const rows = page.backward ? keyed.filter((k) => !cursor || compare(k, cursor) < 0).reverse() : keyed.filter((k) => !cursor || compare(k, cursor) > 0);
+  return lazyCount(toConnection(rows.slice(0, page.limit + 1), page), async () => items.length);
 }
 
-function decodeListCursor(cursor: string | undefined | null): { sortValue: string; id: string } | undefined {
+function decodeListCursor(cursor: string | undefined | null, field: string): { sortValue: string; id: string } | undefined {
   if (cursor === undefined || cursor === null) return undefined;
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -161,5 +205,5 @@ function decodeListCursor(cursor: string | undefined | null): { sortValue: strin
   } catch {
     // fall through
   }
-  throw badInput('after', 'not a cursor returned by this API');
+  throw badInput(field, 'not a cursor returned by this API');
 }

@@ -2,8 +2,8 @@
  * Per-request work limits for GraphQL, so one request cannot starve the API process. Checked after parsing
  * (which `maxTokens` already bounds) and before any resolver runs, over HTTP and WebSocket alike:
  * - depth of the selection, aliases, and fragment definitions in the document;
- * - an estimated cost: every selected field counts 1, multiplied by the page sizes (`first`, `limit`) of the list
- *   fields above it, so `batchExports(first: 500) { edges { node { latestRuns(limit: 100) { id } } } }` costs
+ * - an estimated cost: every selected field counts 1, multiplied by the page sizes (`first` or `last`, `limit`) of
+ *   the list fields above it, so `batchExports(first: 500) { edges { node { latestRuns(limit: 100) { id } } } }` costs
  *   about 500 × 100;
  * - fields that reach outside the process (a destination connection test, a source scan), per request.
  * Each refusal names the environment variable that sets the limit.
@@ -52,7 +52,7 @@ export function queryLimitsFrom(config: Pick<Config, 'OUTPORT_GRAPHQL_MAX_TOKENS
 export const EXPENSIVE_FIELDS: ReadonlySet<string> = new Set(['testDestination', 'testDestinationConfig', 'estimateBackfill', 'createBackfill']);
 
 /** Arguments that size a list; their value multiplies the cost of everything selected below. */
-const PAGE_SIZE_ARGS = ['first', 'limit'];
+const PAGE_SIZE_ARGS = ['first', 'last', 'limit'];
 /** A page-size argument left out and without a schema default: the API's default page. */
 const UNSPECIFIED_PAGE = 50;
 
@@ -136,15 +136,13 @@ export function checkQueryLimits(
       const fieldDef = name === '__schema' ? SchemaMetaFieldDef : name === '__type' ? TypeMetaFieldDef : 'getFields' in parent ? parent.getFields()[name] : undefined;
       if (sel.selectionSet && fieldDef) {
         const childType = getNamedType(fieldDef.type);
-        let size = 1;
-        for (const argName of PAGE_SIZE_ARGS) {
-          const argDef = fieldDef.args.find((a) => a.name === argName);
-          if (!argDef) continue;
-          const given = sel.arguments?.find((a) => a.name.value === argName);
-          const n = given ? numberOf(given.value) : typeof argDef.defaultValue === 'number' ? argDef.defaultValue : undefined;
-          // Beyond MAX_PAGE the resolver refuses the argument, so no more work than that is done.
-          size = Math.max(size, Math.min(MAX_PAGE, Math.max(1, n ?? UNSPECIFIED_PAGE)));
-        }
+        // A connection takes first or last: the one given sizes the page; neither, the default (or the API's page).
+        const sizeArgs = fieldDef.args.filter((a) => PAGE_SIZE_ARGS.includes(a.name));
+        const given = sizeArgs.flatMap((argDef) => sel.arguments?.filter((a) => a.name.value === argDef.name) ?? []);
+        const defaults = sizeArgs.map((a) => a.defaultValue).filter((v): v is number => typeof v === 'number');
+        const asked = given.length ? given.map((a) => numberOf(a.value) ?? UNSPECIFIED_PAGE) : defaults.length ? defaults : sizeArgs.length ? [UNSPECIFIED_PAGE] : [1];
+        // Beyond MAX_PAGE the resolver refuses the argument, so no more work than that is done.
+        const size = Math.max(1, ...asked.map((n) => Math.min(MAX_PAGE, Math.max(1, n))));
         if (isCompositeType(childType)) {
           const children = tallySelections(sel.selectionSet, childType);
           own.cost = capped(1 + size * children.cost);
@@ -178,7 +176,7 @@ export function checkQueryLimits(
   }
   if (tally.cost > limits.maxCost) {
     return limitError(
-      `The query's estimated cost ${tally.cost} exceeds the limit of ${limits.maxCost} (OUTPORT_GRAPHQL_MAX_COST): every field counts 1, multiplied by the page sizes (first, limit) of the lists above it; ask for smaller pages, fewer fields or fewer aliases`,
+      `The query's estimated cost ${tally.cost} exceeds the limit of ${limits.maxCost} (OUTPORT_GRAPHQL_MAX_COST): every field counts 1, multiplied by the page sizes (first or last, limit) of the lists above it; ask for smaller pages, fewer fields or fewer aliases`,
       'OUTPORT_GRAPHQL_MAX_COST',
     );
   }

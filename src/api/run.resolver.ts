@@ -1,11 +1,11 @@
 import { inject, injectable } from 'tsyringe';
-import { Arg, Authorized, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RunEntity, RunStatus } from '../store/entities';
 import type { ApiContext } from './context';
 import { RunOrderEnum, RunStatusEnum } from './enums';
 import { Run, RunAttempt, RunConnection } from './run.type';
 import { RunService } from './run.service';
-import { AFTER_DESCRIPTION, FIRST_DESCRIPTION } from './pagination';
+import { PageArgs } from './pagination';
 import { ErrorKindEnum, RunAttemptStatusEnum } from './enums';
 
 /**
@@ -27,15 +27,14 @@ export class RunResolver {
   @Query(() => RunConnection, { description: 'Runs of an export, newest first; interval filters select runs overlapping [intervalFrom, intervalTo).' })
   runs(
     @Ctx() ctx: ApiContext,
+    @Args(() => PageArgs) page: PageArgs,
     @Arg('batchExportId', () => ID, { description: 'The export whose runs to list.' }) batchExportId: string,
-    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
-    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
     @Arg('status', () => [RunStatusEnum], { nullable: true, description: 'Only runs in one of these states; omitted: all.' }) status?: RunStatusEnum[],
     @Arg('intervalFrom', () => Date, { nullable: true, description: 'Only runs whose interval ends after this.' }) intervalFrom?: Date,
     @Arg('intervalTo', () => Date, { nullable: true, description: 'Only runs whose interval starts before this.' }) intervalTo?: Date,
     @Arg('orderBy', () => RunOrderEnum, { defaultValue: RunOrderEnum.INTERVAL_START, description: 'The sort key. Default: INTERVAL_START.' }) orderBy?: RunOrderEnum,
   ) {
-    return this.runService.list(ctx.teamId, { batchExportId, first, after, status: status as RunStatus[] | undefined, intervalFrom, intervalTo, orderBy });
+    return this.runService.list(ctx.teamId, { batchExportId, ...page, status: status as RunStatus[] | undefined, intervalFrom, intervalTo, orderBy });
   }
 
   @Query(() => Run, { nullable: true, description: 'One run; null (with a NOT_FOUND error) when the team has none with this id.' })

@@ -9,12 +9,10 @@ import { CLOCK, DATA_SOURCE, type Clock } from '../tokens';
 import { enqueueRun, publishRun } from '../worker/run-queue';
 import { badInput } from './errors';
 import { loadExport, loadRun } from './lookup';
-import { decodeCursor, isoMicros, pageSize, toConnection, type Connection } from './pagination';
+import { isoMicros, keysetPage, toConnection, type Connection, type PageArgs } from './pagination';
 
-export interface RunFilter {
+export interface RunFilter extends PageArgs {
   batchExportId: string;
-  first?: number | null;
-  after?: string | null;
   status?: RunStatus[] | null;
   intervalFrom?: Date | null;
   intervalTo?: Date | null;
@@ -76,8 +74,7 @@ export class RunService {
 
   async list(teamId: number, f: RunFilter): Promise<Connection<RunEntity>> {
     await loadExport(this.ds.manager, teamId, f.batchExportId);
-    const limit = pageSize(f.first);
-    const cursor = decodeCursor(f.after);
+    const page = keysetPage(f);
     const col = f.orderBy === 'created_at' ? 'r.created_at' : 'r.interval_start';
     if (f.intervalFrom && f.intervalTo && f.intervalFrom >= f.intervalTo) throw badInput('intervalTo', 'must be after intervalFrom');
     const q = this.ds
@@ -85,18 +82,18 @@ export class RunService {
       .createQueryBuilder('r')
       .addSelect(isoMicros(col), 'sort_value')
       .where('r.team_id = :teamId AND r.batch_export_id = :exportId', { teamId, exportId: f.batchExportId })
-      .orderBy(col, 'DESC')
-      .addOrderBy('r.id', 'DESC')
-      .limit(limit + 1);
+      .orderBy(col, page.order)
+      .addOrderBy('r.id', page.order)
+      .limit(page.limit + 1);
     if (f.status?.length) q.andWhere('r.status IN (:...status)', { status: f.status });
     // Runs overlapping [intervalFrom, intervalTo).
     if (f.intervalFrom) q.andWhere('r.interval_end > :from', { from: f.intervalFrom });
     if (f.intervalTo) q.andWhere('r.interval_start < :to', { to: f.intervalTo });
     const counter = q.clone();
-    if (cursor) q.andWhere(`(${col}, r.id) < (:ts::timestamptz, :id::uuid)`, { ts: cursor.sortValue, id: cursor.id });
+    if (page.cursor) q.andWhere(`(${col}, r.id) ${page.after} (:ts::timestamptz, :id::uuid)`, { ts: page.cursor.sortValue, id: page.cursor.id });
     const { entities, raw } = await q.getRawAndEntities();
     const sortById = new Map(raw.map((r: Record<string, string>) => [r.r_id, r.sort_value]));
-    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), limit, f.after, () => counter.getCount());
+    return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), page, () => counter.getCount());
   }
 
   get(teamId: number, id: string): Promise<RunEntity> {

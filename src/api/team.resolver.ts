@@ -1,9 +1,9 @@
 import { inject, injectable } from 'tsyringe';
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { TokenScope } from '../store/entities';
 import type { ApiContext } from './context';
 import { underInput } from './errors';
-import { AFTER_DESCRIPTION, connectionFromList, FIRST_DESCRIPTION } from './pagination';
+import { connectionFromList, PageArgs } from './pagination';
 import { CreateApiTokenInput, UpdateTeamInput } from './team.input';
 import { ApiToken, ApiTokenConnection, CreatedApiToken, Team } from './team.type';
 import { TeamService } from './team.service';
@@ -27,11 +27,10 @@ export class TeamResolver {
   @Query(() => ApiTokenConnection, { description: 'Tokens of the team, revoked ones included, oldest first.' })
   async apiTokens(
     @Ctx() ctx: ApiContext,
-    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number,
-    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string,
+    @Args(() => PageArgs) page: PageArgs,
   ) {
     const all = await this.teamService.tokens(ctx.teamId);
-    return connectionFromList(all, { first, after }, (t) => ({ sortValue: t.createdAt.toISOString(), id: t.id }));
+    return connectionFromList(all, page, (t) => ({ sortValue: t.createdAt.toISOString(), id: t.id }));
   }
 
   @Authorized('write')

@@ -105,6 +105,11 @@ describe('connections', () => {
       expect([q.name, named(conn.fields.find((f) => f.name === 'pageInfo')!.type).name]).toEqual([q.name, 'PageInfo']);
     }
     expect(types.get('PageInfo')!.fields.map((f) => f.name).sort()).toEqual(['endCursor', 'hasNextPage', 'hasPreviousPage', 'startCursor']);
+    // Backward too, everywhere alike.
+    for (const q of connections) {
+      const argNames = q.args.map((a: { name: string }) => a.name);
+      expect([q.name, argNames.includes('last'), argNames.includes('before')]).toEqual([q.name, true, true]);
+    }
   });
 
   it('destinations page forward with first/after, with totalCount and both cursors', async () => {
@@ -122,6 +127,28 @@ describe('connections', () => {
     const ids = [...first.edges, ...second.edges].map((e: { node: { id: string } }) => e.node.id);
     expect(new Set(ids).size).toBe(3);
     expect(ids).not.toContain(B.destination);
+  });
+
+  it.each([
+    ['runs (keyset in SQL)', `query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+      page: runs(batchExportId: $id, first: $first, after: $after, last: $last, before: $before) {
+        edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`],
+    ['apiTokens (a list read whole)', `query($first: Int, $after: String, $last: Int, $before: String) {
+      page: apiTokens(first: $first, after: $after, last: $last, before: $before) {
+        edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`],
+  ])('%s pages backward with last/before to the same items, in the same order', async (_name, query) => {
+    const page = async (vars: Record<string, unknown>) => (await h.ok(h.a.token, query, { id: A.export, ...vars })).page;
+    const all = (await page({ first: 500 })).edges.map((e: { node: { id: string } }) => e.node.id);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const tail = await page({ last: 2 });
+    expect(tail.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual(all.slice(-2));
+    expect(tail.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: true, startCursor: tail.edges[0].cursor, endCursor: tail.edges[1].cursor });
+    const before = await page({ last: 500, before: tail.pageInfo.startCursor });
+    expect(before.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual(all.slice(0, -2));
+    expect(before.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+    const mixed = await h.gql(h.a.token, query, { id: A.export, first: 1, last: 1 });
+    expect(mixed.status).toBe(400);
+    expect(mixed.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'last' });
   });
 
   it.each([

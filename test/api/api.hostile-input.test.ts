@@ -183,8 +183,8 @@ describe('requests too expensive to run', () => {
     expect(r.body.errors).toBeUndefined();
   });
 
-  it('aliased batchExports(first: 500) { latestRuns, destination } is refused by the cost estimate', async () => {
-    const q = `{ ${Array.from({ length: 5 }, (_, i) => `a${i}: batchExports(first: 500) { edges { node { latestRuns(limit: 100) { id } destination { id config } } } }`).join(' ')} }`;
+  it.each(['first', 'last'])('aliased batchExports(%s: 500) { latestRuns, destination } is refused by the cost estimate', async (size) => {
+    const q = `{ ${Array.from({ length: 5 }, (_, i) => `a${i}: batchExports(${size}: 500) { edges { node { latestRuns(limit: 100) { id } destination { id config } } } }`).join(' ')} }`;
     const r = await raw(gqlBody(q));
     expectClientError(r, 'GRAPHQL_VALIDATION_FAILED', /OUTPORT_GRAPHQL_MAX_COST/);
     expect(r.body.errors[0].message).toMatch(/cost \d+/);

@@ -12,10 +12,10 @@ export const MAX_PAGE = 500;
 
 @ObjectType({ description: 'Where a page of a connection sits in the whole list (Relay cursor connections).' })
 export class PageInfo {
-  @Field({ description: 'More items follow endCursor: ask again with after: endCursor.' })
+  @Field({ description: 'Items follow this page: read them with after: endCursor.' })
   hasNextPage!: boolean;
 
-  @Field({ description: 'Items precede startCursor (true on every page after the first).' })
+  @Field({ description: 'Items precede this page: read them with last and before: startCursor.' })
   hasPreviousPage!: boolean;
 
   @Field(() => String, { nullable: true, description: "The first edge's cursor; null on an empty page." })

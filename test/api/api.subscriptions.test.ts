@@ -80,6 +80,28 @@ describe('subscriptions', () => {
     await h.listening(0);
   });
 
+  it("runUpdated reads each event's attempts afresh (batched loads are not cached for the subscription's life)", async () => {
+    const sub = collect(h.ws({ authorization: `Bearer ${h.a.readToken}` }), `subscription($id: ID) { runUpdated(batchExportId: $id) { id attempts { number status } } }`, { id: A.export });
+    await h.listening(1);
+    const attempt = (n: number, status: string) =>
+      h.ds.query(`INSERT INTO run_attempts (run_id, team_id, attempt, started_at, status) VALUES ($1, $2, $3, now(), $4)`, [A.run2, h.a.id, n, status]);
+    await attempt(1, 'Running');
+    await otherProcessUpdates(A.run2, 'Running', 0);
+    await sub.until(() => sub.results.length >= 1);
+    await h.ds.query(`UPDATE run_attempts SET status = 'FailedRetryable', finished_at = now() WHERE run_id = $1`, [A.run2]);
+    await attempt(2, 'Running');
+    await otherProcessUpdates(A.run2, 'Running', 0);
+    await sub.until(() => sub.results.length >= 2);
+    expect(sub.results.map((r) => r.data?.runUpdated.attempts)).toEqual([
+      [{ number: 1, status: 'RUNNING' }],
+      [{ number: 1, status: 'FAILED_RETRYABLE' }, { number: 2, status: 'RUNNING' }],
+    ]);
+    sub.unsubscribe();
+    await h.listening(0);
+    await h.ds.query(`DELETE FROM run_attempts WHERE run_id = $1`, [A.run2]);
+    await h.ds.query(`UPDATE runs SET status = 'Starting', started_at = NULL WHERE id = $1`, [A.run2]);
+  });
+
   it('runUpdated delivers changes made through the API (cancelRun) after commit', async () => {
     const sub = collect(h.ws({ token: h.a.token }), RUN_UPDATED, {});
     await h.listening(1);

@@ -13,7 +13,7 @@ import { lostCreateRace, qualified, retryAfterLateCancel } from '../../src/sdk/p
 import { tableFor, type RedshiftConfig } from './config';
 import { cancelRunning, connect } from './connection';
 import { loadError, toDestinationError } from './errors';
-import { InsertStatementBuilder, ValuesStatements, type InsertStatement } from './insert-statements';
+import { InsertStatementBuilder, MAX_STATEMENT_PARAMS, ValuesStatements, type InsertStatement } from './insert-statements';
 import { createS3Client, runPrefix, S3Staging, type StagedFiles } from './s3-staging';
 import {
   copySql, createStageSql, dropTableSql, LOAD_ERROR_SQL, mergeStatements, missingKeysSql, stagedKeysSql, type CopySource,
@@ -169,12 +169,16 @@ async function loadByInsert(s: RunState, batches: AsyncIterable<RecordBatch>): P
 
 /**
  * insert mode, byte path: ClickHouse's row literals grouped into `INSERT ... VALUES` statements under the row path's
- * 16 MB limit. One statement runs while the next is gathered (at most two held), so ClickHouse and the server work
+ * limits (16 MB, and its rows per statement). One statement runs while the next is gathered (at most two held), so ClickHouse and the server work
  * at the same time.
  */
 async function loadByInsertEncoded(s: RunState, run: EncodedRun): Promise<Loaded> {
   const { client, ctx, model } = s;
-  const statements = new ValuesStatements(qualified(s.config.schema, s.stage), model.columns);
+  // As many rows per statement as the row path's statements hold at most (its parameter limit): the same shape for
+  // the server, and a few MB of text held per statement rather than 16 MB (measured: no slower on the stand-in).
+  const statements = new ValuesStatements(qualified(s.config.schema, s.stage), model.columns, {
+    maxRows: Math.floor(MAX_STATEMENT_PARAMS / model.columns.length),
+  });
   const loaded: Loaded = { rows: 0, bytes: 0, statements: 0 };
   let running: Promise<void> | undefined;
   const send = async (st: { text: string; rows: number; bytes: number }) => {

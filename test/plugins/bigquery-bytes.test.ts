@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import plugin, { stageTableId } from '../../plugins/bigquery';
 import type { BigQueryConfig } from '../../plugins/bigquery/config';
+import { NdjsonEncoder } from '../../plugins/bigquery/schema';
 import { LOSSY_JSON_TEXTS, eventRows, lossyEventRows } from '../../src/sdk/conformance';
 import { classifiedFailure, hourInterval, runContext, stream, toBatches } from '../../src/sdk/conformance/run';
 import { MODEL_SCHEMAS, type Row, type WireFormat } from '../../src/sdk';
@@ -155,5 +156,40 @@ describe('BigQuery byte path', () => {
     const landed = await readTable(fake, config, 'events');
     expect(landed).toHaveLength(rows.length);
     expect(new Set(landed.map((r) => r.uuid)).size).toBe(rows.length);
+  });
+});
+
+describe('bigquery-ndjson bytes', () => {
+  it('are the NdjsonEncoder\'s lines: the same values on every line, the same bytes but for the spelling of some escapes', async () => {
+    const rows = [...eventRows(interval, 0, 240), ...lossyEventRows(interval, 240)].filter(sourceCanHold);
+    for (const useJsonType of [false, true]) {
+      const config = await freshConfig({ use_json_type: useJsonType });
+      const chosen = useJsonType ? rows.filter((r) => ['properties', 'person_properties', 'set', 'set_once'].every((c) => isDocument(r[c]))) : rows;
+      const encoder = new NdjsonEncoder(schema, useJsonType);
+      const expected = chosen.map((r) => encoder.line(r));
+      const encoded = await encodeRowsWithClickHouse(chosen, schema, plugin.wireFormat!(config, { model: 'events', schema })!);
+      let text = '';
+      try {
+        const part = await encoded.run.open();
+        const chunks: Buffer[] = [];
+        for await (const c of part.chunks) chunks.push(Buffer.from(c));
+        text = Buffer.concat(chunks).toString('utf8');
+        expect((await part.finished()).rows).toBe(chosen.length);
+      } finally {
+        await encoded.done();
+      }
+      const lines = text.split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines).toHaveLength(expected.length);
+      const spelledOtherwise: string[] = [];
+      lines.forEach((line, i) => {
+        expect(JSON.parse(line)).toEqual(JSON.parse(expected[i]));
+        if (`${line}\n` !== expected[i]) spelledOtherwise.push(line);
+      });
+      // Only lines holding control characters or U+2028/U+2029 in a string are spelled otherwise: ClickHouse escapes
+      // them with upper-case hex, and U+2028/U+2029 too, which JSON.stringify leaves raw.
+      for (const line of spelledOtherwise) expect(line).toMatch(/\\u(00[01][0-9A-F]|2028|2029)/);
+      expect(spelledOtherwise.length).toBeLessThan(lines.length / 5);
+    }
   });
 });

@@ -1,5 +1,5 @@
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { ErrorKindEnum, FileFormatEnum, ModelEnum } from './enums';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { ConnectionStepEnum, ErrorKindEnum, FileFormatEnum, ModelEnum } from './enums';
 import { ConnectionType } from './pagination';
 import { JSONObject } from './scalars';
 
@@ -68,23 +68,8 @@ export class DestinationType {
 @ObjectType({ description: 'A page of installed destination plugins.' })
 export class DestinationTypeConnection extends ConnectionType('DestinationType', DestinationType, { itemsDescription: 'destination plugins' }) {}
 
-/** Values are the SDK's `ConnectionStep` names. */
-export enum ConnectionStepEnum {
-  CONNECT = 'connect',
-  AUTHENTICATE = 'authenticate',
-  PERMISSIONS = 'permissions',
-  WRITE_PROBE = 'write_probe',
-}
-registerEnumType(ConnectionStepEnum, {
-  name: 'ConnectionStep',
-  description: 'A phase of a connection test: reach the destination, sign in, check the access a run needs, write a probe that leaves nothing behind.',
-  valuesConfig: {
-    CONNECT: { description: 'Reach the destination over the network.' },
-    AUTHENTICATE: { description: 'Sign in with the credentials.' },
-    PERMISSIONS: { description: 'Check the credentials have the access a run needs.' },
-    WRITE_PROBE: { description: 'Write a probe and remove it, leaving nothing behind.' },
-  },
-});
+// Defined with the API's other enums; re-exported for the modules that import it from here.
+export { ConnectionStepEnum } from './enums';
 
 @ObjectType({ description: 'One step of a connection test and its outcome.' })
 export class ConnectionTestStep {

@@ -348,3 +348,73 @@ registerEnumType(SchemaModeEnum, {
   },
 });
 
+
+/** Values are the SDK's `ConnectionStep` names. */
+export enum ConnectionStepEnum {
+  CONNECT = 'connect',
+  AUTHENTICATE = 'authenticate',
+  PERMISSIONS = 'permissions',
+  WRITE_PROBE = 'write_probe',
+}
+registerEnumType(ConnectionStepEnum, {
+  name: 'ConnectionStep',
+  description: 'A phase of a connection test: reach the destination, sign in, check the access a run needs, write a probe that leaves nothing behind.',
+  valuesConfig: {
+    CONNECT: { description: 'Reach the destination over the network.' },
+    AUTHENTICATE: { description: 'Sign in with the credentials.' },
+    PERMISSIONS: { description: 'Check the credentials have the access a run needs.' },
+    WRITE_PROBE: { description: 'Write a probe and remove it, leaving nothing behind.' },
+  },
+});
+
+export enum NotificationChannelKindEnum {
+  WEBHOOK = 'webhook',
+  SLACK = 'slack',
+  EMAIL = 'email',
+}
+registerEnumType(NotificationChannelKindEnum, {
+  name: 'NotificationChannelKind',
+  description: 'Where a channel sends its messages.',
+  valuesConfig: {
+    WEBHOOK: { description: 'A signed JSON POST (X-Outport-Signature) to a URL.' },
+    SLACK: { description: 'A Slack incoming webhook (text + blocks).' },
+    EMAIL: { description: 'Mail over SMTP.' },
+  },
+});
+
+/** Values are the event kinds of src/notifications/events.ts. */
+export enum NotificationEventEnum {
+  RUN_FAILED = 'run_failed',
+  EXPORT_AUTO_PAUSED = 'export_auto_paused',
+  EXPORT_RECOVERED = 'export_recovered',
+  RUN_SLOW = 'run_slow',
+  EXPORT_STALE = 'export_stale',
+  TEST = 'test',
+}
+registerEnumType(NotificationEventEnum, {
+  name: 'NotificationEvent',
+  description: 'What a notification is about.',
+  valuesConfig: {
+    RUN_FAILED: { description: 'A run ended Failed or TimedOut.' },
+    EXPORT_AUTO_PAUSED: { description: 'Failures paused the export.' },
+    EXPORT_RECOVERED: { description: 'The first success after failures.' },
+    RUN_SLOW: { description: 'A run ran longer than slowRunSeconds.' },
+    EXPORT_STALE: { description: 'The last completed interval ended more than staleIntervals intervals ago.' },
+    TEST: { description: 'A test message sent by sendTestNotification.' },
+  },
+});
+
+export enum NotificationStatusEnum {
+  PENDING = 'Pending',
+  DELIVERED = 'Delivered',
+  FAILED = 'Failed',
+}
+registerEnumType(NotificationStatusEnum, {
+  name: 'NotificationStatus',
+  description: 'Whether a message reached its channel.',
+  valuesConfig: {
+    PENDING: { description: 'Queued or retrying.' },
+    DELIVERED: { description: 'The channel accepted it.' },
+    FAILED: { description: 'Every attempt failed; lastError says why.' },
+  },
+});

@@ -152,6 +152,27 @@ describe('Redshift insert mode, byte path', () => {
     });
   }
 
+  it('super: json literals in JSON_PARSE(...), as the row path binds them (SUPER exists on Redshift only: text checked)', async () => {
+    const schema = MODEL_SCHEMAS.events;
+    const rows = hostileRows('events').slice(0, 12);
+    const encoded = await encodeRowsWithClickHouse(rows, schema, { format: 'redshift-values', compression: 'none', properties: 'super' });
+    try {
+      const part = await encoded.run.open();
+      const chunks: Buffer[] = [];
+      for await (const chunk of part.chunks) chunks.push(Buffer.from(chunk));
+      const lines = Buffer.concat(chunks).toString('utf8').split('\n').slice(0, -1);
+      expect(lines).toHaveLength(rows.length);
+      const json = schema.columns.filter((c) => c.type === 'json').length;
+      for (const [i, line] of lines.entries()) {
+        const wrapped = line.match(/JSON_PARSE\((?:'|\$_\$)/g) ?? [];
+        const nulls = schema.columns.filter((c) => c.type === 'json' && rows[i][c.name] === null).length;
+        expect([i, wrapped.length]).toEqual([i, json - nulls]);
+      }
+    } finally {
+      await encoded.done();
+    }
+  });
+
   it('groups row literals into statements under the limit without splitting a row, whatever the chunking', () => {
     const schema = MODEL_SCHEMAS.events;
     const lines = Array.from({ length: 300 }, (_, i) => `('${i}', '${'é'.repeat(i % 97)}${i % 13 === 0 ? 'abc é € 𝄞 '.repeat(90) : ''}')`);

@@ -157,6 +157,21 @@ describe('BigQuery byte path', () => {
     expect(landed).toHaveLength(rows.length);
     expect(new Set(landed.map((r) => r.uuid)).size).toBe(rows.length);
   });
+
+  it('two exports writing one table, over overlapping rows, leave each row once', async () => {
+    const rows = eventRows(interval, 0, 300);
+    const config = await freshConfig({ load_job_size_mb: 0.05 });
+    // One after the other: the fake's MERGE (Postgres) does not serialise concurrent inserts of one new key.
+    const a = await viaBytes(config, rows.slice(0, 200), { runId: 'export-a-run' });
+    const b = await viaBytes(config, rows.slice(100), { runId: 'export-b-run' });
+    expect([a.result.rowsLanded, b.result.rowsLanded]).toEqual([200, 200]);
+    const overlap = await viaBytes(config, rows.slice(50, 250), { runId: 'export-a-overlapping-run' });
+    expect(overlap.result.rowsLanded).toBe(200);
+    const landed = await readTable(fake, config, 'events');
+    expect(landed).toHaveLength(300);
+    expect(byUuid(landed).map((r) => r.uuid)).toEqual(byUuid(rows).map((r) => r.uuid));
+    expect(await fake.listTables(config.dataset_id)).toEqual(['events']);
+  });
 });
 
 describe('bigquery-ndjson bytes', () => {

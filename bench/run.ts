@@ -242,6 +242,7 @@ async function main(): Promise<void> {
           const r = await measure();
           expectRows(label, r.rows, expected);
           lines.push(limitLine(key, label, r, key === 'persons' ? sourceBytes.persons : sourceBytes.events));
+          log(`  ${Math.round(r.rows / r.seconds).toLocaleString('en-US')} rows/s (${r.seconds.toFixed(1)} s)`);
           limitRate[key === 'persons' ? 'personsPostgres' : key] = r.rows / r.seconds;
         });
       if (wants('postgres')) {

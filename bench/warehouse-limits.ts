@@ -26,7 +26,7 @@ import { createStageSql, dropTableSql } from '../plugins/redshift/sql';
 import { ValueRules } from '../plugins/redshift/values';
 import { MAX_PART_BYTES } from '../plugins/snowflake';
 import type { SnowflakeConfig } from '../plugins/snowflake/config';
-import { SnowflakeSession } from '../plugins/snowflake/connection';
+import { connectionOptions } from '../plugins/snowflake/connection';
 import { qualified as sfQualified, quoteIdent as sfQuoteIdent, resolveName } from '../plugins/snowflake/identifiers';
 import { PartWriter, type Part } from '../plugins/snowflake/parts';
 import * as sfSql from '../plugins/snowflake/sql';
@@ -150,7 +150,7 @@ export async function snowflakeLimit(s: Services, w: Warehouses, q: SourceQuery,
   const stage = sfQualified(config.database, config.schema, sfQuoteIdent(stageName));
   const namespace = [config.database, config.schema].map((n) => sfQuoteIdent(resolveName(n))).join('.');
   const stageLocation = `${namespace}.%${sfQuoteIdent(stageName)}/limit/`;
-  const session = await SnowflakeSession.open(config);
+  const session = await openLongSession(config);
   try {
     await session.query(sfSql.createStage(stage, schema));
     const t0 = process.hrtime.bigint();
@@ -167,4 +167,25 @@ export async function snowflakeLimit(s: Services, w: Warehouses, q: SourceQuery,
     await session.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A driver session like the plugin's, with a long request timeout: the fake answers a statement only when it is done
+ * (Snowflake answers a long one with QUERY_IN_PROGRESS and the driver polls), and the driver would resend a COPY
+ * that takes longer than the plugin's 60 s while the first still runs.
+ */
+async function openLongSession(config: SnowflakeConfig) {
+  process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION ??= 'true';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sf = require('snowflake-sdk') as typeof import('snowflake-sdk');
+  sf.configure({ logLevel: 'OFF', additionalLogToConsole: false });
+  const conn = sf.createConnection({ ...connectionOptions(config), timeout: 3_600_000 });
+  await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+  return {
+    query: (sqlText: string) =>
+      new Promise<Record<string, unknown>[]>((resolve, reject) =>
+        conn.execute({ sqlText, complete: (err, _stmt, rows) => (err ? reject(err) : resolve((rows ?? []) as Record<string, unknown>[])) }),
+      ),
+    close: () => new Promise<void>((resolve) => conn.destroy(() => resolve())),
+  };
 }

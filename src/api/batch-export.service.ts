@@ -155,7 +155,7 @@ export class BatchExportService {
       .limit(page.limit + 1);
     if (paused !== undefined && paused !== null) q.andWhere('e.paused = :paused', { paused });
     const counter = q.clone();
-    if (page.cursor) q.andWhere(`(e.created_at, e.id) ${page.after} (:ts::timestamptz, :id::uuid)`, { ts: page.cursor.sortValue, id: page.cursor.id });
+    if (page.cursor) q.andWhere(`(e.created_at, e.id) ${page.pastCursor} (:ts::timestamptz, :id::uuid)`, { ts: page.cursor.sortValue, id: page.cursor.id });
     const { entities, raw } = await q.getRawAndEntities();
     const sortById = new Map(raw.map((r: Record<string, string>) => [r.e_id, r.sort_value]));
     return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), page, () => counter.getCount());

@@ -53,7 +53,7 @@ export class LogService {
     if (f.to) q.andWhere('l.timestamp < :to', { to: f.to });
     if (f.search) q.andWhere(`l.message ILIKE :pattern ESCAPE '\\'`, { pattern: likePattern(f.search) });
     if (page.cursor) {
-      q.andWhere(`(l.timestamp, l.id) ${page.after} (:ts::timestamptz, :id::bigint)`, { ts: page.cursor.sortValue, id: page.cursor.id });
+      q.andWhere(`(l.timestamp, l.id) ${page.pastCursor} (:ts::timestamptz, :id::bigint)`, { ts: page.cursor.sortValue, id: page.cursor.id });
     }
     const { entities, raw } = await q.getRawAndEntities();
     const sortById = new Map(raw.map((r: Record<string, string>) => [String(r.l_id), r.sort_value]));

@@ -119,11 +119,14 @@ export function pageRequest(args: PageArgs, decode: CursorDecoder): PageRequest 
     : { limit: pageSize(args.first, 'first'), cursor: decode(args.after, 'after'), backward };
 }
 
-/** A keyset page of a list kept newest first in SQL: decodes `[timestamp, id]` cursors (uuid or bigint ids). */
-export function keysetPage(args: PageArgs, idKind: keyof typeof ID_PATTERNS = 'uuid'): PageRequest & { order: 'ASC' | 'DESC'; after: '<' | '>' } {
+/**
+ * A keyset page of a list kept newest first in SQL: decodes `[timestamp, id]` cursors (uuid or bigint ids); the
+ * query orders by `order` and keeps rows whose key compares `pastCursor` to the cursor.
+ */
+export function keysetPage(args: PageArgs, idKind: keyof typeof ID_PATTERNS = 'uuid'): PageRequest & { order: 'ASC' | 'DESC'; pastCursor: '<' | '>' } {
   const page = pageRequest(args, (cursor, field) => decodeCursor(cursor, idKind, field));
   // Backward pages read the list from its far end (oldest first), then are turned around by toConnection.
-  return { ...page, order: page.backward ? 'ASC' : 'DESC', after: page.backward ? '>' : '<' };
+  return { ...page, order: page.backward ? 'ASC' : 'DESC', pastCursor: page.backward ? '>' : '<' };
 }
 
 export function encodeCursor(sortValue: string, id: string): string {

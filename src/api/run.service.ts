@@ -90,7 +90,7 @@ export class RunService {
     if (f.intervalFrom) q.andWhere('r.interval_end > :from', { from: f.intervalFrom });
     if (f.intervalTo) q.andWhere('r.interval_start < :to', { to: f.intervalTo });
     const counter = q.clone();
-    if (page.cursor) q.andWhere(`(${col}, r.id) ${page.after} (:ts::timestamptz, :id::uuid)`, { ts: page.cursor.sortValue, id: page.cursor.id });
+    if (page.cursor) q.andWhere(`(${col}, r.id) ${page.pastCursor} (:ts::timestamptz, :id::uuid)`, { ts: page.cursor.sortValue, id: page.cursor.id });
     const { entities, raw } = await q.getRawAndEntities();
     const sortById = new Map(raw.map((r: Record<string, string>) => [r.r_id, r.sort_value]));
     return toConnection(entities.map((e) => ({ node: e, id: e.id, sortValue: sortById.get(e.id)! })), page, () => counter.getCount());

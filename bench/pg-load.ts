@@ -6,6 +6,10 @@
  * COPY text file with the Postgres plugin's own encoder; every strategy then loads that same file. Timed: from the
  * first statement of the load to its COMMIT, phases reported separately.
  *
+ * `keys first` is the load the byte path could use (README "Choosing the events load"): the run's keys, which a
+ * keys-only ClickHouse query gives before any row, are deleted from the table under the lock and the rows COPYed
+ * straight into it, all in one transaction: the run is written once instead of twice (stage, then table).
+ *
  * States of the destination table before the load:
  * - empty:    the table exists (primary key on (team_id, uuid)) and holds nothing;
  * - existing: it holds `--existing` other events of the same team (a table that has been exported into before);
@@ -48,6 +52,8 @@ interface Ctx {
   url: string;
   clients: Client[];
   files: string[];
+  /** The run's keys (team_id, uuid) as COPY text: what a keys-only query of the run would give. */
+  keysFile: string;
   rows: number;
 }
 
@@ -121,11 +127,16 @@ function eventRow(r: () => number, i: number, hourStart: number, rows: number): 
   };
 }
 
-/** Renders `rows` events into `files.length` COPY files, row i into file (hash of its uuid) % n. Returns bytes. */
-async function render(files: string[], rows: number, seed: number, hourStart: number): Promise<number> {
+/**
+ * Renders `rows` events into `files.length` COPY files, row i into file (hash of its uuid) % n, and, when
+ * `keysFile` is given, the run's keys (team_id, uuid) as COPY text into it. Returns bytes.
+ */
+async function render(files: string[], rows: number, seed: number, hourStart: number, keysFile?: string): Promise<number> {
   const r = prng(seed);
   const sanitizer = new Sanitizer();
   const outs = files.map((f) => fs.createWriteStream(f));
+  const keys = keysFile ? fs.createWriteStream(keysFile) : undefined;
+  let pendingKeys = '';
   const pending = files.map(() => '');
   let bytes = 0;
   const flush = async (k: number) => {
@@ -139,9 +150,18 @@ async function render(files: string[], rows: number, seed: number, hourStart: nu
     const k = parseInt((row.uuid as string).slice(0, 2), 16) % files.length;
     pending[k] += encodeRow(row, EVENTS.columns, sanitizer);
     if (pending[k].length > 1 << 20) await flush(k);
+    if (keys) {
+      pendingKeys += `${row.team_id}\t${row.uuid}\n`;
+      if (pendingKeys.length > 1 << 20) {
+        const full = !keys.write(pendingKeys);
+        pendingKeys = '';
+        if (full) await new Promise<void>((res) => keys.once('drain', () => res()));
+      }
+    }
   }
   for (let k = 0; k < files.length; k++) await flush(k);
-  await Promise.all(outs.map((o) => new Promise<void>((res) => o.end(() => res()))));
+  if (keys) keys.write(pendingKeys);
+  await Promise.all([...outs, ...(keys ? [keys] : [])].map((o) => new Promise<void>((res) => o.end(() => res()))));
   return bytes;
 }
 
@@ -308,6 +328,34 @@ const strategies: Strategy[] = [
     },
   },
   {
+    name: 'keys first: lock + DELETE by the run\'s keys + COPY into the table, one transaction',
+    idempotent: 'yes, no unique key needed; one COPY session, under the lock',
+    table: 'pk',
+    states: ['empty', 'existing', 'rerun'],
+    async load(c) {
+      const p: Record<string, number> = {};
+      const db = c.clients[0];
+      const keys = 'public.bench_keys';
+      await timed(p, 'keys', async () => {
+        await db.query(`DROP TABLE IF EXISTS ${keys}`);
+        await db.query(`CREATE UNLOGGED TABLE ${keys} (team_id BIGINT, uuid TEXT)`);
+        const copy = db.query(copyFrom(`COPY ${keys} FROM STDIN`));
+        await pipeline(fs.createReadStream(c.keysFile, { highWaterMark: 1 << 20 }), copy);
+        await db.query(`ANALYZE ${keys}`);
+      });
+      await db.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      await db.query(`SELECT pg_advisory_xact_lock(42)`);
+      await timed(p, 'delete', () => db.query(`DELETE FROM ${TARGET} t USING ${keys} k WHERE t.team_id = k.team_id AND t.uuid = k.uuid`));
+      // One session: the COPY must be part of the transaction that deleted the keys.
+      await timed(p, 'copy', async () => {
+        for (const f of c.files) await copyFile(db, TARGET, f);
+      });
+      await db.query(`DROP TABLE ${keys}`);
+      await timed(p, 'commit', () => db.query('COMMIT'));
+      return p;
+    },
+  },
+  {
     name: 'fresh table swapped in as a partition',
     idempotent: 'only per partition (see README)',
     table: 'partitioned',
@@ -406,9 +454,10 @@ async function main(): Promise<void> {
     await admin.end();
 
     const files: Record<number, string[]> = {};
+    const keysFile = path.join(root, 'run-keys.copy');
     for (const n of streamCounts) {
       files[n] = Array.from({ length: n }, (_, k) => path.join(root, `run-${n}-${k}.copy`));
-      const bytes = await render(files[n], rows, 42, RUN_HOUR);
+      const bytes = await render(files[n], rows, 42, RUN_HOUR, n === streamCounts[0] ? keysFile : undefined);
       log(`rendered ${rows.toLocaleString('en-US')} events into ${n} file(s): ${(bytes / 1e6).toFixed(0)} MB`);
     }
     const existingFile = path.join(root, 'existing.copy');
@@ -428,7 +477,7 @@ async function main(): Promise<void> {
             }),
           );
           try {
-            const ctx: Ctx = { url: pg.url, clients, files: files[streams], rows };
+            const ctx: Ctx = { url: pg.url, clients, files: files[streams], keysFile, rows };
             await createTarget(clients[0], s.table);
             if (state === 'existing') await fillExisting(clients[0], s.table, existingFile);
             if (state === 'rerun') await s.load(ctx);

@@ -7,9 +7,9 @@
  *
  * Two ways to make the part files, the same values either way:
  * - byte path (`writeEncoded`, wire format `snowflake-jsonl`, the default for whole models): ClickHouse writes and
- *   gzips the lines (src/source/wire/snowflake.ts), Node streams them to the part file. A run larger than one part
- *   is read in equal key-hash slices, one part each; each part is COPYed as soon as it is PUT, while ClickHouse
- *   writes the next. The value rules run in SQL; the host counts their replacements.
+ *   gzips the lines (src/source/wire/snowflake.ts), Node streams them to the part file. A run of more than
+ *   MAX_PART_ROWS is read in equal key-hash slices, one part each; each part is COPYed as soon as it is PUT, while
+ *   ClickHouse writes the next. The value rules run in SQL; the host counts their replacements.
  * - row path (`write`: custom queries, field selections, OUTPORT_DATA_PATH=rows): Node encodes the rows
  *   (parts.ts) under the value rules of values.ts; one COPY loads every part at the end.
  */
@@ -35,10 +35,12 @@ import { SnowflakeValueRules } from './values';
 export const MAX_PART_BYTES = 256 * 1024 * 1024;
 
 /**
- * The byte path sees rows, not uncompressed bytes, before it reads a part: it sizes parts at this many bytes a row
- * (PostHog events with ~1 KB of properties).
+ * Rows per staged file on the byte path, which knows a run's rows (not its bytes) before reading it: ~150 MB of
+ * gzip at the ~75 bytes a row measured for PostHog events with ~1 KB of properties, inside the 100-250 MB compressed
+ * Snowflake loads best from. Each further part costs ClickHouse another pass over the run's source rows (a key
+ * slice), so a run is split only when it is this large.
  */
-export const ESTIMATED_ROW_BYTES = 1024;
+export const MAX_PART_ROWS = 2_000_000;
 
 /** The byte path's format: the files the row path stages, written by ClickHouse. */
 export const SNOWFLAKE_WIRE_FORMAT: WireFormat = { format: 'snowflake-jsonl', compression: 'gzip' };
@@ -104,6 +106,7 @@ async function loadRun(
       filesLoaded += loaded.length;
     };
     let parts = 0;
+    const started = Date.now();
     const replacements = await fillParts(tmp, async (file, rows, bytes) => {
       await copying;
       const location = options.copyEachPart ? `${stageLocation}part-${String(++parts).padStart(5, '0')}/` : stageLocation;
@@ -122,12 +125,16 @@ async function loadRun(
     if (rowsLoaded !== rowsStaged) {
       throw new DestinationError('retryable', `COPY INTO loaded ${rowsLoaded} rows but ${rowsStaged} were staged (files: ${filesLoaded})`);
     }
+    const loadedAt = Date.now();
     await session.query(sql.merge(target, stage, ctx.schema, { keysUnique: options.keysUnique }), ctx.signal);
+    const mergedAt = Date.now();
     const [landed] = await session.query(sql.countLanded(target, stage, ctx.schema), ctx.signal);
+    // Where a run's time goes, in its log: staging (make, PUT and COPY the parts), the MERGE, the landed count.
+    const seconds = { stage: (loadedAt - started) / 1000, merge: (mergedAt - loadedAt) / 1000, count: (Date.now() - mergedAt) / 1000 };
     return {
       rowsLanded: Number(landed?.LANDED ?? 0),
       bytesWritten,
-      details: { table: target, stagedFiles: filesLoaded, rowsStaged },
+      details: { table: target, stagedFiles: filesLoaded, rowsStaged, seconds },
       ...(replacements ? { replacements } : {}),
     };
   } finally {
@@ -163,9 +170,9 @@ function write(config: SnowflakeConfig, ctx: RunContext, batches: AsyncIterable<
  * most two are on disk and none in memory. Whole-model queries hold each key once, so events merge without the
  * per-key reduction. The host counts the value rules' replacements (the same rules, in SQL) and adds them to the run.
  */
-function writeEncoded(config: SnowflakeConfig, ctx: RunContext, run: EncodedRun, maxPartBytes: number): Promise<WriteResult> {
+function writeEncoded(config: SnowflakeConfig, ctx: RunContext, run: EncodedRun, maxPartRows: number): Promise<WriteResult> {
   return loadRun(config, ctx, { copyEachPart: true, keysUnique: true }, async (tmp, stagePart) => {
-    const slices = partSlices(ctx.expectedRows, Math.max(1, Math.floor(maxPartBytes / ESTIMATED_ROW_BYTES)));
+    const slices = partSlices(ctx.expectedRows, maxPartRows);
     // A sliced gzip stream takes its rows from the run's exact counts (one aggregate): start it beside the first part.
     if (slices.length > 1) run.stats().catch(() => undefined);
     for (const [i, slice] of slices.entries()) {
@@ -258,13 +265,16 @@ async function cleanup(session: SnowflakeSession, ctx: RunContext, statements: s
 }
 
 export interface SnowflakeDestinationOptions {
-  /** Uncompressed bytes per staged file (the byte path: at ESTIMATED_ROW_BYTES a row). Default: MAX_PART_BYTES. */
+  /** Uncompressed bytes per staged file on the row path. Default: MAX_PART_BYTES. */
   maxPartBytes?: number;
+  /** Rows per staged file on the byte path. Default: MAX_PART_ROWS. */
+  maxPartRows?: number;
 }
 
 /** The plugin, with tunables for tests; the default export uses the defaults. */
 export function createSnowflakeDestination(options: SnowflakeDestinationOptions = {}) {
   const maxPartBytes = options.maxPartBytes ?? MAX_PART_BYTES;
+  const maxPartRows = options.maxPartRows ?? MAX_PART_ROWS;
   return defineDestination<SnowflakeConfig>({
     id: 'snowflake',
     displayName: 'Snowflake',
@@ -304,7 +314,7 @@ export function createSnowflakeDestination(options: SnowflakeDestinationOptions 
     wireFormat: () => SNOWFLAKE_WIRE_FORMAT,
     async writeEncoded(config, ctx, run) {
       try {
-        return await writeEncoded(config, ctx, run, maxPartBytes);
+        return await writeEncoded(config, ctx, run, maxPartRows);
       } catch (err) {
         throw classifySnowflakeError(err);
       }

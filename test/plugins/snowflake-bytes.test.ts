@@ -9,7 +9,7 @@ import path from 'node:path';
 import { EVENTS_SCHEMA, findSourceError, isDestinationError, SourceError, type DestinationError, type EncodedRun, type Row } from '../../src/sdk';
 import { eventRows } from '../../src/sdk/conformance';
 import { hourInterval, runContext, stream, toBatches } from '../../src/sdk/conformance/run';
-import plugin, { createSnowflakeDestination, ESTIMATED_ROW_BYTES, SNOWFLAKE_WIRE_FORMAT } from '../../plugins/snowflake';
+import plugin, { createSnowflakeDestination, SNOWFLAKE_WIRE_FORMAT } from '../../plugins/snowflake';
 import type { SnowflakeConfig } from '../../plugins/snowflake/config';
 import type { FakeSnowflake } from '../fakes/snowflake/server';
 import { freshConfig, readRows, startFake } from '../conformance/fixtures/snowflake';
@@ -84,7 +84,7 @@ describe('Snowflake byte path', () => {
 
   it('a run larger than one part is read in key slices, one staged file and COPY each: every row once, no part file left', async () => {
     const rowsPerPart = 40;
-    const small = createSnowflakeDestination({ maxPartBytes: rowsPerPart * ESTIMATED_ROW_BYTES });
+    const small = createSnowflakeDestination({ maxPartRows: rowsPerPart });
     const rows = eventRows(interval, 0, 300);
     const before = fake.statements.length;
     let opened = 0;
@@ -118,7 +118,7 @@ describe('Snowflake byte path', () => {
     expect({ parts: partFilesLeft(), stage: fake.stageFiles(), tables: await fake.listTables('ANALYTICS', config.schema) }).toEqual({ parts: [], stage: [], tables: ['EVENTS'] });
     // A COPY of an early part fails while ClickHouse writes the next one.
     fake.inject({ when: /^COPY INTO/, then: { fault: { code: '000603', message: 'Processing aborted due to error 300002:123; incident 42.', sqlState: 'XX000' } } });
-    const copyFailed = await failure(() => attempt(2, createSnowflakeDestination({ maxPartBytes: 10 * ESTIMATED_ROW_BYTES })));
+    const copyFailed = await failure(() => attempt(2, createSnowflakeDestination({ maxPartRows: 10 })));
     expect({ kind: copyFailed.kind, code: copyFailed.code }).toEqual({ kind: 'retryable', code: 'SNOWFLAKE_000603' });
     expect({ parts: partFilesLeft(), stage: fake.stageFiles(), tables: await fake.listTables('ANALYTICS', config.schema) }).toEqual({ parts: [], stage: [], tables: ['EVENTS'] });
     expect(await readRows(fake, config, 'events')).toEqual([]);

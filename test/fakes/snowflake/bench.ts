@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MODEL_SCHEMAS } from '../../../src/sdk';
 import type { ClickHouseSource, SourceQuery } from '../../../src/source';
-import { ESTIMATED_ROW_BYTES, MAX_PART_BYTES, partSlices, SNOWFLAKE_WIRE_FORMAT } from '../../../plugins/snowflake';
+import { MAX_PART_ROWS, partSlices, SNOWFLAKE_WIRE_FORMAT } from '../../../plugins/snowflake';
 import type { SnowflakeConfig } from '../../../plugins/snowflake/config';
 import { SnowflakeSession } from '../../../plugins/snowflake/connection';
 import { qualified, quoteIdent, resolveName } from '../../../plugins/snowflake/identifiers';
@@ -24,13 +24,13 @@ export interface RenderedParts {
 }
 
 /** Writes the byte path's part files of query `q` into `dir` (sliced as the plugin slices a run of that size). */
-export async function renderByteParts(source: ClickHouseSource, q: SourceQuery, dir: string, maxPartBytes = MAX_PART_BYTES): Promise<RenderedParts> {
+export async function renderByteParts(source: ClickHouseSource, q: SourceQuery, dir: string, maxPartRows = MAX_PART_ROWS): Promise<RenderedParts> {
   fs.mkdirSync(dir, { recursive: true });
   const t0 = process.hrtime.bigint();
   const expectedRows = await source.count(q);
   const run = source.encodedRun(q, SNOWFLAKE_WIRE_FORMAT, { expectedRows });
   const out: RenderedParts = { files: [], rows: 0, bytes: 0, seconds: 0 };
-  const slices = partSlices(expectedRows, Math.max(1, Math.floor(maxPartBytes / ESTIMATED_ROW_BYTES)));
+  const slices = partSlices(expectedRows, maxPartRows);
   for (const [i, slice] of slices.entries()) {
     const file = path.join(dir, `part-${String(i + 1).padStart(5, '0')}.jsonl.gz`);
     const part = await run.open(slice);

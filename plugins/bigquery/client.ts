@@ -172,6 +172,9 @@ export class BigQueryClient {
     const completed = new Promise<void>((resolve, reject) => {
       sink.on('complete', () => resolve());
       sink.on('error', reject);
+      // 'complete' comes before 'close' when the job succeeds, 'error' before it when it fails; a close alone would
+      // leave a writer waiting for 'drain' until the deadline.
+      sink.on('close', () => reject(new DestinationError('retryable', 'The BigQuery load job upload closed before the job completed', { code: 'UPLOAD_CLOSED' })));
     });
     completed.catch(() => undefined); // surfaced by write() or finish()
     const settled = withDeadline(completed, DEADLINES_MS.load, 'load job', signal).finally(() => signal.removeEventListener('abort', onAbort));

@@ -10,6 +10,8 @@
  * - json columns stored as JSON (`'document'`) are embedded as documents by the `jsonl` rule (line breaks, only
  *   whitespace there, become spaces); a value that is not a document is written as a JSON string and counted
  *   under `invalid_json_as_string`, which the plugin refuses as its row path does (BigQuery JSON needs a document).
+ *   A document nested deeper than 1,023 levels is counted too (ClickHouse's parser stops there; JSON.parse does
+ *   not, so the row path sends it, and BigQuery's own JSON type refuses nesting beyond 500 levels anyway).
  * Strings and timestamps are JSON strings (`toJSONString`: the same values as JSON.stringify's, with U+2028/U+2029
  * and `/` possibly spelled as escapes), ints and floats JSON numbers, bools `true`/`false`, NULL `null`.
  * Text is valid UTF-8 already (the host's `toValidUTF8`, rule `invalid_utf8`): the row path's other rule, a lone

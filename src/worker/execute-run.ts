@@ -180,22 +180,33 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
   let rowsLanded = 0;
   let bytes = 0;
   let heartbeatFailing = false;
+  // One beat at a time: on a slow store two overlapping beats could commit out of order, and readers would see
+  // rows landed go down.
+  let beating = false;
   const heartbeat = setInterval(() => {
-    void beat().then(
-      () => {
-        if (heartbeatFailing) deps.log.info({ runId: run.id }, 'run heartbeat recorded again');
-        heartbeatFailing = false;
-      },
-      (err) => {
-        // Once per outage, not every beat: the attempt goes on and records its outcome when the store is back.
-        if (!heartbeatFailing) deps.log.warn({ err: String(err), runId: run.id, storeUnreachable: isStoreUnavailable(err) }, 'run heartbeat failed; the attempt goes on');
-        heartbeatFailing = true;
-      },
-    );
+    if (beating) return;
+    beating = true;
+    void beat()
+      .then(
+        () => {
+          if (heartbeatFailing) deps.log.info({ runId: run.id }, 'run heartbeat recorded again');
+          heartbeatFailing = false;
+        },
+        (err) => {
+          // Once per outage, not every beat: the attempt goes on and records its outcome when the store is back.
+          if (!heartbeatFailing) deps.log.warn({ err: String(err), runId: run.id, storeUnreachable: isStoreUnavailable(err) }, 'run heartbeat failed; the attempt goes on');
+          heartbeatFailing = true;
+        },
+      )
+      .finally(() => {
+        beating = false;
+      });
   }, options.heartbeatMs);
   async function beat() {
     const [row] = await ds.query(
-      `UPDATE runs SET heartbeat_at = now(), records_read = $3, bytes_exported = $4, records_completed = $5 WHERE id = $1 AND attempt = $2
+      // Progress within an attempt only grows (a new attempt resets it with its own statement).
+      `UPDATE runs SET heartbeat_at = now(), records_read = GREATEST(records_read, $3), bytes_exported = GREATEST(bytes_exported, $4),
+         records_completed = GREATEST(records_completed, $5) WHERE id = $1 AND attempt = $2
        RETURNING cancel_requested_at, (SELECT deleted_at FROM batch_exports WHERE id = runs.batch_export_id) AS deleted_at`,
       [run.id, run.attempt, rowsRead, bytes, rowsLanded],
     );

@@ -58,7 +58,7 @@ function hasNulEscape(t: string): string {
   return `(position(${t}, ${lit('\\u0000')}) > 0 AND position(replaceAll(${t}, ${lit('\\\\')}, ${ESCAPED_BACKSLASH}), ${lit('\\u0000')}) > 0)`;
 }
 
-/** Valid JSON text (its readable copy `r`) with lone surrogate and `\u0000` escapes as `\ufffd`, as the Sanitizer's scan fixes them. */
+/** Valid JSON text (its readable copy `r`) with lone surrogate and `\u0000` escapes as `\ufffd`, as the Sanitizer fixes them. */
 function fixedJson(r: string): string {
   const nulFixed = `replaceAll(replaceAll(replaceAll(${r}, ${lit('\\\\')}, ${ESCAPED_BACKSLASH}), ${lit('\\u0000')}, ${lit('\\ufffd')}), ${ESCAPED_BACKSLASH}, ${lit('\\\\')})`;
   return `if(position(${r}, ${lit('\\u0000')}) > 0, ${nulFixed}, ${r})`;
@@ -136,7 +136,7 @@ function flaggedField(c: Column): string {
 /** The SELECT (with FORMAT) and settings writing `rowsSql`'s rows (text already valid UTF-8) as COPY text. */
 export function pgcopySelect(rowsSql: string, schema: ModelSchema): { sql: string; settings: ClickHouseSettings } {
   const line = `concat(${schema.columns.map(copyField).join(", '\\t', ")})`;
-  const flagged = `concat(${lit('\0[')}, ${schema.columns.map(flaggedField).join(", ',', ")}, ']')`;
+  const flagged = `concat(${lit(String.fromCharCode(PGCOPY_FLAGGED_ROW_MARKER) + '[')}, ${schema.columns.map(flaggedField).join(", ',', ")}, ']')`;
   const rows = withJsonFacts(rowsSql, schema, (c) => `assumeNotNull(${c.name})`);
   return {
     sql: `SELECT if(${FLAGGED}, ${flagged}, ${line}) AS copy_line FROM (${rows}) FORMAT TabSeparatedRaw`,

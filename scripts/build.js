@@ -3,7 +3,7 @@
  * The production build, run once and cached: `npm run build` (and `npm start`, through scripts/start.js) rebuild a
  * part only when one of its inputs changed since that part was last built.
  *
- * - server: `tsc -p tsconfig.build.json` (src, plugins, scripts, bench into dist/; node types only, never jest's,
+ * - server: `tsc -p tsconfig.build.json` (src, plugins, scripts into dist/; node types only, never jest's,
  *   so the build does not depend on test tooling);
  * - dashboard: `vite build dashboard` into dashboard/dist (served by the API process).
  *
@@ -26,7 +26,7 @@ const stampDir = path.join(root, 'dist', '.build-stamps');
 const PARTS = [
   {
     name: 'server',
-    inputs: ['src', 'plugins', 'scripts', 'bench', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'],
+    inputs: ['src', 'plugins', 'scripts', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'],
     output: 'dist/src/main.js',
     tool: { pkg: 'typescript', bin: 'tsc' },
     args: (tool) => [tool, '-p', 'tsconfig.build.json'],

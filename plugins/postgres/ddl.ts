@@ -161,7 +161,7 @@ export async function ensureTable(
   table: string,
   model: ModelSchema,
   mode?: SchemaMode,
-): Promise<{ state: 'created' | 'existing'; advice?: string; evolved?: string }> {
+): Promise<{ state: 'created' | 'existing'; advice?: string; evolved?: string; otherTypes: string[] }> {
   await requireSchema(client, schemaName);
   const info = await inspectTable(client, schemaName, table);
   if (info) {
@@ -172,12 +172,14 @@ export async function ensureTable(
       ...plan.relax.map((c) => `ALTER COLUMN ${quoteIdent(c.name)} DROP NOT NULL`),
     ];
     if (alterations.length) await client.query(`ALTER TABLE ${qualified(schemaName, table)} ${alterations.join(', ')}`);
-    return { state: 'existing', advice: keyIndexAdvice(info, schemaName, table, model), evolved: describeAppliedPlan(plan, displayName(schemaName, table)) };
+    // Added columns get Outport's types; a kept column of another type takes the value by an assignment cast.
+    const otherTypes = model.columns.filter((c) => info.columns.has(c.name) && info.columns.get(c.name)!.type !== FORMAT_TYPES[c.type]).map((c) => c.name);
+    return { state: 'existing', advice: keyIndexAdvice(info, schemaName, table, model), evolved: describeAppliedPlan(plan, displayName(schemaName, table)), otherTypes };
   }
   try {
     await client.query(createTableSql(schemaName, table, model));
   } catch (err) {
     if (!lostCreateRace(err)) throw err; // two runs creating the same table at once: it exists now
   }
-  return { state: 'created' };
+  return { state: 'created', otherTypes: [] };
 }

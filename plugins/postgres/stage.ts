@@ -39,15 +39,20 @@ export async function unlockRun(client: Client, runId: string): Promise<void> {
 
 /** Drops any leftover of an earlier attempt and creates the stage empty. Returns true when a leftover was found. */
 export async function recreateStage(client: Client, schemaName: string, stage: string, model: ModelSchema): Promise<boolean> {
-  const name = qualified(schemaName, stage);
+  const dropped = await dropLeftoverStage(client, schemaName, stage);
+  // No constraints: COPY is fastest into a bare heap, and the final table's constraints check the merge.
+  const columns = model.columns.map((c) => columnDefinition(c, false)).join(', ');
+  await client.query(`CREATE UNLOGGED TABLE ${qualified(schemaName, stage)} (${columns})`);
+  return dropped;
+}
+
+/** Drops the stage an earlier attempt of the run left; true when there was one. */
+export async function dropLeftoverStage(client: Client, schemaName: string, stage: string): Promise<boolean> {
   const { rowCount } = await client.query(
     `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
     [schemaName, stage],
   );
-  if (rowCount) await client.query(`DROP TABLE IF EXISTS ${name}`);
-  // No constraints: COPY is fastest into a bare heap, and the final table's constraints check the merge.
-  const columns = model.columns.map((c) => columnDefinition(c, false)).join(', ');
-  await client.query(`CREATE UNLOGGED TABLE ${name} (${columns})`);
+  if (rowCount) await client.query(`DROP TABLE IF EXISTS ${qualified(schemaName, stage)}`);
   return (rowCount ?? 0) > 0;
 }
 

@@ -3,6 +3,8 @@
  * path encodes batches (copy.ts); the byte path pipes the COPY text ClickHouse wrote (encoded.ts), in one stream or,
  * for large runs, in parallel streams of disjoint key slices, each on its own session into the one stage.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { DestinationError, type EncodedRun, type RecordBatch, type RunContext, type WireFormat, type WriteResult } from '../../src/sdk';
 import { retryAfterLateCancel } from '../../src/sdk/pgwire';
@@ -37,6 +39,16 @@ interface RunInputs {
   sent(): { rows: number; bytes: number };
   /** Sessions for the second and later inputs (parallel streams). */
   parallel?: boolean;
+  /** The run's keys, to load keys first (load.ts). */
+  keys?: CopyInput;
+  /** Why the run takes the stage load although its path could load keys first (for the run's log). */
+  stageBecause?: string;
+}
+
+/** What the table check found that decides how the run loads. */
+interface TableFacts {
+  /** Model columns whose existing column has another type than Outport's (filled by an assignment cast). */
+  otherTypes: string[];
 }
 
 export async function writeRun(config: PostgresConfig, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult> {
@@ -55,7 +67,7 @@ export async function writeRun(config: PostgresConfig, ctx: RunContext, batches:
 /** `streams`: COPY streams of disjoint key slices (tests and the bench); default: by the run's size, see above. */
 export async function writeEncodedRun(config: PostgresConfig, ctx: RunContext, run: EncodedRun, options: { streams?: number } = {}): Promise<WriteResult> {
   if (run.format.format !== 'pgcopy') throw new Error(`the Postgres destination lands pgcopy, not ${run.format.format}`);
-  return landRun(config, ctx, async (sanitizer) => {
+  return landRun(config, ctx, async (sanitizer, table) => {
     const streams = options.streams ?? ((ctx.expectedRows ?? 0) >= PARALLEL_STREAMS_MIN_ROWS ? PARALLEL_STREAMS : 1);
     const slices = await evenSlices(run, streams);
     const { inputs, totals } = encodedInputs({
@@ -67,11 +79,33 @@ export async function writeEncodedRun(config: PostgresConfig, ctx: RunContext, r
       onChunk: (rows, bytes) => ctx.progress({ rows, bytes }),
     });
     if (slices.length > 1) ctx.logger.info(`Loading in ${slices.length} parallel COPY streams of disjoint key slices`);
-    return { inputs, sent: () => totals, parallel: slices.length > 1 };
+    // Keys first COPYs ClickHouse's text straight into the table: only where the stage load's INSERT would not
+    // convert it (a text column would keep ClickHouse's JSON text where the stage's jsonb normalises it) and in
+    // one stream (the transaction is one session's). Mutable models need the version merge.
+    const stageBecause = ctx.schema.mutable
+      ? undefined
+      : !run.openKeys
+        ? 'the host streams no keys'
+        : slices.length > 1
+          ? 'it loads in parallel streams'
+          : table.otherTypes.length
+            ? `columns ${table.otherTypes.join(', ')} of the table have other types than Outport creates`
+            : undefined;
+    const keys = ctx.schema.mutable || stageBecause ? undefined : keysInput(run, ctx.signal);
+    return { inputs, sent: () => totals, parallel: slices.length > 1, keys, stageBecause };
   });
 }
 
-async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (sanitizer: Sanitizer) => Promise<RunInputs>): Promise<WriteResult> {
+/** The run's keys (events: team_id, uuid) as COPY text: ClickHouse's TabSeparated of an integer and a uuid is. */
+function keysInput(run: EncodedRun, signal: AbortSignal): CopyInput {
+  return async (copy) => {
+    const part = await run.openKeys!();
+    await pipeline(Readable.from(part.chunks, { objectMode: false }), copy, { signal });
+    await part.finished();
+  };
+}
+
+async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (sanitizer: Sanitizer, table: TableFacts) => Promise<RunInputs>): Promise<WriteResult> {
   const model = ctx.schema;
   const table = tableFor(config, ctx.model);
   const stage = stageTableName(ctx.runId);
@@ -96,13 +130,14 @@ async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (saniti
     if (ensured.advice) ctx.logger.warn(ensured.advice);
     ctx.signal.throwIfAborted();
 
-    const run = await prepare(sanitizer);
+    const run = await prepare(sanitizer, ensured);
     const loaded = await loadRun(client, {
       schema: config.schema,
       table,
       stage,
       model,
       inputs: run.inputs,
+      keys: run.keys,
       openSession: run.parallel ? () => connect(config, ctx.signal) : undefined,
       signal: ctx.signal,
       onPhase: (p) => {
@@ -110,6 +145,8 @@ async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (saniti
       },
     });
     phase = 'done';
+    if (loaded.strategy === 'keys-first') ctx.logger.info('Loaded keys first: deleted the stored rows of the run\'s keys and copied the rows straight into the table');
+    else if (loaded.stageBecause ?? run.stageBecause) ctx.logger.info(`Took the stage load: ${loaded.stageBecause ?? run.stageBecause}`);
     if (loaded.droppedLeftoverStage) ctx.logger.info(`Dropped the staging table ${stage} left by an earlier attempt of this run`);
     const sent = run.sent();
     if (loaded.rowsStaged !== sent.rows) {
@@ -122,6 +159,7 @@ async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (saniti
       bytesWritten: sent.bytes,
       details: {
         table: displayName(config.schema, table),
+        loadStrategy: loaded.strategy,
         rowsStaged: loaded.rowsStaged,
         rowsInsertedOrUpdated: loaded.rowsInsertedOrUpdated,
         ...(model.mutable ? {} : { rowsReplaced: loaded.rowsReplaced }),
@@ -140,7 +178,7 @@ async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (saniti
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     if (cancelling) await cancelling;
-    await cleanUp(client, { config, stage, runId: ctx.runId, inTransaction: (phase as Phase) === 'merge', locked, logger: ctx.logger });
+    await cleanUp(client, { config, stage, runId: ctx.runId, inTransaction: (phase as Phase) === 'merge' || (phase as Phase) === 'copy', locked, logger: ctx.logger });
   }
 }
 

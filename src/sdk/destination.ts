@@ -250,6 +250,14 @@ export interface EncodedRun {
   replacements(): Promise<Replacement[]>;
   /** Starts one ClickHouse query streaming the rows of `slice` (default: the whole run) in `format`. */
   open(slice?: KeySlice): Promise<EncodedPart>;
+  /**
+   * Optional: starts one ClickHouse query streaming only the run's keys (the model's `key` columns, in that order),
+   * one row per line, tab-separated, `\n` after each, in ClickHouse's TabSeparated escaping (events: team_id and
+   * uuid, which never need escaping); one line per row `open()` streams (events: each key once, the source
+   * deduplicates by uuid). Much cheaper than the rows, for a destination that deletes a run's keys before loading
+   * its rows (Postgres events).
+   */
+  openKeys?(): Promise<EncodedPart>;
 }
 
 export interface DestinationPlugin<C = any> {

@@ -213,6 +213,8 @@ export function encodedRun(o: EncodedRunOptions): HostEncodedRun {
     stats: getStats,
     replacements: getReplacements,
     open: (slice) => openPart(o, slice, getStats, () => stats !== undefined, streamed),
+    // Not added to the rows streamed: the host reconciles the rows, the keys are the plugin's own check.
+    openKeys: () => openPart(o, undefined, getStats, () => stats !== undefined, { rows: 0 }, true),
     rowsStreamed: () => streamed.rows,
     exactRows: async () => (stats ? (await stats).rows : undefined),
   };
@@ -266,11 +268,14 @@ async function openPart(
   getStats: () => Promise<EncodedRunStats>,
   statsTaken: () => boolean,
   streamed: { rows: number },
+  keysOnly = false,
 ): Promise<EncodedPart> {
   if (slice) checkSlice(slice);
   const rowsSql = slice && o.rowsSqlFor ? o.rowsSqlFor(slice) : o.rowsSql;
-  const { sql, settings } = encodedSelect(rowsSql, o.schema, o.format, slice);
-  const compression = o.format.format === 'jsonl' || o.format.format === 'snowflake-jsonl' ? o.format.compression : 'none';
+  const { sql, settings } = keysOnly
+    ? { sql: `SELECT ${o.schema.key.join(', ')} FROM (${validRows(rowsSql, o.schema, slice)}) FORMAT TabSeparated`, settings: {} }
+    : encodedSelect(rowsSql, o.schema, o.format, slice);
+  const compression = !keysOnly && (o.format.format === 'jsonl' || o.format.format === 'snowflake-jsonl') ? o.format.compression : 'none';
   const accept = ACCEPT[compression];
   const request = new AbortController();
   const onAbort = () => request.abort(o.signal?.reason);
@@ -303,10 +308,10 @@ async function openPart(
     o.signal?.removeEventListener('abort', onAbort);
     throw new Error(`ClickHouse answered with Content-Encoding ${served}, not the ${accept ?? 'identity'} asked for`);
   }
-  const countLines = (o.format.format === 'jsonl' || o.format.format === 'bigquery-ndjson' || o.format.format === 'snowflake-jsonl' || o.format.format === 'pgcopy' || isRedshiftFormat(o.format)) && !compressedByServer;
+  const countLines = keysOnly || (o.format.format === 'jsonl' || o.format.format === 'bigquery-ndjson' || o.format.format === 'snowflake-jsonl' || o.format.format === 'pgcopy' || isRedshiftFormat(o.format)) && !compressedByServer;
   const compressHere = accept !== undefined && !compressedByServer;
   const counted = { lines: 0, bytes: 0, ended: false, tail: [] as Buffer[], tailBytes: 0 };
-  const keepTail = o.format.format === 'parquet';
+  const keepTail = !keysOnly && o.format.format === 'parquet';
 
   async function* raw(stream: Readable): AsyncGenerator<Buffer> {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -364,7 +369,7 @@ async function openPart(
       // The exact count of this slice, when it is known or needed (a compressed stream cannot count itself).
       const exact = async () => (await getStats()).rowsIn(slice ?? { from: 0, to: KEY_SLICES });
       let rows: number;
-      if (o.format.format === 'parquet') rows = parquetFooterRows(Buffer.concat(counted.tail));
+      if (keepTail) rows = parquetFooterRows(Buffer.concat(counted.tail));
       else if (countLines) rows = counted.lines;
       else rows = whole && o.expectedRows !== undefined && !statsTaken() ? o.expectedRows : await exact();
       if (statsTaken() || !whole) {

@@ -89,6 +89,8 @@ describe('Postgres on the byte path, through the worker', () => {
     const bytes = await runHour(bytesExport);
     expect(bytes.run).toMatchObject({ status: 'COMPLETED', recordsCompleted: seeded });
     expect(bytes.messages).toContainEqual(expect.stringMatching(/^Data path: bytes \(ClickHouse writes pgcopy/));
+    // The source's keys query (the run's deduplicated keys) feeds the keys-first load.
+    expect(bytes.messages).toContainEqual(expect.stringMatching(/^Completed: .*"loadStrategy":"keys-first"/));
 
     process.env.OUTPORT_DATA_PATH = 'rows';
     let rows;
@@ -111,6 +113,7 @@ describe('Postgres on the byte path, through the worker', () => {
 
     const replay = await runHour(bytesExport);
     expect(replay.run).toMatchObject({ status: 'COMPLETED', recordsCompleted: seeded });
+    expect(replay.messages).toContainEqual(expect.stringMatching(/^Completed: .*"loadStrategy":"keys-first","rowsStaged":\d+,"rowsInsertedOrUpdated":\d+,"rowsReplaced":[1-9]/));
     const second = await runHour(await exportTo('via_bytes'));
     expect(second.run).toMatchObject({ status: 'COMPLETED', recordsCompleted: seeded });
     expect(await table('via_bytes')).toEqual(landed);

@@ -282,7 +282,7 @@ export function createSnowflakeDestination(options: SnowflakeDestinationOptions 
     configSchema: snowflakeConfigSchema,
     secretFields: ['password', 'private_key', 'private_key_passphrase'],
     models: ['events', 'persons', 'sessions'],
-    capabilities: { merge: true, formats: ['jsonl'], wireFormats: ['snowflake-jsonl'], suggestedConcurrency: 2 },
+    capabilities: { merge: true, wireFormats: ['snowflake-jsonl'], suggestedConcurrency: 2 },
     async testConnection(config, ctx) {
       let session: SnowflakeSession | undefined;
       try {

@@ -141,7 +141,7 @@ export interface FailureNotice {
 }
 
 /**
- * The team's legacy webhook (`updateTeam(webhookUrl:)`): unsigned, one attempt, every notice. Notification
+ * The team's legacy webhook (`updateTeam(input: { webhookUrl })`): unsigned, one attempt, every notice. Notification
  * channels are the signed, retried and rate-limited way. The network policy is checked again here (a name may
  * resolve elsewhere than when it was saved) and redirects are not followed.
  */

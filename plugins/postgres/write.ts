@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
-import { DestinationError, type EncodedRun, type RecordBatch, type RunContext, type WireFormat, type WriteResult } from '../../src/sdk';
+import { DestinationError, type EncodedPart, type EncodedRun, type KeySlice, type RecordBatch, type RunContext, type WireFormat, type WriteResult } from '../../src/sdk';
 import { retryAfterLateCancel } from '../../src/sdk/pgwire';
 import { tableFor, type PostgresConfig } from './config';
 import { cancelRunning, connect } from './connection';
@@ -43,6 +43,8 @@ interface RunInputs {
   keys?: CopyInput;
   /** Why the run takes the stage load although its path could load keys first (for the run's log). */
   stageBecause?: string;
+  /** Frees what the inputs prepared and did not use. */
+  release?(): Promise<void>;
 }
 
 /** What the table check found that decides how the run loads. */
@@ -70,8 +72,10 @@ export async function writeEncodedRun(config: PostgresConfig, ctx: RunContext, r
   return landRun(config, ctx, async (sanitizer, table) => {
     const streams = options.streams ?? ((ctx.expectedRows ?? 0) >= PARALLEL_STREAMS_MIN_ROWS ? PARALLEL_STREAMS : 1);
     const slices = await evenSlices(run, streams);
+    const stageBecause = keysFirstRefused(ctx, run, slices.length, table);
+    const ahead = ctx.schema.mutable || stageBecause ? undefined : rowsAhead(run);
     const { inputs, totals } = encodedInputs({
-      run,
+      run: ahead?.run ?? run,
       slices,
       columns: ctx.schema.columns,
       sanitizer,
@@ -79,29 +83,59 @@ export async function writeEncodedRun(config: PostgresConfig, ctx: RunContext, r
       onChunk: (rows, bytes) => ctx.progress({ rows, bytes }),
     });
     if (slices.length > 1) ctx.logger.info(`Loading in ${slices.length} parallel COPY streams of disjoint key slices`);
-    // Keys first COPYs ClickHouse's text straight into the table: only where the stage load's INSERT would not
-    // convert it (a text column would keep ClickHouse's JSON text where the stage's jsonb normalises it) and in
-    // one stream (the transaction is one session's). Mutable models need the version merge.
-    const stageBecause = ctx.schema.mutable
-      ? undefined
-      : !run.openKeys
-        ? 'the host streams no keys'
-        : slices.length > 1
-          ? 'it loads in parallel streams'
-          : table.otherTypes.length
-            ? `columns ${table.otherTypes.join(', ')} of the table have other types than Outport creates`
-            : undefined;
-    const keys = ctx.schema.mutable || stageBecause ? undefined : keysInput(run, ctx.signal);
-    return { inputs, sent: () => totals, parallel: slices.length > 1, keys, stageBecause };
+    const keys = ahead ? keysInput(run, ctx.signal, ahead.start) : undefined;
+    return { inputs, sent: () => totals, parallel: slices.length > 1, keys, stageBecause, release: ahead?.discard };
   });
 }
 
+/**
+ * Why an events run cannot load keys first. Keys first COPYs ClickHouse's text straight into the table: only where
+ * the stage load's INSERT would not convert it (a text column would keep ClickHouse's JSON text where the stage's
+ * jsonb normalises it) and in one stream (the transaction is one session's). Mutable models need the version merge.
+ */
+function keysFirstRefused(ctx: RunContext, run: EncodedRun, streams: number, table: TableFacts): string | undefined {
+  if (ctx.schema.mutable) return undefined;
+  if (!run.openKeys) return 'the host streams no keys';
+  if (streams > 1) return 'it loads in parallel streams';
+  if (table.otherTypes.length) return `columns ${table.otherTypes.join(', ')} of the table have other types than Outport creates`;
+  return undefined;
+}
+
 /** The run's keys (events: team_id, uuid) as COPY text: ClickHouse's TabSeparated of an integer and a uuid is. */
-function keysInput(run: EncodedRun, signal: AbortSignal): CopyInput {
+function keysInput(run: EncodedRun, signal: AbortSignal, keysRunning: () => void): CopyInput {
   return async (copy) => {
     const part = await run.openKeys!();
+    keysRunning();
     await pipeline(Readable.from(part.chunks, { objectMode: false }), copy, { signal });
     await part.finished();
+  };
+}
+
+/**
+ * The whole run's rows query started as soon as the keys query runs, so that ClickHouse's time to its first byte
+ * (deduplicating the interval, as long as the keys query's) passes while the keys load and their rows are deleted;
+ * its bytes wait in the socket (back-pressure) until the rows' COPY reads them. Started after the keys query, so an
+ * endpoint that runs one query at a time runs the keys first. `discard` cancels it if nothing took it.
+ */
+function rowsAhead(run: EncodedRun) {
+  let started: Promise<EncodedPart> | undefined;
+  let taken = false;
+  return {
+    run: { ...run, open: (slice?: KeySlice) => (!slice && started && !taken ? ((taken = true), started) : run.open(slice)) } as EncodedRun,
+    start: () => {
+      started ??= run.open();
+      started.catch(() => undefined);
+    },
+    discard: async () => {
+      if (!started || taken) return;
+      taken = true;
+      const part = await started.catch(() => undefined);
+      if (!part) return;
+      // A generator never started ignores return(): start it, then stop it (which cancels the query).
+      const chunks = part.chunks[Symbol.asyncIterator]();
+      await chunks.next().catch(() => undefined);
+      await chunks.return?.(undefined).catch(() => undefined);
+    },
   };
 }
 
@@ -121,6 +155,7 @@ async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (saniti
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   let locked = false;
+  let release: (() => Promise<void>) | undefined;
   try {
     await lockRun(client, ctx.runId);
     locked = true;
@@ -131,6 +166,7 @@ async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (saniti
     ctx.signal.throwIfAborted();
 
     const run = await prepare(sanitizer, ensured);
+    release = run.release;
     const loaded = await loadRun(client, {
       schema: config.schema,
       table,
@@ -178,6 +214,7 @@ async function landRun(config: PostgresConfig, ctx: RunContext, prepare: (saniti
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     if (cancelling) await cancelling;
+    await release?.();
     await cleanUp(client, { config, stage, runId: ctx.runId, inTransaction: (phase as Phase) === 'merge' || (phase as Phase) === 'copy', locked, logger: ctx.logger });
   }
 }

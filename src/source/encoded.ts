@@ -34,6 +34,7 @@ import type { ModelSchema, Column } from '../sdk/models';
 import { ReplacementCounter, type Replacement } from '../sdk/replacements';
 import { SourceError } from '../sdk/classify';
 import { readableJson } from './json-document';
+import { asSourceError } from './source-error';
 import { INVALID_UTF8_RULE } from './utf8';
 import { SNOWFLAKE_JSONL_SETTINGS, snowflakeJsonlSelect } from './wire/snowflake';
 import { bigQueryNdjsonEmbedsJson, bigQueryNdjsonSelect } from './wire/bigquery';
@@ -385,10 +386,6 @@ async function openPart(
 }
 
 /** ClickHouse failures are the source's (retried, reported as reading failures), whoever consumes the stream. */
-function asSourceError(err: unknown): SourceError {
-  if (err instanceof SourceError) return err;
-  return new SourceError(`Reading from ClickHouse failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-}
 
 /** Keeps at least the last TAIL_BYTES of a stream (the Parquet footer is read from them). */
 const TAIL_BYTES = 4 * 1024 * 1024;

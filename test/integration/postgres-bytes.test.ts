@@ -9,6 +9,7 @@ import { generateEvents, hostileEvents, insertEvents } from '../../src/source';
 import { startAppHarness, type AppHarness } from '../support/app-harness';
 import { insertEventsWithRawBytes } from '../support/invalid-utf8';
 import { quote } from '../support/pg-destination';
+import { runHourThroughApi } from '../support/export-runs';
 
 const HOUR = 3_600_000;
 jest.setTimeout(240_000);
@@ -57,25 +58,7 @@ describe('Postgres on the byte path, through the worker', () => {
     return createBatchExport.id;
   }
 
-  async function runHour(exportId: string) {
-    const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
-      { e: exportId, s: start.toISOString(), t: new Date(start.getTime() + HOUR).toISOString() },
-    );
-    const [{ id: runId }] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1`, [createBackfill.id]);
-    const run = await h.waitFor('the run to finish', async () => {
-      const { run: r } = await h.gql<{ run: Record<string, any> }>(
-        `query($id: ID!) { run(id: $id) { status latestError recordsCompleted replacements { column rule count } } }`,
-        { id: runId },
-      );
-      return ['COMPLETED', 'FAILED'].includes(r.status) ? r : undefined;
-    }, 180_000);
-    const { logs } = await h.gql<{ logs: { edges: { node: { message: string } }[] } }>(
-      `query($id: ID!) { logs(runId: $id, first: 100) { edges { node { message } } } }`,
-      { id: runId },
-    );
-    return { run, messages: logs.edges.map((x) => x.node.message) };
-  }
+  const runHour = (exportId: string) => runHourThroughApi(h, exportId, start, 180_000);
 
   /** The table as text, value by value (json as JSONB's text, timestamps with microseconds). */
   async function table(schema: string): Promise<Row[]> {

@@ -9,6 +9,7 @@ import { generateEvents, hostileEvents, insertEvents } from '../../src/source';
 import { startAppHarness, type AppHarness } from '../support/app-harness';
 import { insertEventsWithRawBytes } from '../support/invalid-utf8';
 import { quote, readTable } from '../support/pg-destination';
+import { runHourThroughApi } from '../support/export-runs';
 
 const HOUR = 3_600_000;
 jest.setTimeout(240_000);
@@ -51,25 +52,7 @@ describe('Redshift on the byte path, through the worker', () => {
     return { destinationId: createDestination.id, exportId: createBatchExport.id };
   }
 
-  async function runHour(exportId: string) {
-    const { createBackfill } = await h.gql<{ createBackfill: { id: string } }>(
-      `mutation($e: ID!, $s: DateTimeISO!, $t: DateTimeISO!) { createBackfill(input: { batchExportId: $e, startAt: $s, endAt: $t }) { id } }`,
-      { e: exportId, s: start.toISOString(), t: new Date(start.getTime() + HOUR).toISOString() },
-    );
-    const [{ id: runId }] = await h.app.dataSource.query(`SELECT id FROM runs WHERE backfill_id = $1`, [createBackfill.id]);
-    const run = await h.waitFor('the run to finish', async () => {
-      const { run: r } = await h.gql<{ run: Record<string, any> }>(
-        `query($id: ID!) { run(id: $id) { status latestError recordsCompleted replacements { column rule count } } }`,
-        { id: runId },
-      );
-      return ['COMPLETED', 'FAILED'].includes(r.status) ? r : undefined;
-    }, 120_000);
-    const { logs } = await h.gql<{ logs: { edges: { node: { message: string } }[] } }>(
-      `query($id: ID!) { logs(runId: $id, first: 100) { edges { node { message } } } }`,
-      { id: runId },
-    );
-    return { run, messages: logs.edges.map((e) => e.node.message) };
-  }
+  const runHour = (exportId: string) => runHourThroughApi(h, exportId, start, 120_000);
 
   const counts = (list: { column: string; rule: string; count: number }[]) => list.map(({ column, rule, count }) => `${rule}:${column}=${count}`).sort();
   const byUuid = (rows: Row[]) => [...rows].sort((x, y) => (String(x.uuid) < String(y.uuid) ? -1 : 1));

@@ -61,3 +61,28 @@ export async function runMessages(h: Pick<AppHarness, 'app'>, runId: string): Pr
   const rows: { message: string }[] = await h.app.dataSource.query(`SELECT message FROM log_entries WHERE run_id = $1 ORDER BY id`, [runId]);
   return rows.map((r) => r.message);
 }
+
+/**
+ * Backfills the one interval `[start, start + 1 h)`, waits for its run to finish, and returns the run as the API
+ * reports it (status, latestError, recordsCompleted, replacements) with its log messages.
+ */
+export async function runHourThroughApi(
+  h: Pick<AppHarness, 'gql' | 'app' | 'waitFor'>,
+  exportId: string,
+  start: Date,
+  ms = 120_000,
+): Promise<{ run: Record<string, any>; messages: string[] }> {
+  const [runId] = await backfillHours(h, exportId, start);
+  const run = await h.waitFor('the run to finish', async () => {
+    const { run: r } = await h.gql<{ run: Record<string, any> }>(
+      `query($id: ID!) { run(id: $id) { status latestError recordsCompleted replacements { column rule count } } }`,
+      { id: runId },
+    );
+    return ['COMPLETED', 'FAILED'].includes(r.status) ? r : undefined;
+  }, ms);
+  const { logs } = await h.gql<{ logs: { edges: { node: { message: string } }[] } }>(
+    `query($id: ID!) { logs(runId: $id, first: 100) { edges { node { message } } } }`,
+    { id: runId },
+  );
+  return { run, messages: logs.edges.map((e) => e.node.message) };
+}

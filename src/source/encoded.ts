@@ -86,7 +86,8 @@ export function jsonAcceptedSql(c: string): string {
   return `(isValidJSON(${readable}) OR isValidJSON(${numbersAsZero}))`;
 }
 
-function jsonlValue(c: Column): string {
+/** A column's value as JSON text in Outport's JSON Lines shape (json columns embedded when JSON.parse reads them). */
+export function jsonlValue(c: Column): string {
   switch (c.type) {
     case 'int':
     case 'float':
@@ -112,6 +113,18 @@ function parquetValue(c: Column): string {
   return `${c.nullable ? `toNullable(${v})` : `assumeNotNull(${v})`} AS ${c.name}`;
 }
 
+/**
+ * One JSON object per line, built in SQL from each column's JSON text (`valueOf`), keys in schema order, written
+ * with `TabSeparatedRaw` (no escaping, `\n` after each row).
+ */
+export function jsonLinesSelect(rowsSql: string, schema: ModelSchema, valueOf: (c: Column) => string): { sql: string; settings: ClickHouseSettings } {
+  const parts = schema.columns.map((c, i) => `'${i ? ',' : '{'}${JSON.stringify(c.name)}:', ${valueOf(c)}`);
+  return {
+    sql: `SELECT concat(${parts.join(', ')}, '}') AS line FROM (${rowsSql}) FORMAT TabSeparatedRaw`,
+    settings: { output_format_json_escape_forward_slashes: 0, output_format_json_quote_64bit_integers: 0 },
+  };
+}
+
 /** The SELECT (with FORMAT) and settings that make ClickHouse write `format` for the rows of `rowsSql`. */
 export function encodedSelect(rowsSql: string, schema: ModelSchema, format: WireFormat, slice?: KeySlice): { sql: string; settings: ClickHouseSettings } {
   const rows = validRows(rowsSql, schema, slice);
@@ -119,13 +132,7 @@ export function encodedSelect(rowsSql: string, schema: ModelSchema, format: Wire
   if (format.format === 'bigquery-ndjson') return bigQueryNdjsonSelect(rows, schema, format);
   if (format.format === 'pgcopy') return pgcopySelect(rows, schema);
   if (isRedshiftFormat(format)) return { sql: redshiftSelect(rows, schema, format), settings: { ...REDSHIFT_SETTINGS } };
-  if (format.format === 'jsonl') {
-    const parts = schema.columns.map((c, i) => `'${i ? ',' : '{'}${JSON.stringify(c.name)}:', ${jsonlValue(c)}`);
-    return {
-      sql: `SELECT concat(${parts.join(', ')}, '}') AS line FROM (${rows}) FORMAT TabSeparatedRaw`,
-      settings: { output_format_json_escape_forward_slashes: 0, output_format_json_quote_64bit_integers: 0 },
-    };
-  }
+  if (format.format === 'jsonl') return jsonLinesSelect(rows, schema, jsonlValue);
   return {
     sql: `SELECT ${schema.columns.map(parquetValue).join(', ')} FROM (${rows}) FORMAT Parquet`,
     settings: {

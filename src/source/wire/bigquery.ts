@@ -20,7 +20,7 @@
 import type { ClickHouseSettings } from '@clickhouse/client';
 import type { WireFormat } from '../../sdk/destination';
 import type { Column, ModelSchema } from '../../sdk/models';
-import { jsonAcceptedSql } from '../encoded';
+import { jsonLinesSelect, jsonlValue } from '../encoded';
 
 export type BigQueryNdjsonFormat = Extract<WireFormat, { format: 'bigquery-ndjson' }>;
 
@@ -29,27 +29,13 @@ export function bigQueryNdjsonEmbedsJson(format: WireFormat): boolean {
   return format.format === 'bigquery-ndjson' && format.jsonColumns === 'document';
 }
 
+/** Outport's JSON Lines values, but json columns as JSON strings of their text unless the format embeds documents. */
 function ndjsonValue(c: Column, format: BigQueryNdjsonFormat): string {
-  switch (c.type) {
-    case 'int':
-    case 'float':
-      return `ifNull(toString(${c.name}), 'null')`;
-    case 'bool':
-      return `multiIf(${c.name} IS NULL, 'null', ${c.name}, 'true', 'false')`;
-    case 'string':
-    case 'timestamp':
-      return `ifNull(toJSONString(${c.name}), 'null')`;
-    case 'json':
-      if (format.jsonColumns === 'text') return `ifNull(toJSONString(${c.name}), 'null')`;
-      return `multiIf(${c.name} IS NULL, 'null', ${jsonAcceptedSql(c.name)}, translate(assumeNotNull(${c.name}), '\\r\\n', '  '), toJSONString(assumeNotNull(${c.name})))`;
-  }
+  if (c.type === 'json' && format.jsonColumns === 'text') return `ifNull(toJSONString(${c.name}), 'null')`;
+  return jsonlValue(c);
 }
 
 /** The SELECT (with FORMAT) and settings writing `rowsSql`'s rows (text already valid UTF-8) as BigQuery NDJSON. */
 export function bigQueryNdjsonSelect(rowsSql: string, schema: ModelSchema, format: BigQueryNdjsonFormat): { sql: string; settings: ClickHouseSettings } {
-  const parts = schema.columns.map((c, i) => `'${i ? ',' : '{'}${JSON.stringify(c.name)}:', ${ndjsonValue(c, format)}`);
-  return {
-    sql: `SELECT concat(${parts.join(', ')}, '}') AS line FROM (${rowsSql}) FORMAT TabSeparatedRaw`,
-    settings: { output_format_json_escape_forward_slashes: 0, output_format_json_quote_64bit_integers: 0 },
-  };
+  return jsonLinesSelect(rowsSql, schema, (c) => ndjsonValue(c, format));
 }

@@ -10,7 +10,7 @@ import { FakeBigQuery } from '../fakes/bigquery';
 import { readTable } from '../conformance/fixtures/bigquery';
 import { startAppHarness, type AppHarness } from '../support/app-harness';
 import { backfillHours, exportTo, finishedRun, runMessages } from '../support/export-runs';
-import { insertEventsWithRawBytes } from '../support/invalid-utf8';
+import { seedHostileHour } from '../support/hostile-hour';
 
 const HOUR = 3_600_000;
 jest.setTimeout(240_000);
@@ -23,22 +23,8 @@ describe('BigQuery on the byte path, through the worker', () => {
   const clean = new Date(start.getTime() + HOUR);
   beforeAll(async () => {
     [h, fake] = await Promise.all([startAppHarness(), FakeBigQuery.start()]);
-    const [a, b, c, d, e, f, ...plain] = generateEvents({ seed: 91, teamId: h.teamId, count: 3000, start, stepMicros: 1_000_000 });
-    await insertEventsWithRawBytes(h.ch, h.chDatabase, [
-      { ...a, distinct_id: 'bad <<FF>> bytes' },
-      { ...b, elements_chain: 'chain <<C328>>', properties: '{"a":"<<FEFF>>"}' },
-      // Not JSON and not valid UTF-8.
-      { ...c, properties: '{"broken <<FF>>' },
-    ]);
-    hostile = hostileEvents({ seed: 92, teamId: h.teamId, start: new Date(start.getTime() + 30 * 60_000) });
-    await insertEvents(h.ch, { database: h.chDatabase }, [
-      { ...d, distinct_id: 'nul\u0000inside', properties: '{"escaped lone":"\\ud800","escaped nul":"\\u0000","big":1e400,"int":123456789012345678901234567890}' },
-      { ...e, properties: `{not json ${Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join('')} " \\ / \u2028\u2029 \u007f` },
-      { ...f, properties: 'plain text', person_properties: '{"unterminated": ' },
-      ...plain,
-      ...hostile,
-      ...generateEvents({ seed: 93, teamId: h.teamId, count: 1500, start: clean, stepMicros: 2_000_000 }),
-    ]);
+    hostile = await seedHostileHour(h, start, 3000);
+    await insertEvents(h.ch, { database: h.chDatabase }, generateEvents({ seed: 93, teamId: h.teamId, count: 1500, start: clean, stepMicros: 2_000_000 }));
   }, 120_000);
   afterAll(async () => {
     delete process.env.OUTPORT_DATA_PATH;

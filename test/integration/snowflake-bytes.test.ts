@@ -3,14 +3,14 @@
  * COPY -> MERGE on the fake Snowflake): the run says which path it took, lands every row with the values the row
  * path (`OUTPORT_DATA_PATH=rows`) lands, reports the same replacements per column, and a replay adds nothing.
  */
-import { generateEvents, hostileEvents, insertEvents } from '../../src/source';
+import type { hostileEvents } from '../../src/source';
 import type { Row } from '../../src/sdk/models';
 import type { SnowflakeConfig } from '../../plugins/snowflake/config';
 import type { FakeSnowflake } from '../fakes/snowflake/server';
 import { freshConfig, readRows, startFake } from '../conformance/fixtures/snowflake';
 import { startAppHarness, type AppHarness } from '../support/app-harness';
 import { backfillHours, exportTo, finishedRun, runMessages } from '../support/export-runs';
-import { insertEventsWithRawBytes } from '../support/invalid-utf8';
+import { seedHostileHour } from '../support/hostile-hour';
 
 jest.setTimeout(240_000);
 
@@ -21,22 +21,7 @@ describe('Snowflake on the byte path, through the worker', () => {
   const start = new Date('2026-05-01T00:00:00Z');
   beforeAll(async () => {
     [h, fake] = await Promise.all([startAppHarness(), startFake()]);
-    const [a, b, c, d, e, f, ...clean] = generateEvents({ seed: 91, teamId: h.teamId, count: 2000, start, stepMicros: 1_000_000 });
-    await insertEventsWithRawBytes(h.ch, h.chDatabase, [
-      { ...a, distinct_id: 'bad <<FF>> bytes' },
-      { ...b, elements_chain: 'chain <<C328>>', properties: '{"a":"<<FEFF>>"}' },
-      // Not JSON and not valid UTF-8: both rules on one value.
-      { ...c, properties: '{"broken <<FF>>' },
-    ]);
-    hostile = hostileEvents({ seed: 92, teamId: h.teamId, start: new Date(start.getTime() + 30 * 60_000) });
-    await insertEvents(h.ch, { database: h.chDatabase }, [
-      { ...d, distinct_id: 'nul\u0000inside', properties: '{"escaped lone":"\\ud800","escaped nul":"\\u0000","big":1e400,"int":123456789012345678901234567890}' },
-      // Not JSON, holding every character JSON.stringify escapes, and the line separators it does not.
-      { ...e, properties: `{not json ${Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join('')} " \\ / \u2028\u2029 \u007f` },
-      { ...f, properties: 'plain text', person_properties: '{"unterminated": ' },
-      ...clean,
-      ...hostile,
-    ]);
+    hostile = await seedHostileHour(h, start, 2000);
   }, 120_000);
   afterAll(async () => {
     delete process.env.OUTPORT_DATA_PATH;

@@ -38,3 +38,32 @@ it('a statement longer than the driver\'s request timeout returns its result (or
     await session.close();
   }
 }, 60_000);
+
+it('concurrent CREATE TABLE IF NOT EXISTS of one table all succeed, as on Snowflake (Postgres underneath loses catalog races)', async () => {
+  const sessions = await Promise.all(Array.from({ length: 6 }, () => connect(60_000)));
+  try {
+    const config = await freshConfig(fake);
+    for (let round = 0; round < 12; round++) {
+      const table = `"${config.database}"."${config.schema}"."RACE_${round}"`;
+      const results = await Promise.allSettled(sessions.map((s) => s.query(`CREATE TABLE IF NOT EXISTS ${table} ("ID" VARCHAR)`)));
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+}, 120_000);
+
+it('concurrent ALTER TABLE … ADD COLUMN IF NOT EXISTS of one column all succeed', async () => {
+  const sessions = await Promise.all(Array.from({ length: 6 }, () => connect(60_000)));
+  try {
+    const config = await freshConfig(fake);
+    const table = `"${config.database}"."${config.schema}"."WIDENED"`;
+    await sessions[0].query(`CREATE TABLE IF NOT EXISTS ${table} ("ID" VARCHAR)`);
+    for (let round = 0; round < 12; round++) {
+      const results = await Promise.allSettled(sessions.map((s) => s.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS "C${round}" VARCHAR`)));
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+}, 120_000);

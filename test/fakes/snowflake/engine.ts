@@ -11,6 +11,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import zlib from 'node:zlib';
 import type { Client, QueryResult } from 'pg';
+import { lostCreateRace } from '../../../src/sdk/pgwire/errors';
 import { faults, SnowflakeFault } from './errors';
 
 export interface Catalog {
@@ -108,8 +109,8 @@ export class Engine {
       try {
         await s.pg.query(`CREATE TABLE IF NOT EXISTS ${table.pg} (${translateTypes(m[2])})`);
       } catch (err) {
-        // Snowflake's IF NOT EXISTS holds under concurrent creators; Postgres's loses the catalog race with 23505/42P07.
-        if (!['23505', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
+        // Snowflake's IF NOT EXISTS holds under concurrent creators; Postgres's can lose the catalog race.
+        if (!lostCreateRace(err)) throw err;
       }
       return status(`${table.name} already exists, statement succeeded.`);
     }

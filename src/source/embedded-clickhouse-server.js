@@ -27,13 +27,16 @@
  *   final chunk, so every client (binary formats too) sees a failed response, never a short success.
  * - A client that goes away gets its query killed (`KILL QUERY`, found by a marker comment), buffered or streamed.
  * - `/ping` and `GET /` answer `Ok.`; headers `X-ClickHouse-Query-Id`, `-Format`, `-Timezone`, `-Summary`.
- * - gzip/deflate/br request bodies (`Content-Encoding`); gzip, deflate or br responses when
- *   `enable_http_compression=1` and Accept-Encoding allows, at `http_zlib_compression_level` (default 3).
+ * - gzip/deflate/br request bodies (`Content-Encoding`); gzip, deflate, br or zstd responses when
+ *   `enable_http_compression=1` and Accept-Encoding allows, at `http_zlib_compression_level` (default 3). A streamed
+ *   SELECT's gzip, br and zstd are written by the engine itself (as a server compresses in its own threads);
+ *   deflate and buffered answers go through Node's zlib (zstd there needs Node >= 22.15, else the answer is sent
+ *   uncompressed, without Content-Encoding, which HTTP allows).
  *
  * Not implemented (honestly)
  * - Authentication: every user/password is accepted (it listens on 127.0.0.1 only).
  * - `session_id` sessions (temporary tables across requests); `KILL QUERY` by the client's `query_id` (the engine
- *   assigns its own ids); progress headers (`send_progress_in_http_headers` is ignored); zstd/lz4/xz responses;
+ *   assigns its own ids); progress headers (`send_progress_in_http_headers` is ignored); lz4/xz/bz2/snappy responses;
  *   ClickHouse's native compression (`compress=1`).
  * - `X-ClickHouse-Summary` of a streamed SELECT is all zeros (sent with the headers, before the counts exist;
  *   the engine reports nothing for INSERT ... SELECT); write counters are always 0. For the same reason the
@@ -187,14 +190,22 @@ function sendError(res, err, queryId) {
   res.end(`${text}\n`);
 }
 
-/** The response compression the client asked for and allowed (`enable_http_compression=1`), as ClickHouse picks it. */
+/**
+ * The response compression the client asked for and allowed (`enable_http_compression=1`), as ClickHouse picks it.
+ * `suffix`: the engine writes this coding itself (file() takes the codec from the pipe's name) at `level`, as a
+ * ClickHouse server compresses in its own threads; `create`: Node's compressor, for answers the engine does not
+ * write into a pipe (undefined for zstd before Node 22.15: such an answer goes out uncompressed, which HTTP allows).
+ */
 function responseEncoding(fields, req) {
   if (fields.enable_http_compression !== '1') return undefined;
   const accepted = String(req.headers['accept-encoding'] || '').toLowerCase();
   const level = Math.min(9, Math.max(1, Number(fields.http_zlib_compression_level) || 3));
-  if (/\bgzip\b/.test(accepted)) return { name: 'gzip', create: () => zlib.createGzip({ level }) };
-  if (/\bdeflate\b/.test(accepted)) return { name: 'deflate', create: () => zlib.createDeflate({ level }) };
-  if (/\bbr\b/.test(accepted)) return { name: 'br', create: () => zlib.createBrotliCompress() };
+  if (/\bgzip\b/.test(accepted)) return { name: 'gzip', level, suffix: '.gz', create: () => zlib.createGzip({ level }) };
+  if (/\bdeflate\b/.test(accepted)) return { name: 'deflate', level, create: () => zlib.createDeflate({ level }) };
+  const quality = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: level } };
+  if (/\bbr\b/.test(accepted)) return { name: 'br', level, suffix: '.br', create: () => zlib.createBrotliCompress(quality) };
+  const createZstd = zlib.createZstdCompress;
+  if (/\bzstd\b/.test(accepted)) return { name: 'zstd', level, suffix: '.zst', create: createZstd ? () => createZstd() : undefined };
   return undefined;
 }
 
@@ -288,8 +299,10 @@ async function handle(req, res) {
 async function respondBuffered(session, { sql, format, headers, encoding, res, track }) {
   const result = await track(session.queryAsync(sql, { format }));
   let out = Buffer.from(result.bytes());
-  if (encoding) out = await compressAll(encoding.create(), out);
-  res.writeHead(200, { ...headers, 'Content-Length': String(out.length), 'X-ClickHouse-Summary': summary(result) });
+  const coded = encoding && encoding.create;
+  if (coded) out = await compressAll(encoding.create(), out);
+  const { 'Content-Encoding': _coding, ...identity } = headers;
+  res.writeHead(200, { ...(coded ? headers : identity), 'Content-Length': String(out.length), 'X-ClickHouse-Summary': summary(result) });
   res.end(out);
 }
 
@@ -311,8 +324,11 @@ async function compressAll(compressor, data) {
  * itself causes (duplicate column names, ...): the caller then runs the statement as sent.
  */
 async function streamThroughPipe(session, { select, mark, format, headers, encoding, holdAll, req, res, track }) {
-  const fifo = path.join(pipeDir, `${crypto.randomUUID()}.pipe`);
+  // The engine compresses (its own threads, no copy through a JS compressor) whenever it writes the coding.
+  const engineCodes = encoding && encoding.suffix !== undefined;
+  const fifo = path.join(pipeDir, `${crypto.randomUUID()}.pipe${engineCodes ? encoding.suffix : ''}`);
   await execFileAsync('mkfifo', ['-m', '0600', fifo]);
+  if (engineCodes) await session.queryAsync(`SET output_format_compression_level = ${encoding.level}`);
   let pipe;
   try {
     // Non-blocking, so that opening does not wait for the engine's writer and reads never hold a thread.
@@ -320,7 +336,7 @@ async function streamThroughPipe(session, { select, mark, format, headers, encod
     pipe = new net.Socket({ fd, readable: true, writable: false });
     const statement = `${mark} INSERT INTO FUNCTION file(${stringLiteral(fifo)}, ${stringLiteral(format)}) ${select}`;
     const run = track(session.queryAsync(statement));
-    const relay = relayPipe(pipe, { headers, encoding, holdAll, res });
+    const relay = relayPipe(pipe, { headers, encoding: engineCodes ? undefined : encoding, holdAll, res });
     let failure;
     await run.catch((err) => {
       failure = err;

@@ -16,12 +16,16 @@
  * .gz/.br/.zst file. A server that answers uncompressed (the embedded endpoint has no zstd) is compressed here.
  *
  * Counting, without buffering: a part's rows are counted from its bytes as they pass (newlines; the Parquet footer's
- * row count). One aggregate over the same query gives the exact rows per 1/KEY_SLICES of the key's hash space and
- * the replacement counts per column; it costs about a third of reading the run (measured: 7-13 s next to 17-22 s
- * for 1M events), so it runs only when needed: to slice, to count a whole-run stream ClickHouse compressed when the
- * host gave no count, or when a cheap scan of the run's raw rows (`suspectsSql`: events without deduplication)
- * finds values a rule may change. Models without that scan (persons, sessions: small) always take the aggregate
- * for their replacement counts.
+ * row count). Two aggregates over the same query serve the rest, each only when needed:
+ * - the exact rows per 1/KEY_SLICES of the key's hash space (`sliceCountsSelect`: the key only, no rule), when a
+ *   plugin asks for `stats()` (to slice) or a whole-run stream ClickHouse compressed has no count from the host;
+ * - the replacement counts per column and rule (`replacementsSelect`). For events a cheap scan of the run's raw rows
+ *   (`suspectsSql`, `eventSuspectCondition`) finds, in nearly every run, nothing a rule may change; otherwise the
+ *   counts are taken over the rows of the suspected uuids only (`suspectRowsSql`: the run's query with the uuids
+ *   filtered before deduplication, so each one's row is the one the run reads), not over every row of the run: one
+ *   hostile value then costs about a suspects scan, not a second reading of the run. That is exact because the
+ *   scan's condition is a superset of the rows any of the format's rules changes (test/source/encoded-replacements
+ *   .test.ts holds every format to it). Models without that scan (persons, sessions: small) count over every row.
  */
 import type { ClickHouseClient, ClickHouseSettings, ExecResult } from '@clickhouse/client';
 import type { Readable } from 'node:stream';
@@ -144,24 +148,29 @@ export function encodedSelect(rowsSql: string, schema: ModelSchema, format: Wire
   };
 }
 
-/** The aggregate giving exact rows per slice and replacement counts per column (json rules for jsonl only). */
-export function statsSelect(rowsSql: string, schema: ModelSchema, format: WireFormat): string {
-  return `${statsSelectBody(rowsSql, schema, format)} FORMAT JSONEachRow`;
+/**
+ * The raw-row scan finding values a rule may change, as a SELECT list over the events table: 0 means there is
+ * nothing to count.
+ */
+export function eventSuspectsSelect(format: WireFormat): string {
+  return `countIf(${eventSuspectCondition(format)}) AS suspects`;
 }
 
 /**
- * The raw-row scan finding values a rule may change, as a SELECT list over the events table (superset: no
- * deduplication; a document JSON.parse reads may still be suspected): 0 means the aggregate has nothing to count.
+ * True (in SQL, over the events table's raw columns) for every row one of `format`'s rules may change once the row
+ * is read (a superset: no deduplication; a document JSON.parse reads may still be suspected). The replacement counts
+ * are taken over the rows of these rows' uuids only, so a rule that can fire on a row this misses is a miscount.
  */
-export function eventSuspectsSelect(format: WireFormat): string {
+export function eventSuspectCondition(format: WireFormat): string {
   const text = ['event', 'distinct_id', 'properties', 'person_properties', 'elements_chain'].map((c) => `NOT isValidUTF8(${c})`);
   const json = format.format === 'jsonl' || format.format === 'snowflake-jsonl' || bigQueryNdjsonEmbedsJson(format) ? ['properties', 'person_properties'].map((c) => `(${c} != '' AND NOT isValidJSON(${c}))`) : [];
   const pgcopy = format.format === 'pgcopy' ? pgcopyEventSuspects() : [];
   const redshift = isRedshiftFormat(format) ? redshiftEventSuspects() : [];
-  return `countIf(${[...text, ...json, ...pgcopy, ...redshift].join(' OR ')}) AS suspects`;
+  return `(${[...text, ...json, ...pgcopy, ...redshift].join(' OR ')})`;
 }
 
-function statsSelectBody(rowsSql: string, schema: ModelSchema, format: WireFormat): string {
+/** The aggregate counting, per column and rule, the values the SQL of `format` changes in the rows of `rowsSql`. */
+export function replacementsSelect(rowsSql: string, schema: ModelSchema, format: WireFormat): string {
   const counts = schema.columns.filter(isText).map((c) => `countIf(NOT isValidUTF8(${c.name})) AS \`utf8:${c.name}\``);
   if (format.format === 'jsonl' || format.format === 'snowflake-jsonl' || bigQueryNdjsonEmbedsJson(format)) {
     for (const c of schema.columns.filter((x) => x.type === 'json')) {
@@ -170,8 +179,13 @@ function statsSelectBody(rowsSql: string, schema: ModelSchema, format: WireForma
   }
   if (format.format === 'pgcopy') counts.push(...pgcopyCounts(schema));
   if (isRedshiftFormat(format)) counts.push(...redshiftCounts(schema));
-  return `SELECT intDiv(${sliceKeyHash(schema)}, toUInt64('${(1n << HASH_BITS_PER_SLICE).toString()}')) AS slice, count() AS rows, ${counts.join(', ')}
-    FROM (${format.format === 'pgcopy' ? pgcopyStatsRows(rowsSql, schema) : rowsSql}) GROUP BY slice`;
+  return `SELECT ${counts.join(', ')} FROM (${format.format === 'pgcopy' ? pgcopyStatsRows(rowsSql, schema) : rowsSql})`;
+}
+
+/** Exact rows per 1/KEY_SLICES of the key's hash space: only the key is read, no rule is evaluated. */
+export function sliceCountsSelect(rowsSql: string, schema: ModelSchema): string {
+  return `SELECT intDiv(${sliceKeyHash(schema)}, toUInt64('${(1n << HASH_BITS_PER_SLICE).toString()}')) AS slice, count() AS rows
+    FROM (${rowsSql}) GROUP BY slice`;
 }
 
 export interface EncodedRunOptions {
@@ -188,6 +202,11 @@ export interface EncodedRunOptions {
   expectedRows?: number;
   /** The raw-row scan (see `eventSuspectsSelect`) as a whole query, for models that have one. */
   suspectsSql?: string;
+  /**
+   * With `suspectsSql`: the run's rows query (as `rowsSql`) keeping only the uuids of the rows the scan suspects,
+   * filtered before deduplication so that each kept uuid's row is the one the whole query reads.
+   */
+  suspectRowsSql?: string;
   signal?: AbortSignal;
   /** Bytes as they pass (for heartbeats and progress). */
   onBytes?(n: number): void;
@@ -201,17 +220,16 @@ export interface HostEncodedRun extends EncodedRun {
   exactRows(): Promise<number | undefined>;
 }
 
-type FullStats = EncodedRunStats & { replacements: Replacement[] };
-
 /** The `EncodedRun` a host hands to `writeEncoded`. */
 export function encodedRun(o: EncodedRunOptions): HostEncodedRun {
-  let stats: Promise<FullStats> | undefined;
+  let stats: Promise<EncodedRunStats> | undefined;
   const getStats = () => (stats ??= runStats(o).catch((err) => Promise.reject(asSourceError(err))));
   let replacements: Promise<Replacement[]> | undefined;
   const getReplacements = () =>
     (replacements ??= (async () => {
-      if (o.suspectsSql !== undefined && (await countSuspects(o)) === 0) return [];
-      return (await getStats()).replacements;
+      if (o.suspectsSql === undefined) return countReplacements(o, o.rowsSql);
+      if ((await countSuspects(o)) === 0) return [];
+      return countReplacements(o, o.suspectRowsSql ?? o.rowsSql);
     })().catch((err) => Promise.reject(asSourceError(err))));
   // Started now, so that it runs alongside the first stream; failures surface where it is awaited.
   getReplacements().catch(() => undefined);
@@ -234,27 +252,41 @@ async function countSuspects(o: EncodedRunOptions): Promise<number> {
   return Number(row?.suspects ?? 0);
 }
 
-async function runStats(o: EncodedRunOptions): Promise<FullStats> {
+/** The rules' counts over `rowsSql` (the run's rows, or only those of suspected uuids: the same counts). */
+async function countReplacements(o: EncodedRunOptions, rowsSql: string): Promise<Replacement[]> {
   const rs = await o.client.query({
-    query: statsSelectBody(o.rowsSql, o.schema, o.format),
+    query: replacementsSelect(rowsSql, o.schema, o.format),
     query_params: o.params,
     format: 'JSONEachRow',
     clickhouse_settings: o.settings,
     abort_signal: o.signal,
   });
-  const perSlice = new Float64Array(KEY_SLICES);
   const counter = new ReplacementCounter();
-  let rows = 0;
   for (const r of await rs.json<Record<string, string | number>>()) {
-    const n = Number(r.rows);
-    perSlice[Number(r.slice)] = n;
-    rows += n;
     for (const [k, v] of Object.entries(r)) {
       if (k.startsWith('utf8:')) counter.add(k.slice(5), INVALID_UTF8_RULE, Number(v));
       else if (k.startsWith('json:')) counter.add(k.slice(5), INVALID_JSON_RULE, Number(v));
       // A format's own rules (src/source/wire/): `rule:<rule id>:<column>`.
       else if (k.startsWith('rule:')) counter.add(k.slice(k.lastIndexOf(':') + 1), k.slice(5, k.lastIndexOf(':')), Number(v));
     }
+  }
+  return counter.list();
+}
+
+async function runStats(o: EncodedRunOptions): Promise<EncodedRunStats> {
+  const rs = await o.client.query({
+    query: sliceCountsSelect(o.rowsSql, o.schema),
+    query_params: o.params,
+    format: 'JSONEachRow',
+    clickhouse_settings: o.settings,
+    abort_signal: o.signal,
+  });
+  const perSlice = new Float64Array(KEY_SLICES);
+  let rows = 0;
+  for (const r of await rs.json<{ slice: string | number; rows: string | number }>()) {
+    const n = Number(r.rows);
+    perSlice[Number(r.slice)] = n;
+    rows += n;
   }
   const prefix = new Float64Array(KEY_SLICES + 1);
   for (let i = 0; i < KEY_SLICES; i++) prefix[i + 1] = prefix[i] + perSlice[i];
@@ -264,7 +296,6 @@ async function runStats(o: EncodedRunOptions): Promise<FullStats> {
       checkSlice(slice);
       return prefix[slice.to] - prefix[slice.from];
     },
-    replacements: counter.list(),
   };
 }
 

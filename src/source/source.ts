@@ -48,7 +48,7 @@ import { countInvalidUtf8, withValidUtf8 } from './utf8';
 import type { ReplacementCounter } from '../sdk/replacements';
 import type { EncodedRun, KeySlice, WireFormat } from '../sdk/destination';
 import { asSourceError } from './source-error';
-import { encodedRun, eventSuspectsSelect, sliceCondition, type HostEncodedRun } from './encoded';
+import { encodedRun, eventSuspectCondition, eventSuspectsSelect, sliceCondition, type HostEncodedRun } from './encoded';
 import { customQuerySchema, customQuerySql, inspectCustomQuery, placeholderParams, scopedSettings, type CustomQuery } from './custom-query';
 import { fieldsSchema, fieldsSql, type FieldSelection } from './fields';
 
@@ -196,6 +196,7 @@ export class ClickHouseSource {
       format,
       expectedRows: options.expectedRows,
       suspectsSql: q.model === 'events' ? this.build(q, 'estimate', { estimateSelect: eventSuspectsSelect(format) }).sql : undefined,
+      suspectRowsSql: q.model === 'events' ? this.build(q, 'rows', { withoutUtf8Rule: true, onlyUuidsWhere: eventSuspectCondition(format) }).sql : undefined,
       signal: options.signal,
       onBytes: options.onBytes,
     });
@@ -222,8 +223,12 @@ export class ClickHouseSource {
   build(
     q: SourceQuery,
     shape: 'rows' | 'count' | 'estimate',
-    /** slice: one key slice of the run (byte path); withoutUtf8Rule: rows without the invalid-UTF-8 wrap and mask. */
-    options: { slice?: KeySlice; withoutUtf8Rule?: boolean; estimateSelect?: string } = {},
+    /**
+     * slice: one key slice of the run (byte path); withoutUtf8Rule: rows without the invalid-UTF-8 wrap and mask;
+     * onlyUuidsWhere (events): only the uuids of which some copy in the run's window meets this condition over the
+     * events table's columns, filtered before deduplication, so each such uuid's row is the whole query's.
+     */
+    options: { slice?: KeySlice; withoutUtf8Rule?: boolean; estimateSelect?: string; onlyUuidsWhere?: string } = {},
   ): { sql: string; params: QueryParams; settings: ClickHouseSettings } {
     const { start, end } = validateQuery(q);
     const params = new QueryParams();
@@ -242,7 +247,7 @@ export class ClickHouseSource {
     }
     const sql =
       q.model === 'events'
-        ? this.eventsSql(q, p, params, shape, options.slice, options.estimateSelect)
+        ? this.eventsSql(q, p, params, shape, options)
         : q.model === 'persons'
           ? this.personsSql(q, p, shape, settings)
           : this.sessionsSql(p, shape);
@@ -268,7 +273,13 @@ export class ClickHouseSource {
     return `${this.config.database}.${this.config.tables[name]}`;
   }
 
-  private eventsSql(q: SourceQuery, p: Bounds, params: QueryParams, shape: string, slice?: KeySlice, estimateSelect?: string): string {
+  private eventsSql(
+    q: SourceQuery,
+    p: Bounds,
+    params: QueryParams,
+    shape: string,
+    { slice, estimateSelect, onlyUuidsWhere }: { slice?: KeySlice; estimateSelect?: string; onlyUuidsWhere?: string },
+  ): string {
     const events = this.table('events');
     const ins = `coalesce(inserted_at, toDateTime64(_timestamp, 6, 'UTC'))`;
     const guard = `team_id = ${p.team} AND timestamp >= ${p.lo} AND timestamp < ${p.hi}`;
@@ -294,6 +305,7 @@ export class ClickHouseSource {
     // A byte-path slice (encoded.ts), filtered before deduplication: a uuid's copies all fall in one slice.
     const inSlice = sliceCondition('cityHash64(uuid)', slice);
     if (inSlice) where.push(inSlice);
+    if (onlyUuidsWhere) where.push(`uuid IN (SELECT uuid FROM ${events} WHERE ${guard} AND ${inInterval} AND (${onlyUuidsWhere}))`);
     if (shape === 'count') return `SELECT count() AS n FROM (WITH ${readableJsonColumns()} SELECT uuid FROM ${events} WHERE ${where.join(' AND ')} LIMIT 1 BY uuid)`;
     // Formatting happens in the outer query: its aliases reuse column names and must not leak into WHERE.
     return `SELECT

@@ -165,11 +165,17 @@ describe('byte path (ClickHouse encodes) lands what the row path lands', () => {
       expect(await run.exactRows()).toBeUndefined();
       expect(run.rowsStreamed()).toBe(200);
     }
-    // The same rows with one invalid document: the scan finds it and the exact count is taken.
+    // The same rows with one invalid document: the scan finds it and its uuid's row is counted, still without an
+    // aggregate over every row (the streams count themselves; the exact count is taken only for stats()).
     const [bad] = generateEvents({ seed: 22, count: 1, teamId: 7, start: clean });
     await insertEvents(ctx.client, { database: ctx.database }, [{ ...bad, uuid: '00000000-0000-4000-d000-000000000001', properties: '{oops' }]);
-    const run = ctx.source.encodedRun(q, { format: 'jsonl', compression: 'gzip' });
+    const run = ctx.source.encodedRun(q, { format: 'jsonl', compression: 'gzip' }, { expectedRows: await ctx.source.count(q) });
     expect(await run.replacements()).toEqual([{ column: 'properties', rule: 'invalid_json_as_string', count: 1 }]);
+    const part = await run.open();
+    await readAll(part.chunks);
+    expect((await part.finished()).rows).toBe(201);
+    expect(await run.exactRows()).toBeUndefined();
+    expect((await run.stats()).rows).toBe(201);
     expect(await run.exactRows()).toBe(201);
   });
 

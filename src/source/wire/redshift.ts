@@ -176,9 +176,14 @@ export function redshiftCounts(schema: ModelSchema): string[] {
   return counts;
 }
 
-/** Raw event values one of the plugin's rules may change (a superset), for the host's cheap scan of the events table. */
+/**
+ * Raw event values one of the plugin's rules may change (a superset), for the host's cheap scan of the events table:
+ * NUL, over the VARCHAR limit, or (json columns) text ClickHouse's parser rejects, which `invalid_json_as_string`
+ * may store as a JSON string (set/set_once are extracted from a parsed `properties`: valid JSON, not longer).
+ */
 export function redshiftEventSuspects(): string[] {
   return ['event', 'distinct_id', 'properties', 'person_properties', 'elements_chain'].map(
-    (c) => `(position(${c}, char(0)) > 0 OR length(${c}) > ${MAX_VARCHAR_BYTES})`,
+    (c) =>
+      `(position(${c}, char(0)) > 0 OR length(${c}) > ${MAX_VARCHAR_BYTES}${c.endsWith('properties') ? ` OR (${c} != '' AND NOT isValidJSON(${c}))` : ''})`,
   );
 }

@@ -7,7 +7,7 @@
  * parameter, its UTF-8 length and the 4-byte length word the wire protocol adds.
  */
 import type { Column } from '../../src/sdk';
-import { quoteIdent } from '../../src/sdk/pgwire';
+import { finishQueryMessage, QUERY_MESSAGE_HEAD_BYTES, QUERY_MESSAGE_TAIL_BYTES, quoteIdent } from '../../src/sdk/pgwire';
 import type { PropertiesType } from './sql';
 
 /** Redshift: "The maximum size for a single SQL statement is 16 MB." */
@@ -104,70 +104,168 @@ export class InsertStatementBuilder {
 }
 
 export interface ValuesStatement {
-  text: string;
+  /** The statement as a complete Query message for `queryMessage`; its memory is reused after `release()`. */
+  message: Buffer;
   rows: number;
   /** Bytes of the statement's text, as counted against the limit. */
   bytes: number;
+  /** The statement's SQL text (decoded on demand: for tests and diagnostics, never on the data path). */
+  sql(): string;
+  /** Hands the statement's memory to the next statement: call once the server has answered (or failed). */
+  release(): void;
+}
+
+export interface ValuesStatementsLimits {
+  /** Statement text limit. Default: Redshift's 16 MB. */
+  maxBytes?: number;
+  /** Rows per statement. Default: no limit but the bytes. */
+  maxRows?: number;
+  /** Statements that exist at once (gathered, waiting or running); the next waits for a release. Default: 2. */
+  statementsAtOnce?: number;
 }
 
 /**
  * The byte path's statements: ClickHouse writes one row literal `(...)` per line (src/source/wire/redshift.ts,
  * format `redshift-values`); lines are grouped, never parsed, into `INSERT INTO stage (...) VALUES (...),(...)`
  * statements of at most `maxBytes` of text (the values are in the text: there are no parameters). Each line's
- * `\n` becomes the `,` between tuples, so a statement is one copy of the bytes received.
+ * `\n` becomes the `,` between tuples.
+ *
+ * Memory is bounded and reused: each line is copied once, as it arrives, into the Query message of the statement
+ * being gathered, and the messages live in `statementsAtOnce` buffers that are reused after `release()`. No
+ * statement exists as a JS string (a few MB of text per statement would be a UTF-16 copy, plus node-postgres'
+ * serialisation copies, left for the garbage collector: the worker peaked at 323 MiB on 1M events).
  */
 export class ValuesStatements {
   private readonly head: Buffer;
   private readonly maxBytes: number;
-  /** Complete lines of the statement being gathered, each ending in `,`. */
-  private lines: Buffer[] = [];
-  private rows = 0;
-  private bytes: number;
-  /** The start of a line whose end has not arrived yet. */
-  private partial: Buffer[] = [];
-
   private readonly maxRows: number;
+  private readonly buffers: StatementBuffers;
 
-  constructor(table: string, columns: readonly Column[], limits: { maxBytes?: number; maxRows?: number } = {}) {
+  constructor(table: string, columns: readonly Column[], limits: ValuesStatementsLimits = {}) {
     this.head = Buffer.from(`INSERT INTO ${table} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES `, 'utf8');
     this.maxBytes = limits.maxBytes ?? MAX_STATEMENT_BYTES;
     this.maxRows = limits.maxRows ?? Infinity;
-    this.bytes = this.head.length;
+    if (this.head.length >= this.maxBytes) throw new Error(`the INSERT head alone needs ${this.head.length} bytes, over the ${this.maxBytes}-byte statement limit`);
+    this.buffers = new StatementBuffers(limits.statementsAtOnce ?? 2, QUERY_MESSAGE_HEAD_BYTES + this.maxBytes + QUERY_MESSAGE_TAIL_BYTES);
   }
 
-  /** Takes the next bytes of the stream; returns the statements that filled up. */
-  add(chunk: Uint8Array): ValuesStatement[] {
-    const full: ValuesStatement[] = [];
-    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let from = 0;
-    for (let nl = bytes.indexOf(10, from); nl !== -1; nl = bytes.indexOf(10, from)) {
-      bytes[nl] = 0x2c; // ','
-      const piece = bytes.subarray(from, nl + 1);
-      const line = this.partial.length ? Buffer.concat([...this.partial, piece]) : piece;
-      this.partial = [];
-      from = nl + 1;
-      // The last tuple's `,` is not sent: a line costs its length, separator included.
-      if (this.rows > 0 && (this.bytes + line.length - 1 > this.maxBytes || this.rows >= this.maxRows)) full.push(this.flush()!);
-      if (this.head.length + line.length - 1 > this.maxBytes) {
-        throw new Error(`one row needs ${this.head.length + line.length - 1} bytes, over the ${this.maxBytes}-byte statement limit`);
+  /** Statement buffers allocated so far (never more than `statementsAtOnce`). */
+  get buffersAllocated(): number {
+    return this.buffers.allocated;
+  }
+
+  /** The statements of a stream of row literal lines, in order; waits for a release when `statementsAtOnce` exist. */
+  async *statements(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<ValuesStatement> {
+    const textStart = QUERY_MESSAGE_HEAD_BYTES + this.head.length;
+    let buf = await this.buffers.acquire();
+    this.head.copy(buf, QUERY_MESSAGE_HEAD_BYTES);
+    let len = textStart;
+    let lineStart = textStart;
+    let rows = 0;
+    const ensure = (need: number) => {
+      if (need > buf.length) buf = this.buffers.grow(buf, need, len);
+    };
+    // Closes the statement of the complete lines before `lineStart`; the line begun after them moves to a new buffer.
+    const cut = async (): Promise<ValuesStatement> => {
+      const begun = len - lineStart;
+      let next = await this.buffers.acquire();
+      if (textStart + begun + 1 > next.length) next = this.buffers.grow(next, textStart + begun + 1, 0);
+      this.head.copy(next, QUERY_MESSAGE_HEAD_BYTES);
+      buf.copy(next, textStart, lineStart, len);
+      // The last tuple's `,` is where the message's NUL goes.
+      const statement = this.statement(buf, lineStart - 1 - QUERY_MESSAGE_HEAD_BYTES, rows);
+      buf = next;
+      len = textStart + begun;
+      lineStart = textStart;
+      rows = 0;
+      return statement;
+    };
+    for await (const chunk of chunks) {
+      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (let from = 0; from < bytes.length; ) {
+        if (len === lineStart && rows >= this.maxRows) yield await cut();
+        const nl = bytes.indexOf(10, from);
+        const end = nl === -1 ? bytes.length : nl;
+        // The statement's text with the line so far, checked as the line grows so a buffer never exceeds the limit.
+        if (len + (end - from) - QUERY_MESSAGE_HEAD_BYTES > this.maxBytes) {
+          const lineBytes = len - lineStart + (end - from);
+          if (rows === 0 || this.head.length + lineBytes > this.maxBytes) {
+            throw new Error(`one row needs more than ${this.maxBytes - this.head.length} bytes, over the ${this.maxBytes}-byte statement limit with its INSERT head`);
+          }
+          yield await cut();
+        }
+        ensure(len + (end - from) + 1);
+        bytes.copy(buf, len, from, end);
+        len += end - from;
+        from = end;
+        if (nl !== -1) {
+          buf[len++] = 0x2c; // ','
+          lineStart = len;
+          rows++;
+          from = nl + 1;
+        }
       }
-      this.lines.push(line);
-      this.rows++;
-      this.bytes += line.length;
     }
-    if (from < bytes.length) this.partial.push(Buffer.from(bytes.subarray(from)));
-    return full;
+    if (len !== lineStart) throw new Error('the stream of row literals ended in the middle of a line');
+    if (rows > 0) yield this.statement(buf, lineStart - 1 - QUERY_MESSAGE_HEAD_BYTES, rows);
+    else this.buffers.release(buf);
   }
 
-  /** The statement holding the lines added since the last flush, or undefined when there are none. */
-  flush(): ValuesStatement | undefined {
-    if (this.partial.length) throw new Error('the stream of row literals ended in the middle of a line');
-    if (this.rows === 0) return undefined;
-    const text = Buffer.concat([this.head, ...this.lines]);
-    const statement = { text: text.toString('utf8', 0, text.length - 1), rows: this.rows, bytes: text.length - 1 };
-    this.lines = [];
-    this.rows = 0;
-    this.bytes = this.head.length;
-    return statement;
+  private statement(buf: Buffer, textBytes: number, rows: number): ValuesStatement {
+    const message = finishQueryMessage(buf, textBytes);
+    let released = false;
+    return {
+      message,
+      rows,
+      bytes: textBytes,
+      sql: () => message.toString('utf8', QUERY_MESSAGE_HEAD_BYTES, QUERY_MESSAGE_HEAD_BYTES + textBytes),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.buffers.release(buf);
+      },
+    };
   }
 }
+
+/** At most `max` statement buffers, each grown on demand up to `capacity` bytes and reused. */
+class StatementBuffers {
+  allocated = 0;
+  private readonly free: Buffer[] = [];
+  private readonly waiting: ((buf: Buffer) => void)[] = [];
+
+  constructor(
+    private readonly max: number,
+    private readonly capacity: number,
+  ) {
+    if (max < 1) throw new Error('statementsAtOnce must be at least 1');
+  }
+
+  acquire(): Promise<Buffer> {
+    const free = this.free.pop();
+    if (free) return Promise.resolve(free);
+    if (this.allocated < this.max) {
+      this.allocated++;
+      // Outside Node's shared pool: these live for the whole run.
+      return Promise.resolve(Buffer.allocUnsafeSlow(Math.min(this.capacity, FIRST_BUFFER_BYTES)));
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A larger buffer in place of `buf`, holding its first `used` bytes. */
+  grow(buf: Buffer, need: number, used: number): Buffer {
+    if (need > this.capacity) throw new Error(`a statement buffer of ${need} bytes exceeds its ${this.capacity}-byte capacity`);
+    const larger = Buffer.allocUnsafeSlow(Math.min(this.capacity, Math.max(need, buf.length * 2)));
+    buf.copy(larger, 0, 0, used);
+    return larger;
+  }
+
+  release(buf: Buffer): void {
+    const next = this.waiting.shift();
+    if (next) next(buf);
+    else this.free.push(buf);
+  }
+}
+
+/** A statement buffer's first size; it doubles as statements need (a few MB at the row path's rows per statement). */
+const FIRST_BUFFER_BYTES = 1024 * 1024;

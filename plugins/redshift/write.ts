@@ -9,11 +9,11 @@
  */
 import type { Client } from 'pg';
 import { DestinationError, type EncodedRun, type ModelSchema, type RecordBatch, type RunContext, type WriteResult } from '../../src/sdk';
-import { lostCreateRace, qualified, retryAfterLateCancel } from '../../src/sdk/pgwire';
+import { lostCreateRace, qualified, queryMessage, retryAfterLateCancel } from '../../src/sdk/pgwire';
 import { tableFor, type RedshiftConfig } from './config';
 import { cancelRunning, connect } from './connection';
 import { loadError, toDestinationError } from './errors';
-import { InsertStatementBuilder, MAX_STATEMENT_PARAMS, ValuesStatements, type InsertStatement } from './insert-statements';
+import { InsertStatementBuilder, MAX_STATEMENT_PARAMS, ValuesStatements, type InsertStatement, type ValuesStatement } from './insert-statements';
 import { createS3Client, runPrefix, S3Staging, type StagedFiles } from './s3-staging';
 import {
   copySql, createStageSql, dropTableSql, LOAD_ERROR_SQL, mergeStatements, missingKeysSql, stagedKeysSql, type CopySource,
@@ -169,8 +169,8 @@ async function loadByInsert(s: RunState, batches: AsyncIterable<RecordBatch>): P
 
 /**
  * insert mode, byte path: ClickHouse's row literals grouped into `INSERT ... VALUES` statements under the row path's
- * limits (16 MB, and its rows per statement). One statement runs while the next is gathered (at most two held), so ClickHouse and the server work
- * at the same time.
+ * limits (16 MB, and its rows per statement), sent as the bytes received (no JS string). One statement runs while the
+ * next is gathered: at most two exist (`ValuesStatements`), so ClickHouse and the server work at the same time.
  */
 async function loadByInsertEncoded(s: RunState, run: EncodedRun): Promise<Loaded> {
   const { client, ctx, model } = s;
@@ -181,24 +181,22 @@ async function loadByInsertEncoded(s: RunState, run: EncodedRun): Promise<Loaded
   });
   const loaded: Loaded = { rows: 0, bytes: 0, statements: 0 };
   let running: Promise<void> | undefined;
-  const send = async (st: { text: string; rows: number; bytes: number }) => {
+  const send = async (st: ValuesStatement) => {
     await running;
     ctx.signal.throwIfAborted();
-    running = client.query(st.text).then(() => {
-      loaded.rows += st.rows;
-      loaded.bytes += st.bytes;
-      loaded.statements!++;
-      ctx.progress({ rows: st.rows, bytes: st.bytes });
-    });
+    running = queryMessage(client, st.message)
+      .then(() => {
+        loaded.rows += st.rows;
+        loaded.bytes += st.bytes;
+        loaded.statements!++;
+        ctx.progress({ rows: st.rows, bytes: st.bytes });
+      })
+      .finally(() => st.release());
     // Failures surface where it is awaited; until then the rejection must not count as unhandled.
     running.catch(() => undefined);
   };
   const part = await run.open();
-  for await (const chunk of part.chunks) {
-    for (const st of statements.add(chunk)) await send(st);
-  }
-  const last = statements.flush();
-  if (last) await send(last);
+  for await (const st of statements.statements(part.chunks)) await send(st);
   await running;
   const { rows } = await part.finished();
   if (rows !== loaded.rows) throw new Error(`inserted ${loaded.rows} rows but the stream from ClickHouse counted ${rows}`);

@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import redshift from '../../plugins/redshift';
 import type { RedshiftConfig } from '../../plugins/redshift/config';
-import { ValuesStatements } from '../../plugins/redshift/insert-statements';
+import { ValuesStatements, type ValuesStatement } from '../../plugins/redshift/insert-statements';
 import { S3Staging } from '../../plugins/redshift/s3-staging';
 import { ValueRules } from '../../plugins/redshift/values';
 import { MODEL_SCHEMAS, type Model, type Replacement, type Row, type WireFormat } from '../../src/sdk';
@@ -173,27 +173,62 @@ describe('Redshift insert mode, byte path', () => {
     }
   });
 
-  it('groups row literals into statements under the limit without splitting a row, whatever the chunking', () => {
+  it('groups row literals into statements under the limit without splitting a row, whatever the chunking', async () => {
     const schema = MODEL_SCHEMAS.events;
     const lines = Array.from({ length: 300 }, (_, i) => `('${i}', '${'é'.repeat(i % 97)}${i % 13 === 0 ? 'abc é € 𝄞 '.repeat(90) : ''}')`);
     const stream = Buffer.from(lines.map((l) => l + '\n').join(''), 'utf8');
     for (const chunkSize of [1, 7, 1000, stream.length]) {
       const statements = new ValuesStatements('"s"."t"', schema.columns, { maxBytes: 4_000 });
-      const out = [];
-      for (let i = 0; i < stream.length; i += chunkSize) out.push(...statements.add(Buffer.from(stream.subarray(i, i + chunkSize))));
-      out.push(statements.flush()!);
+      const chunks = Array.from({ length: Math.ceil(stream.length / chunkSize) }, (_, i) => Buffer.from(stream.subarray(i * chunkSize, (i + 1) * chunkSize)));
       const head = `INSERT INTO "s"."t" (${schema.columns.map((c) => `"${c.name}"`).join(', ')}) VALUES `;
       const tuples: string[] = [];
-      for (const st of out) {
-        expect(st.bytes).toBe(Buffer.byteLength(st.text));
+      let count = 0;
+      for await (const st of statements.statements(toAsync(chunks))) {
+        const text = st.sql();
+        expect(st.bytes).toBe(Buffer.byteLength(text));
         expect(st.bytes).toBeLessThanOrEqual(4_000);
-        expect(st.text.startsWith(head)).toBe(true);
-        const body = st.text.slice(head.length).split(',(').map((t, i) => (i ? '(' + t : t));
+        expect(text.startsWith(head)).toBe(true);
+        // The simple-protocol Query message: 'Q', its length, the text, NUL.
+        expect([st.message[0], st.message.readInt32BE(1), st.message[st.message.length - 1]]).toEqual([0x51, st.bytes + 5, 0]);
+        const body = text.slice(head.length).split(',(').map((t, i) => (i ? '(' + t : t));
         expect(body).toHaveLength(st.rows);
         tuples.push(...body);
+        count++;
+        st.release();
       }
       expect(tuples).toEqual(lines);
-      expect(out.length).toBeGreaterThan(10);
+      expect(count).toBeGreaterThan(10);
     }
   });
+
+  it('keeps at most statementsAtOnce statements (the one out and the one gathered): the next waits for a release, buffers are reused', async () => {
+    const schema = MODEL_SCHEMAS.events;
+    const line = `('x', '${'v'.repeat(200)}')\n`;
+    const chunks = Array.from({ length: 400 }, () => Buffer.from(line.repeat(5)));
+    const statements = new ValuesStatements('"s"."t"', schema.columns, { maxRows: 50, statementsAtOnce: 2 });
+    const it = statements.statements(toAsync(chunks));
+    const first = (await it.next()).value as ValuesStatement;
+    const firstText = first.sql();
+    let second: ValuesStatement | undefined;
+    const pending = it.next().then((r) => (second = r.value as ValuesStatement));
+    // However long the stream waits, the second statement is not handed out while the first is held.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(second).toBeUndefined();
+    expect(statements.buffersAllocated).toBe(2);
+    first.release();
+    await pending;
+    expect([second!.rows, second!.sql()]).toEqual([50, firstText]);
+    second!.release();
+    let rows = 100;
+    for await (const st of { [Symbol.asyncIterator]: () => it }) {
+      rows += st.rows;
+      st.release();
+    }
+    expect(rows).toBe(2_000);
+    expect(statements.buffersAllocated).toBe(2);
+  }, 20_000);
 });
+
+async function* toAsync(chunks: readonly Buffer[]): AsyncGenerator<Buffer> {
+  for (const chunk of chunks) yield chunk;
+}

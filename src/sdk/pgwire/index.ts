@@ -11,3 +11,4 @@ export * from './config';
 export * from './connection';
 export * from './errors';
 export * from './catalog';
+export * from './message-query';

@@ -94,4 +94,22 @@ describe('Redshift on the byte path, through the worker', () => {
     expect(replay.run).toMatchObject({ status: 'COMPLETED', recordsCompleted: total });
     expect(await read('rs_bytes')).toEqual(b);
   });
+
+  it('counts text that is not JSON when it is the run\'s only hostile value, as the row path does', async () => {
+    // Valid UTF-8, no NUL, short: nothing else in the run makes the byte path count its replacements.
+    const hour = new Date(start.getTime() + 3 * HOUR);
+    const [only, ...clean] = generateEvents({ seed: 93, teamId: h.teamId, count: 50, start: hour, stepMicros: 1_000_000 });
+    await insertEvents(h.ch, { database: h.chDatabase }, [{ ...only, properties: '{"unterminated": ' }, ...clean]);
+    const viaBytes = await runHourThroughApi(h, (await exportInto('rs_only_json_bytes')).exportId, hour, 120_000);
+    process.env.OUTPORT_DATA_PATH = 'rows';
+    let viaRows;
+    try {
+      viaRows = await runHourThroughApi(h, (await exportInto('rs_only_json_rows')).exportId, hour, 120_000);
+    } finally {
+      delete process.env.OUTPORT_DATA_PATH;
+    }
+    expect(viaBytes.messages.some((m) => m.startsWith('Data path: bytes (ClickHouse writes redshift-values'))).toBe(true);
+    expect(counts(viaRows.run.replacements)).toEqual(['invalid_json_as_string:properties=1']);
+    expect(counts(viaBytes.run.replacements)).toEqual(counts(viaRows.run.replacements));
+  });
 });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { DependencyContainer } from 'tsyringe';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { startApiServer } from './api/server';
+import type { startApiServer as StartApiServer } from './api/server';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import { pluginLogger } from './logger';
@@ -27,7 +27,7 @@ import { startWorker } from './worker/worker';
 import { Health, startHealthServer, storeCheck } from './health';
 import { Metrics } from './metrics';
 import { startRetention } from './store/retention';
-import { setUpDemo } from './demo';
+import type { setUpDemo as SetUpDemo } from './demo';
 
 export interface BootedApp {
   apiUrl?: string;
@@ -106,6 +106,8 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
       const first = await createFirstTeam(ds);
       firstToken = first?.token;
       if (first && config.DEMO && !config.CLICKHOUSE_URL) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { setUpDemo } = require('./demo') as { setUpDemo: typeof SetUpDemo };
         await setUpDemo({ c, chClient, sourceConfig, config, teamId: first.teamId, log });
       }
     }
@@ -158,6 +160,9 @@ export async function boot(config: Config, log: Logger, c: DependencyContainer, 
       await listener.start();
       stops.push(() => listener.stop());
       const staticDir = path.join(config.projectRoot, 'dashboard', 'dist');
+      // Loaded with the role only: the GraphQL stack is ~30 MiB of a process's memory, and a worker has no use for it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startApiServer } = require('./api/server') as { startApiServer: typeof StartApiServer };
       const api = await startApiServer({
         container: c,
         config,

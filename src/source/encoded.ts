@@ -80,13 +80,15 @@ function validRows(rowsSql: string, schema: ModelSchema, slice: KeySlice | undef
 }
 
 // A JSON number token with what precedes and follows it, so that digits inside a string (after a letter, `\u`)
-// are never taken for one; replacing numbers inside strings by 0 cannot make an invalid document valid.
+// are never taken for one; replacing numbers inside strings by 0 cannot make an invalid document valid. A match
+// consumes the character after the number, so two numbers with only a comma between them (`[1e400,1e400]`) need
+// a space after each comma (whitespace after a comma, or a space inside a string, changes no document's validity).
 const NUMBER_TOKEN = String.raw`(^|[\[:,\s])-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?([\]},\s]|$)`;
 
 /** True (in SQL) when the valid-UTF-8 text `c` is a JSON document JSON.parse accepts (but for nesting > 1,023). */
 export function jsonAcceptedSql(c: string): string {
   const readable = readableJson(c);
-  const numbersAsZero = `replaceRegexpAll(replaceRegexpAll(${readable}, '${NUMBER_TOKEN}', '\\\\10\\\\5'), '${NUMBER_TOKEN}', '\\\\10\\\\5')`;
+  const numbersAsZero = `replaceRegexpAll(replaceAll(${readable}, ',', ', '), '${NUMBER_TOKEN}', '\\\\10\\\\5')`;
   return `(isValidJSON(${readable}) OR isValidJSON(${numbersAsZero}))`;
 }
 

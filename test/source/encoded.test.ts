@@ -53,6 +53,8 @@ describe('byte path (ClickHouse encodes) lands what the row path lands', () => {
       '"just a string"',
       '{"unicode":"\\u00e9\\u2028 \u2028 / \\/"}',
       '{"x": 01}',
+      // Adjacent numbers beyond 64 bits: JSON.parse reads them, ClickHouse's parser does not.
+      '{"ids":[123456789012345678901234567890,-123456789012345678901234567890,1e400],"m":{"a":99999999999999999999,"b":99999999999999999999}}',
     ].map((properties, i) => ({ ...base[i], uuid: `00000000-0000-4000-b000-00000000000${i}`, properties }));
     await insertEvents(ctx.client, { database: ctx.database }, [...base.slice(odd.length), ...hostile, ...odd]);
     const raw = generateEvents({ seed: 9, count: 4, teamId: 1, start: S }).map((e, i) => ({

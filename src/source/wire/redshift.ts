@@ -179,11 +179,14 @@ export function redshiftCounts(schema: ModelSchema): string[] {
 /**
  * Raw event values one of the plugin's rules may change (a superset), for the host's cheap scan of the events table:
  * NUL, over the VARCHAR limit, or (json columns) text ClickHouse's parser rejects, which `invalid_json_as_string`
- * may store as a JSON string (set/set_once are extracted from a parsed `properties`: valid JSON, not longer).
+ * may store as a JSON string. set/set_once are extracted from a `properties` ClickHouse parsed, and written again by
+ * ClickHouse: valid JSON, but possibly longer than in `properties` (`1e20` becomes 21 digits, U+2028 `\u2028`; at
+ * most about 5 times as long), so a `properties` of more than 1/8 of the limit is suspected when one of them is over.
  */
 export function redshiftEventSuspects(): string[] {
+  const extractedOver = `(length(properties) > ${Math.floor(MAX_VARCHAR_BYTES / 8)} AND greatest(length(JSONExtractRaw(properties, '$set')), length(JSONExtractRaw(properties, '$set_once'))) > ${MAX_VARCHAR_BYTES})`;
   return ['event', 'distinct_id', 'properties', 'person_properties', 'elements_chain'].map(
     (c) =>
-      `(position(${c}, char(0)) > 0 OR length(${c}) > ${MAX_VARCHAR_BYTES}${c.endsWith('properties') ? ` OR (${c} != '' AND NOT isValidJSON(${c}))` : ''})`,
+      `(position(${c}, char(0)) > 0 OR length(${c}) > ${MAX_VARCHAR_BYTES}${c.endsWith('properties') ? ` OR (${c} != '' AND NOT isValidJSON(${c}))` : ''}${c === 'properties' ? ` OR ${extractedOver}` : ''})`,
   );
 }

@@ -209,9 +209,24 @@ export interface EncodedRunOptions {
    * filtered before deduplication so that each kept uuid's row is the one the whole query reads.
    */
   suspectRowsSql?: string;
+  /**
+   * The same rows without the sort that picks one copy per key (see `orderFree`), and the query answering how many
+   * surplus copies the run's window holds (`duplicates`): a window with none streams unsorted.
+   */
+  unorderedRowsSqlFor?(slice?: KeySlice): string;
+  duplicatesSql?: string;
   signal?: AbortSignal;
   /** Bytes as they pass (for heartbeats and progress). */
   onBytes?(n: number): void;
+}
+
+/**
+ * Formats landed in tables, where row order means nothing and the stream counts its own lines: they may skip the
+ * dedup sort when the window holds one copy of each key. (Files keep the row path's order; Snowflake's stream is
+ * compressed by ClickHouse, so it could not count a copy that arrived after the check.)
+ */
+function orderFree(format: WireFormat): boolean {
+  return format.format === 'pgcopy' || format.format === 'bigquery-ndjson' || isRedshiftFormat(format);
 }
 
 /** What the host needs beyond the plugin's view: the rows the streams carried, and the exact count if it was taken. */
@@ -236,13 +251,21 @@ export function encodedRun(o: EncodedRunOptions): HostEncodedRun {
   // Started now, so that it runs alongside the first stream; failures surface where it is awaited.
   getReplacements().catch(() => undefined);
   const streamed = { rows: 0 };
+  let unique: Promise<boolean> | undefined;
+  const windowHoldsOneCopyOfEachKey = () =>
+    (unique ??= (async () => {
+      if (!orderFree(o.format) || !o.unorderedRowsSqlFor || o.duplicatesSql === undefined) return false;
+      const rs = await o.client.query({ query: o.duplicatesSql, query_params: o.params, format: 'JSONEachRow', clickhouse_settings: o.settings, abort_signal: o.signal });
+      const [row] = await rs.json<{ duplicates: string | number }>();
+      return Number(row?.duplicates ?? 1) === 0;
+    })().catch((err) => Promise.reject(asSourceError(err))));
   return {
     format: o.format,
     stats: getStats,
     replacements: getReplacements,
-    open: (slice) => openPart(o, slice, getStats, () => stats !== undefined, streamed),
+    open: (slice) => openPart(o, slice, getStats, () => stats !== undefined, streamed, windowHoldsOneCopyOfEachKey),
     // Not added to the rows streamed: the host reconciles the rows, the keys are the plugin's own check.
-    openKeys: () => openPart(o, undefined, getStats, () => stats !== undefined, { rows: 0 }, true),
+    openKeys: () => openPart(o, undefined, getStats, () => stats !== undefined, { rows: 0 }, windowHoldsOneCopyOfEachKey, true),
     rowsStreamed: () => streamed.rows,
     exactRows: async () => (stats ? (await stats).rows : undefined),
   };
@@ -309,10 +332,12 @@ async function openPart(
   getStats: () => Promise<EncodedRunStats>,
   statsTaken: () => boolean,
   streamed: { rows: number },
+  windowHoldsOneCopyOfEachKey: () => Promise<boolean>,
   keysOnly = false,
 ): Promise<EncodedPart> {
   if (slice) checkSlice(slice);
-  const rowsSql = slice && o.rowsSqlFor ? o.rowsSqlFor(slice) : o.rowsSql;
+  const unordered = await windowHoldsOneCopyOfEachKey();
+  const rowsSql = unordered ? o.unorderedRowsSqlFor!(slice) : slice && o.rowsSqlFor ? o.rowsSqlFor(slice) : o.rowsSql;
   const { sql, settings } = keysOnly
     ? { sql: `SELECT ${o.schema.key.join(', ')} FROM (${validRows(rowsSql, o.schema, slice)}) FORMAT TabSeparated`, settings: {} }
     : encodedSelect(rowsSql, o.schema, o.format, slice);
@@ -413,6 +438,10 @@ async function openPart(
       if (keepTail) rows = parquetFooterRows(Buffer.concat(counted.tail));
       else if (countLines) rows = counted.lines;
       else rows = whole && o.expectedRows !== undefined && !statsTaken() ? o.expectedRows : await exact();
+      // Unsorted, the stream keeps every copy of a key: one that arrived after the check makes the count differ.
+      if (unordered && whole && !keysOnly && o.expectedRows !== undefined && rows !== o.expectedRows) {
+        throw new SourceError(`the ${o.format.format} stream from ClickHouse holds ${rows} rows, but the run counted ${o.expectedRows}: the data changed while it was read`);
+      }
       if (statsTaken() || !whole) {
         const expected = await exact();
         if (rows !== expected) {

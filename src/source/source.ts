@@ -48,6 +48,7 @@ import { countInvalidUtf8, withValidUtf8 } from './utf8';
 import type { ReplacementCounter } from '../sdk/replacements';
 import type { EncodedRun, KeySlice, WireFormat } from '../sdk/destination';
 import { asSourceError } from './source-error';
+import { SourceError } from '../sdk/classify';
 import { encodedRun, eventSuspectCondition, eventSuspectsSelect, sliceCondition, type HostEncodedRun } from './encoded';
 import { customQuerySchema, customQuerySql, inspectCustomQuery, placeholderParams, scopedSettings, type CustomQuery } from './custom-query';
 import { fieldsSchema, fieldsSql, type FieldSelection } from './fields';
@@ -112,7 +113,9 @@ export class ClickHouseSource {
         clickhouse_settings: settings,
       });
       const rows = await rs.json<{ n: number }>();
-      return Number(rows[0]?.n ?? 0);
+      // An aggregate without GROUP BY answers one row, even over no rows: anything else is a cut answer, not 0.
+      if (rows.length !== 1 || !Number.isFinite(Number(rows[0].n))) throw new SourceError(`ClickHouse answered the run's count query with ${rows.length} rows instead of one`);
+      return Number(rows[0].n);
     } catch (err) {
       throwIfAborted(signal);
       throw asSourceError(err);
@@ -197,6 +200,12 @@ export class ClickHouseSource {
       expectedRows: options.expectedRows,
       suspectsSql: q.model === 'events' ? this.build(q, 'estimate', { estimateSelect: eventSuspectsSelect(format) }).sql : undefined,
       suspectRowsSql: q.model === 'events' ? this.build(q, 'rows', { withoutUtf8Rule: true, onlyUuidsWhere: eventSuspectCondition(format) }).sql : undefined,
+      ...(q.model === 'events'
+        ? {
+            duplicatesSql: this.build(q, 'estimate', { estimateSelect: 'count() - uniqExact(uuid) AS duplicates' }).sql,
+            unorderedRowsSqlFor: (slice?: KeySlice) => this.build(q, 'rows', { slice, withoutUtf8Rule: true, unordered: true }).sql,
+          }
+        : {}),
       signal: options.signal,
       onBytes: options.onBytes,
     });
@@ -226,9 +235,12 @@ export class ClickHouseSource {
     /**
      * slice: one key slice of the run (byte path); withoutUtf8Rule: rows without the invalid-UTF-8 wrap and mask;
      * onlyUuidsWhere (events): only the uuids of which some copy in the run's window meets this condition over the
-     * events table's columns, filtered before deduplication, so each such uuid's row is the whole query's.
+     * events table's columns, filtered before deduplication, so each such uuid's row is the whole query's;
+     * unordered (events rows): without the sort that picks one copy per uuid, for a window known to hold one copy of
+     * each (the byte path's table formats, whose row order means nothing): ClickHouse then streams from the first
+     * block and formats on every thread instead of after a sort of the whole run.
      */
-    options: { slice?: KeySlice; withoutUtf8Rule?: boolean; estimateSelect?: string; onlyUuidsWhere?: string } = {},
+    options: { slice?: KeySlice; withoutUtf8Rule?: boolean; estimateSelect?: string; onlyUuidsWhere?: string; unordered?: boolean } = {},
   ): { sql: string; params: QueryParams; settings: ClickHouseSettings } {
     const { start, end } = validateQuery(q);
     const params = new QueryParams();
@@ -278,7 +290,7 @@ export class ClickHouseSource {
     p: Bounds,
     params: QueryParams,
     shape: string,
-    { slice, estimateSelect, onlyUuidsWhere }: { slice?: KeySlice; estimateSelect?: string; onlyUuidsWhere?: string },
+    { slice, estimateSelect, onlyUuidsWhere, unordered }: { slice?: KeySlice; estimateSelect?: string; onlyUuidsWhere?: string; unordered?: boolean },
   ): string {
     const events = this.table('events');
     const ins = `coalesce(inserted_at, toDateTime64(_timestamp, 6, 'UTC'))`;
@@ -330,11 +342,11 @@ export class ClickHouseSource {
           if(JSONHas(${READABLE_JSON.properties}, '$set'), JSONExtractRaw(${READABLE_JSON.properties}, '$set'), NULL) AS _set,
           if(JSONHas(${READABLE_JSON.properties}, '$set_once'), JSONExtractRaw(${READABLE_JSON.properties}, '$set_once'), NULL) AS _set_once
         FROM ${events}
-        WHERE ${where.join('\n          AND ')}
+        WHERE ${where.join('\n          AND ')}${unordered ? '' : `
         ORDER BY _ins, event, uuid
-        LIMIT 1 BY uuid
-      )
-      ORDER BY _ins, event, uuid`;
+        LIMIT 1 BY uuid`}
+      )${unordered ? '' : `
+      ORDER BY _ins, event, uuid`}`;
   }
 
   private personsSql(q: SourceQuery, p: Bounds, shape: string, settings: ClickHouseSettings): string {

@@ -326,6 +326,15 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     }
     inDestinationWrite = false;
     if (stop) throw stop;
+    // The count and the read are two answers of ClickHouse about one closed interval: they differ only when the data
+    // changed between them or an answer came back short. Completing then would reconcile against the wrong number
+    // (a short answer read as 0 rows completes a run that exported nothing); a retry reads a settled source. A
+    // custom query may legitimately answer differently twice (rand(), now()): only the models are held to it.
+    if (!query.custom && rowsRead !== total) {
+      throw (sourceFailure = new SourceError(
+        `ClickHouse counted ${total} rows for this interval, but the run read ${rowsRead}: the source's data changed while the run read it, or one of its answers was cut short`,
+      ));
+    }
     await pluginLog.flush();
     replacements.addAll(result.replacements);
     run.replacements = describedReplacements(replacements.list());

@@ -37,7 +37,7 @@ export const s3ConfigSchema = z
     request_checksum_calculation: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).default('WHEN_REQUIRED')
       .describe('When the client adds request checksums. WHEN_REQUIRED (default) works with S3-compatible servers that reject or mangle streamed (aws-chunked) checksums; WHEN_SUPPORTED adds CRC32 checksums to every upload on AWS.'),
     multipart_part_size_mb: z.number().int().min(5).max(5120).default(8)
-      .describe('Size of each multipart upload part in MB (5 to 5120). Memory used per file is about part size x (multipart_concurrency + 2). A file has at most 10,000 parts: 80 GB at the default 8 MB; split larger runs with max_file_size_mb or raise this.'),
+      .describe('Size of each multipart upload part in MB (5 to 5120). Memory held while a run writes is part size x (multipart_concurrency + 1): one part fills while the others upload. A file has at most 10,000 parts: 80 GB at the default 8 MB; split larger runs with max_file_size_mb or raise this.'),
     multipart_concurrency: z.number().int().min(1).max(16).default(2)
       .describe('Parts uploaded at once per file. Default 2: the files arrive compressed by ClickHouse, far slower than two parts upload, and each part in flight is held in the worker\'s memory; raise it for very fast links.'),
   })

@@ -26,9 +26,11 @@ export const PGCOPY: WireFormat = { format: 'pgcopy', compression: 'none' };
 
 /**
  * Runs of at least this many rows (the host's count) would be loaded by PARALLEL_STREAMS COPY streams of disjoint
- * key slices: none today. Slicing needs `run.stats()`, whose aggregate also counts pgcopy's replacements and cost
- * about as much as the COPY it would shorten; on 2 cores at 300,000 events two streams shortened the COPY by 8-10%
- * and lengthened the run by 40% (README "Performance"). Lower it where more cores make the COPY the bottleneck.
+ * key slices: none today. Slicing needs `run.stats()`, whose aggregate, when this was measured, also counted pgcopy's
+ * replacements and cost about as much as the COPY it would shorten; on 2 cores at 300,000 events two streams
+ * shortened the COPY by 8-10% and lengthened the run by 40% (README "Performance"). That aggregate counts keys only
+ * now (0.25 CPU-s of ClickHouse at 300,000 events): worth measuring again. Lower it where more cores make the COPY
+ * the bottleneck.
  */
 export const PARALLEL_STREAMS_MIN_ROWS = Number.POSITIVE_INFINITY;
 export const PARALLEL_STREAMS = 2;

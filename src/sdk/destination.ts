@@ -238,14 +238,15 @@ export interface EncodedPart {
 export interface EncodedRun {
   format: WireFormat;
   /**
-   * Exact rows of the run and of every slice: one aggregate over the run's query, which costs about a third of
-   * reading the run, so call it only to slice (file sizes, parallel streams). Streams count themselves.
+   * Exact rows of the run and of every slice: one count-only aggregate over the run's query (its keys, no value
+   * rules: 300,000 events cost ClickHouse 0.25 CPU-s, reading them as JSON Lines 3.6), so call it to slice (file
+   * sizes, parallel streams). Streams count themselves.
    */
   stats(): Promise<EncodedRunStats>;
   /**
    * Values the host's SQL changed by a documented rule in this run, per column and rule (already added to the run:
    * for the plugin's own records only). Cheap: a scan of the run's raw rows finds nothing to count in nearly every
-   * run; only otherwise is the exact count taken.
+   * run; only otherwise are the values counted, over the rows of the keys the scan found (events).
    */
   replacements(): Promise<Replacement[]>;
   /** Starts one ClickHouse query streaming the rows of `slice` (default: the whole run) in `format`. */

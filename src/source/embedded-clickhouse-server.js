@@ -326,8 +326,7 @@ async function compressAll(compressor, data) {
 async function streamThroughPipe(session, { select, mark, format, headers, encoding, holdAll, req, res, track }) {
   // The engine compresses (its own threads, no copy through a JS compressor) whenever it writes the coding.
   const engineCodes = encoding && encoding.suffix !== undefined;
-  const fifo = path.join(pipeDir, `${crypto.randomUUID()}.pipe${engineCodes ? encoding.suffix : ''}`);
-  await execFileAsync('mkfifo', ['-m', '0600', fifo]);
+  const fifo = await takeFifo(engineCodes ? encoding.suffix : '');
   if (engineCodes) await session.queryAsync(`SET output_format_compression_level = ${encoding.level}`);
   let pipe;
   try {
@@ -358,6 +357,35 @@ async function streamThroughPipe(session, { select, mark, format, headers, encod
     fs.rm(fifo, { force: true }, () => undefined);
     if (res.destroyed) req.destroy();
   }
+}
+
+/**
+ * Named pipes made ahead, FIFO_BATCH per `mkfifo` call: spawning mkfifo for each query cost 10-30 ms, more than the
+ * engine needs for a small query (a run asks several), and it held concurrent small queries back. Each pipe serves
+ * one query and is removed after it; a codec suffix is given by renaming (file() takes the codec from the name).
+ */
+const FIFO_BATCH = 16;
+const readyFifos = [];
+let fifoRefill;
+
+function refillFifos() {
+  fifoRefill ??= (async () => {
+    const names = Array.from({ length: FIFO_BATCH }, () => path.join(pipeDir, `${crypto.randomUUID()}.pipe`));
+    await execFileAsync('mkfifo', ['-m', '0600', ...names]);
+    readyFifos.push(...names);
+  })().finally(() => {
+    fifoRefill = undefined;
+  });
+  return fifoRefill;
+}
+
+async function takeFifo(suffix) {
+  while (readyFifos.length === 0) await refillFifos();
+  const fifo = readyFifos.pop();
+  if (readyFifos.length < FIFO_BATCH / 2) refillFifos().catch(() => undefined);
+  if (!suffix) return fifo;
+  await fs.promises.rename(fifo, fifo + suffix);
+  return fifo + suffix;
 }
 
 /**
@@ -481,6 +509,7 @@ async function killWhileRunning(mark, running) {
 function main() {
   if (!dataDir) throw new Error('OUTPORT_CH_DATA_DIR is required');
   pipeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outport-ch-pipes-'));
+  refillFifos().catch(() => undefined);
   process.on('exit', () => fs.rmSync(pipeDir, { recursive: true, force: true }));
   anchor = new Session(dataDir, { connectionArgs: ENGINE_ARGS });
   const server = http.createServer((req, res) => {

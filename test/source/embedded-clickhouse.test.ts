@@ -103,6 +103,20 @@ describe('embedded ClickHouse over HTTP, driven by @clickhouse/client', () => {
     expect(await again.json()).toEqual([{ same: 0 }]);
   });
 
+  it('applies several settings and hostile parameters of one request together, and names an unknown setting', async () => {
+    const hostile = "a'b\\c, d = 'e' \u0000";
+    const rs = await client.query({
+      query: "SELECT {s:String} AS s, {n:UInt32} + 1 AS n, getSetting('max_block_size') AS block, getSetting('output_format_json_quote_64bit_integers') AS quoted",
+      query_params: { s: hostile, n: 41 },
+      format: 'JSONEachRow',
+      clickhouse_settings: { max_block_size: '4321', output_format_json_quote_64bit_integers: 0 },
+    });
+    expect((await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, block: String(r.block) }))).toEqual([{ s: hostile, n: 42, block: '4321', quoted: false }]);
+    await expect(
+      client.query({ query: 'SELECT 1', format: 'JSONEachRow', clickhouse_settings: { max_block_size: '10', no_such_setting_here: 1 } as never }),
+    ).rejects.toMatchObject({ code: '115', type: 'UNKNOWN_SETTING' });
+  });
+
   it('accepts gzip-compressed requests and answers gzip when asked', async () => {
     const gz = createClient({ url: clickHouseUrl(), compression: { request: true, response: true } });
     await gz.insert({ table: `${db}.t`, values: [{ id: 3, s: 'gz', ts: '2024-01-01 00:00:00' }], format: 'JSONEachRow' });

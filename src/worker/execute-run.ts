@@ -268,6 +268,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     await assertLocationsAllowed(config, options.destinationNetworks);
     await log.info(`Exporting ${total} rows to ${plugin.displayName} destination "${dest.name}".`, { rows: total, destinationType: dest.type });
 
+    let rowsAllRead = false;
     async function* counted(): AsyncIterable<RecordBatch> {
       const batches = source.stream(query, { signal: controller.signal, batchSize: options.batchSize, replacements })[Symbol.asyncIterator]();
       let exhausted = false;
@@ -281,7 +282,7 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
             // The plugin sees this error from the iterator it consumes and may wrap it as its own failure.
             throw (sourceFailure = asSourceError(err));
           }
-          if (next.done) return void (exhausted = true);
+          if (next.done) return void (exhausted = rowsAllRead = true);
           rowsRead += next.value.rows.length;
           if (next.value.rows.length) yield next.value;
         }
@@ -330,6 +331,15 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     // changed between them or an answer came back short. Completing then would reconcile against the wrong number
     // (a short answer read as 0 rows completes a run that exported nothing); a retry reads a settled source. A
     // custom query may legitimately answer differently twice (rand(), now()): only the models are held to it.
+    if (!encoded && !rowsAllRead && rowsRead < total) {
+      // The row path's plugin returned without reading its rows to the end: what it confirmed is not the interval.
+      return {
+        status: 'Failed',
+        kind: 'reconciliation',
+        errorSource: 'destination',
+        error: `Reconciliation failed: the destination plugin returned after reading ${rowsRead} of the interval's ${total} rows; a plugin must read every batch. The run was not marked complete.`,
+      };
+    }
     if (!query.custom && rowsRead !== total) {
       throw (sourceFailure = new SourceError(
         `ClickHouse counted ${total} rows for this interval, but the run read ${rowsRead}: the source's data changed while the run read it, or one of its answers was cut short`,

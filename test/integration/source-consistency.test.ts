@@ -18,7 +18,7 @@ describe('the count and the read of a run must agree', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outport-consistency-'));
     h = await startAppHarness({
-      env: { RETRY_INITIAL_SECONDS: '1' },
+      env: { RETRY_INITIAL_SECONDS: '1', SOURCE_BATCH_SIZE: '10' },
       overrides: { pluginDirs: [path.join(__dirname, '..', 'fixtures', 'execution-plugins')] },
     });
   }, 120_000);
@@ -62,4 +62,28 @@ describe('the count and the read of a run must agree', () => {
       expect(await runRow(h, runId)).toMatchObject({ status: 'Completed', records_completed: '41' });
     }, 120_000);
   }
+
+  it('row path: a plugin that returns before reading every batch fails reconciliation, even when it confirms what it read', async () => {
+    const start = new Date('2026-07-03T00:00:00Z');
+    await insertEvents(h.ch, { database: h.chDatabase }, generateEvents({ seed: 13, teamId: h.teamId, count: 40, start, stepMicros: 60_000_000 }));
+    const gateFile = path.join(dir, 'gate-first-batch');
+    fs.writeFileSync(gateFile, 'go');
+    const { createDestination } = await h.gql<{ createDestination: { id: string } }>(
+      `mutation($c: JSONObject!) { createDestination(input: { name: "first", type: "gated", config: $c }) { id } }`,
+      { c: { gate_file: gateFile, first_batch_only: true } },
+    );
+    const { createBatchExport } = await h.gql<{ createBatchExport: { id: string } }>(
+      `mutation($d: ID!) { createBatchExport(input: { name: "first", destinationId: $d, model: EVENTS, interval: HOUR }) { id } }`,
+      { d: createDestination.id },
+    );
+    const [runId] = await backfillHours(h, createBatchExport.id, start);
+    // The gate is open: the plugin marks it waiting, so open it again until the run has read.
+    const reopen = setInterval(() => fs.writeFileSync(gateFile, 'go'), 20);
+    try {
+      await h.waitFor('the run to fail', async () => (await runRow(h, runId)).status === 'Failed', 60_000);
+    } finally {
+      clearInterval(reopen);
+    }
+    expect((await runRow(h, runId)).latest_error).toMatch(/the destination plugin returned after reading 10 of the interval's 40 rows/);
+  }, 120_000);
 });

@@ -281,7 +281,8 @@ export interface DestinationPlugin<C = any> {
   /**
    * Lands one run's batches. Must honour `ctx.signal` (stop and leave the destination as before the run) and
    * the "exactly once per run" rule above. Throw `DestinationError`s; anything else is passed to `classifyError`.
-   * Never called for an empty run: the host completes those without connecting.
+   * Never called for an empty run: the host completes those without connecting. Read `batches` to its end: a
+   * plugin that returns after fewer rows than the run holds fails reconciliation, whatever `rowsLanded` says.
    */
   write(config: C, ctx: RunContext, batches: AsyncIterable<RecordBatch>): Promise<WriteResult>;
   /**

@@ -72,6 +72,8 @@ export interface BackfillResult {
   machineCpuSeconds: number;
   workerCpuMicrosPerRow: number;
   machineCpuMicrosPerRow: number;
+  /** CPU milliseconds per run of the embedded ClickHouse, the metadata Postgres and the worker (servicesCpuSeconds). */
+  cpuMsPerRun: Record<string, number>;
   /** Most runs executing at one instant, from the runs' started/finished times. */
   maxOverlap: number;
   failed: number;
@@ -101,6 +103,7 @@ async function backfill(m: Metadata, worker: RoleChild, dest: DestinationSpec, l
     `INSERT INTO batch_exports (team_id, name, destination_id, model, interval, scheduled_until, max_concurrent_runs) VALUES ($1, $2, $3, 'events', 'hour', $4, $5) RETURNING id`,
     [m.teamId, name, d.id, end, limit],
   )).rows;
+  const services0 = servicesCpuSeconds();
   const cpu0 = processCpuSeconds(worker.pid);
   const busy0 = machineBusySeconds();
   const t0 = Date.now();
@@ -126,6 +129,7 @@ async function backfill(m: Metadata, worker: RoleChild, dest: DestinationSpec, l
   const seconds = (new Date(last.at).getTime() - t0) / 1000;
   const workerCpuSeconds = processCpuSeconds(worker.pid) - cpu0;
   const machineCpuSeconds = machineBusySeconds() - busy0;
+  const services1 = servicesCpuSeconds();
   const done = (await db.query(
     `SELECT status, records_completed::bigint AS rows, started_at, finished_at FROM runs WHERE backfill_id = $1`,
     [b.id],
@@ -149,12 +153,45 @@ async function backfill(m: Metadata, worker: RoleChild, dest: DestinationSpec, l
     machineCpuSeconds: round(machineCpuSeconds),
     workerCpuMicrosPerRow: round((workerCpuSeconds * 1e6) / Math.max(rows, 1)),
     machineCpuMicrosPerRow: round((machineCpuSeconds * 1e6) / Math.max(rows, 1)),
+    cpuMsPerRun: Object.fromEntries(Object.entries(services1).map(([role, s1]) => [role, round(((s1 - (services0[role] ?? 0)) * 1000) / Math.max(done.length, 1))])),
     maxOverlap,
     failed: done.filter((r) => r.status !== 'Completed').length,
   };
   if (rows !== sc.runs * sc.rowsPerRun || result.failed) log(`  WARNING ${name}: ${rows} rows landed of ${sc.runs * sc.rowsPerRun}, ${result.failed} runs not completed`);
-  log(`  ${label}, ${sc.runs} x ${sc.rowsPerRun.toLocaleString('en-US')} events, max_concurrent_runs ${limit}: ${result.seconds} s, ${result.rowsPerSecond.toLocaleString('en-US')} rows/s, most runs at once ${maxOverlap}`);
+  log(`  ${label}, ${sc.runs} x ${sc.rowsPerRun.toLocaleString('en-US')} events, max_concurrent_runs ${limit}: ${result.seconds} s, ${result.rowsPerSecond.toLocaleString('en-US')} rows/s, most runs at once ${maxOverlap}, CPU ms per run ${JSON.stringify(result.cpuMsPerRun)}`);
   return result;
+}
+
+/**
+ * CPU seconds so far of this process's descendants by role: the embedded ClickHouse, the metadata Postgres (its
+ * backends alive now) and the worker. The machine's busy time includes whatever else runs on a shared machine; this
+ * tells the source's, the store's and the worker's shares of a run apart.
+ */
+function servicesCpuSeconds(): Record<string, number> {
+  const out: Record<string, number> = {};
+  const kids = (pid: number): number[] => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return []; // the process ended meanwhile
+    }
+  };
+  const walk = (pid: number) => {
+    for (const k of kids(pid)) {
+      try {
+        const stat = fs.readFileSync(`/proc/${k}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const cmd = fs.readFileSync(`/proc/${k}/cmdline`, 'utf8');
+        const role = cmd.includes('embedded-clickhouse') ? 'clickhouse' : cmd.includes('role-child') ? 'worker' : name.startsWith('postgres') ? 'postgres' : undefined;
+        if (role) out[role] = (out[role] ?? 0) + processCpuSeconds(k);
+      } catch {
+        // the process ended meanwhile
+      }
+      walk(k);
+    }
+  };
+  walk(process.pid);
+  return out;
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;

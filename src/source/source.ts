@@ -186,7 +186,11 @@ export class ClickHouseSource {
    * The byte path (encoded.ts): the rows `stream(q)` yields, encoded by ClickHouse in `format`, as streams of the
    * whole run or of disjoint key slices, with exact counts. Aborting the signal aborts every open query.
    */
-  encodedRun(q: SourceQuery, format: WireFormat, options: { signal?: AbortSignal; onBytes?(n: number): void; expectedRows?: number } = {}): HostEncodedRun {
+  encodedRun(
+    q: SourceQuery,
+    format: WireFormat,
+    options: { signal?: AbortSignal; onBytes?(n: number): void; expectedRows?: number; unsortedFromRows?: number } = {},
+  ): HostEncodedRun {
     if (!this.canEncode(q)) throw new Error('the byte path exports whole models only: custom queries and field selections take the row path');
     const { sql, params, settings } = this.build(q, 'rows', { withoutUtf8Rule: true });
     return encodedRun({
@@ -198,6 +202,7 @@ export class ClickHouseSource {
       schema: MODEL_SCHEMAS[q.model],
       format,
       expectedRows: options.expectedRows,
+      unsortedFromRows: options.unsortedFromRows,
       suspectsSql: q.model === 'events' ? this.build(q, 'estimate', { estimateSelect: eventSuspectsSelect(format) }).sql : undefined,
       suspectRowsSql: q.model === 'events' ? this.build(q, 'rows', { withoutUtf8Rule: true, onlyUuidsWhere: eventSuspectCondition(format) }).sql : undefined,
       ...(q.model === 'events'

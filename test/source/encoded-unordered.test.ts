@@ -73,7 +73,7 @@ describe('byte path: table formats stream unsorted when every key has one copy',
     it(`${format.format}: a window with one copy of each key streams without the dedup sort, the same lines`, async () => {
       const q = query(0);
       sent.length = 0;
-      const run = source.encodedRun(q, format, { expectedRows: await source.count(q) });
+      const run = source.encodedRun(q, format, { expectedRows: await source.count(q), unsortedFromRows: 0 });
       const part = await run.open();
       const got = await lines(part.chunks);
       expect((await part.finished()).rows).toBe(150);
@@ -84,7 +84,7 @@ describe('byte path: table formats stream unsorted when every key has one copy',
     it(`${format.format}: a window holding two copies of a key keeps the sort: one line per key, the earliest copy`, async () => {
       const q = query(1);
       sent.length = 0;
-      const run = source.encodedRun(q, format, { expectedRows: await source.count(q) });
+      const run = source.encodedRun(q, format, { expectedRows: await source.count(q), unsortedFromRows: 0 });
       const part = await run.open();
       const got = await lines(part.chunks);
       expect((await part.finished()).rows).toBe(100);
@@ -94,12 +94,22 @@ describe('byte path: table formats stream unsorted when every key has one copy',
     });
   }
 
+  it('a run counted below unsortedFromRows keeps the sort (the check would cost more than it saves)', async () => {
+    const q = query(0);
+    sent.length = 0;
+    const run = source.encodedRun(q, FORMATS[0], { expectedRows: await source.count(q), unsortedFromRows: 151 });
+    const part = await run.open();
+    await lines(part.chunks);
+    expect((await part.finished()).rows).toBe(150);
+    expect(sent.some((sql) => /LIMIT 1 BY/.test(sql))).toBe(true);
+  });
+
   it('a copy that arrives after the check fails the stream instead of landing twice', async () => {
     const start = new Date(S.getTime() + (5 * H) / 1000);
     const events = generateEvents({ seed: 33, count: 50, teamId: 1, start, stepMicros: 20_000_000 });
     await insertEvents(ctx.client, { database: ctx.database }, events);
     const q = query(5);
-    const run = source.encodedRun(q, FORMATS[0], { expectedRows: await source.count(q) });
+    const run = source.encodedRun(q, FORMATS[0], { expectedRows: await source.count(q), unsortedFromRows: 0 });
     const first = await run.open(); // the check runs here: one copy of each key
     await lines(first.chunks);
     expect((await first.finished()).rows).toBe(50);

@@ -327,12 +327,8 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
     }
     inDestinationWrite = false;
     if (stop) throw stop;
-    // The count and the read are two answers of ClickHouse about one closed interval: they differ only when the data
-    // changed between them or an answer came back short. Completing then would reconcile against the wrong number
-    // (a short answer read as 0 rows completes a run that exported nothing); a retry reads a settled source. A
-    // custom query may legitimately answer differently twice (rand(), now()): only the models are held to it.
+    // The row path's plugin returned without reading its rows to the end: what it confirmed is not the interval.
     if (!encoded && !rowsAllRead && rowsRead < total) {
-      // The row path's plugin returned without reading its rows to the end: what it confirmed is not the interval.
       return {
         status: 'Failed',
         kind: 'reconciliation',
@@ -340,6 +336,10 @@ async function attemptExport(deps: ExecutorDeps, run: RunEntity, exp: BatchExpor
         error: `Reconciliation failed: the destination plugin returned after reading ${rowsRead} of the interval's ${total} rows; a plugin must read every batch. The run was not marked complete.`,
       };
     }
+    // The count and the read are two answers of ClickHouse about one closed interval: they differ only when the data
+    // changed between them or an answer came back short. Completing then would reconcile against the wrong number
+    // (a short answer read as 0 rows completes a run that exported nothing); a retry reads a settled source. A
+    // custom query may legitimately answer differently twice (rand(), now()): only the models are held to it.
     if (!query.custom && rowsRead !== total) {
       throw (sourceFailure = new SourceError(
         `ClickHouse counted ${total} rows for this interval, but the run read ${rowsRead}: the source's data changed while the run read it, or one of its answers was cut short`,

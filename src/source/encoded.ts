@@ -225,13 +225,14 @@ export interface EncodedRunOptions {
   onBytes?(n: number): void;
 }
 
+/** See `EncodedRunOptions.unsortedFromRows`. */
+export const UNSORTED_FROM_ROWS = 50_000;
+
 /**
  * Formats landed in tables, where row order means nothing and the stream counts its own lines: they may skip the
  * dedup sort when the window holds one copy of each key. (Files keep the row path's order; Snowflake's stream is
  * compressed by ClickHouse, so it could not count a copy that arrived after the check.)
  */
-export const UNSORTED_FROM_ROWS = 50_000;
-
 function orderFree(format: WireFormat): boolean {
   return format.format === 'pgcopy' || format.format === 'bigquery-ndjson' || isRedshiftFormat(format);
 }

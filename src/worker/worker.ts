@@ -56,8 +56,11 @@ export async function startWorker(deps: ExecutorDeps & WorkerRoleOptions): Promi
   const shutdown = new AbortController();
   const reach = new StoreReachability(log, 'worker');
   const pool = new Pool({ connectionString: deps.databaseUrl, max: deps.concurrency * 2 + 2, application_name: 'outport-worker' });
-  // Without a listener, an idle client's connection error (store restarted) is an uncaught 'error' event.
+  // Without a listener, an idle client's connection error (store restarted) is an uncaught 'error' event. The pool
+  // listens only while a client is idle: one it is ending (idle timeout, shutdown) can still be cut before its
+  // socket closes, so every client gets a listener of its own too (a query's errors still reach its caller).
   pool.on('error', (err) => reach.down(err));
+  pool.on('connect', (client) => client.on('error', (err) => reach.down(err)));
 
   const task: Task = async (payload, helpers) => {
     const { runId } = payload as { runId: string };

@@ -6,7 +6,7 @@
  * Size accounting is exact and conservative: a statement's size is the UTF-8 length of its SQL text plus, per
  * parameter, its UTF-8 length and the 4-byte length word the wire protocol adds.
  */
-import type { Column } from '../../src/sdk';
+import { BufferPool, type Column } from '../../src/sdk';
 import { finishQueryMessage, QUERY_MESSAGE_HEAD_BYTES, QUERY_MESSAGE_TAIL_BYTES, quoteIdent } from '../../src/sdk/pgwire';
 import type { PropertiesType } from './sql';
 
@@ -228,28 +228,16 @@ export class ValuesStatements {
   }
 }
 
-/** At most `max` statement buffers, each grown on demand up to `capacity` bytes and reused. */
-class StatementBuffers {
-  allocated = 0;
-  private readonly free: Buffer[] = [];
-  private readonly waiting: ((buf: Buffer) => void)[] = [];
-
+/**
+ * At most `max` statement buffers, reused: each starts at FIRST_BUFFER_BYTES (or `capacity`, if smaller) and is grown
+ * on demand up to `capacity`; a grown buffer goes back to the pool in place of the one it replaced.
+ */
+class StatementBuffers extends BufferPool {
   constructor(
-    private readonly max: number,
+    max: number,
     private readonly capacity: number,
   ) {
-    if (max < 1) throw new Error('statementsAtOnce must be at least 1');
-  }
-
-  acquire(): Promise<Buffer> {
-    const free = this.free.pop();
-    if (free) return Promise.resolve(free);
-    if (this.allocated < this.max) {
-      this.allocated++;
-      // Outside Node's shared pool: these live for the whole run.
-      return Promise.resolve(Buffer.allocUnsafeSlow(Math.min(this.capacity, FIRST_BUFFER_BYTES)));
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    super(max, Math.min(capacity, FIRST_BUFFER_BYTES));
   }
 
   /** A larger buffer in place of `buf`, holding its first `used` bytes. */
@@ -258,12 +246,6 @@ class StatementBuffers {
     const larger = Buffer.allocUnsafeSlow(Math.min(this.capacity, Math.max(need, buf.length * 2)));
     buf.copy(larger, 0, 0, used);
     return larger;
-  }
-
-  release(buf: Buffer): void {
-    const next = this.waiting.shift();
-    if (next) next(buf);
-    else this.free.push(buf);
   }
 }
 

@@ -4,6 +4,7 @@ import {
   ListObjectsV2Command, PutObjectCommand, UploadPartCommand, type CompleteMultipartUploadCommandInput, type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { BufferPool } from '../../src/sdk';
 import type { FileSink, FileStore } from '../../src/sdk/files';
 
 export interface S3StoreOptions {
@@ -29,11 +30,11 @@ export class S3Store implements FileStore {
   }
 
   /** Part buffers, reused by every file of the run (the run's files are written one at a time). */
-  private readonly parts: PartBuffers;
+  private readonly parts: BufferPool;
 
   constructor(private readonly o: S3StoreOptions) {
     // One part fills while `queueSize` upload: the most that is ever in memory.
-    this.parts = new PartBuffers(o.queueSize + 1, o.partSizeBytes);
+    this.parts = new BufferPool(o.queueSize + 1, o.partSizeBytes);
   }
 
   /** Part buffers allocated so far (at most multipart_concurrency + 1, whatever the file sizes). */
@@ -95,35 +96,6 @@ export class S3Store implements FileStore {
   }
 }
 
-/** At most `max` buffers of `size` bytes, allocated on first need and reused; `acquire` waits for a release. */
-class PartBuffers {
-  allocated = 0;
-  private readonly free: Buffer[] = [];
-  private readonly waiting: ((buf: Buffer) => void)[] = [];
-
-  constructor(
-    private readonly max: number,
-    readonly size: number,
-  ) {}
-
-  acquire(): Promise<Buffer> {
-    const free = this.free.pop();
-    if (free) return Promise.resolve(free);
-    if (this.allocated < this.max) {
-      this.allocated++;
-      // Outside Node's shared pool, and never garbage: each lives as long as the run.
-      return Promise.resolve(Buffer.allocUnsafeSlow(this.size));
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  release(buf: Buffer): void {
-    const next = this.waiting.shift();
-    if (next) next(buf);
-    else this.free.push(buf);
-  }
-}
-
 /**
  * One file: bytes are copied once into a part buffer; a full buffer is uploaded as a part while the next fills, at
  * most `queueSize` parts uploading (the writer waits for one to finish: back-pressure). A file smaller than one part
@@ -145,7 +117,7 @@ class MultipartFile implements FileSink {
 
   constructor(
     private readonly o: S3StoreOptions,
-    private readonly parts: PartBuffers,
+    private readonly parts: BufferPool,
     readonly key: string,
     private readonly contentType: string,
   ) {

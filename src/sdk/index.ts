@@ -4,3 +4,4 @@ export * from './destination';
 export * from './replacements';
 export * from './classify';
 export * from './schema-evolution';
+export * from './buffer-pool';
